@@ -1,0 +1,147 @@
+//! Retirement records: the shared-memory lists of blocks waiting for readers to move on.
+//!
+//! A record is an ordinary block of kind `RETIRED`:
+//!
+//! | payload offset | field                                        |
+//! |----------------|----------------------------------------------|
+//! | 0              | next record in the list (0 ends it)          |
+//! | 8              | epoch stamped at retirement                  |
+//! | 16             | number of retired block offsets that follow  |
+//! | 24             | the offsets, 8 bytes each                    |
+//!
+//! The list head is a word in the header. Pushing is a CAS loop; taking is a `swap` of the
+//! whole list with 0, so a reclaimer owns what it took and no pop can suffer ABA. A
+//! reclaimer that dies holding a taken list only leaks it: the blocks are unreachable from
+//! every root and the next sweep frees them.
+
+use super::registry;
+use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
+use crate::error::Result;
+use crate::slab::header::{F_GLOBAL_EPOCH, F_RETIRED_BLOCKS, F_RETIRED_HEAD};
+use crate::slab::process::OwnerWord;
+use crate::slab::Region;
+use std::sync::atomic::{fence, Ordering};
+
+const R_NEXT: u64 = BLOCK_HEADER_SIZE;
+const R_EPOCH: u64 = BLOCK_HEADER_SIZE + 8;
+const R_COUNT: u64 = BLOCK_HEADER_SIZE + 16;
+const R_BLOCKS: u64 = BLOCK_HEADER_SIZE + 24;
+
+/// Reclamation runs on every this-many-th retirement (by epoch number), which keeps the
+/// cost of scanning the registry off most commits while bounding the backlog.
+const RECLAIM_EVERY: u64 = 16;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReclaimReport {
+    pub freed_blocks: u64,
+    pub kept_blocks: u64,
+}
+
+pub fn retire(region: &Region, blocks: &[u64], me: OwnerWord) -> Result<()> {
+    if blocks.is_empty() {
+        return Ok(());
+    }
+    let alloc = Allocator::new(region);
+    let record = alloc.alloc(kind::RETIRED, 24 + 8 * blocks.len() as u64)?;
+    let mut body = Vec::with_capacity(8 * blocks.len());
+    for block in blocks {
+        body.extend_from_slice(&block.to_le_bytes());
+    }
+    region.write(record + R_BLOCKS, &body)?;
+    region
+        .atomic(record + R_COUNT)?
+        .store(blocks.len() as u64, Ordering::Relaxed);
+    // The root CAS that unlinked these blocks happened before this (SeqCst) increment, so
+    // every reader pinned at an epoch above `epoch` sees the new root.
+    let epoch = region.meta(F_GLOBAL_EPOCH).fetch_add(1, Ordering::SeqCst);
+    region
+        .atomic(record + R_EPOCH)?
+        .store(epoch, Ordering::Relaxed);
+    push_chain(region, record, record)?;
+    region
+        .meta(F_RETIRED_BLOCKS)
+        .fetch_add(blocks.len() as u64, Ordering::Relaxed);
+    if epoch % RECLAIM_EVERY == 0 {
+        reclaim(region, me)?;
+    }
+    Ok(())
+}
+
+fn push_chain(region: &Region, first: u64, last: u64) -> Result<()> {
+    let head = region.meta(F_RETIRED_HEAD);
+    let last_next = region.atomic(last + R_NEXT)?;
+    let mut current = head.load(Ordering::Acquire);
+    loop {
+        last_next.store(current, Ordering::Relaxed);
+        match head.compare_exchange_weak(current, first, Ordering::Release, Ordering::Acquire) {
+            Ok(_) => return Ok(()),
+            Err(seen) => current = seen,
+        }
+    }
+}
+
+struct Record {
+    offset: u64,
+    epoch: u64,
+}
+
+pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
+    let mut report = ReclaimReport::default();
+    // A read-only handle cannot announce its epoch, so while one is attached we assume it
+    // could be reading anything and free nothing.
+    if region.read_only_attached() {
+        return Ok(report);
+    }
+    let head = region.meta(F_RETIRED_HEAD);
+    let mut next = head.swap(0, Ordering::AcqRel);
+    if next == 0 {
+        return Ok(report);
+    }
+    // Orders the take before the registry scan (see the protocol in `epoch`).
+    fence(Ordering::SeqCst);
+    let mut records = Vec::new();
+    while next != 0 {
+        let offset = next;
+        next = region.atomic(offset + R_NEXT)?.load(Ordering::Acquire);
+        let epoch = region.atomic(offset + R_EPOCH)?.load(Ordering::Relaxed);
+        records.push(Record { offset, epoch });
+    }
+    let newest = records.iter().map(|r| r.epoch).max().unwrap_or(0);
+    let oldest_pinned = registry::oldest_pinned(region, me, newest);
+    let alloc = Allocator::new(region);
+    let mut kept: Vec<u64> = Vec::new();
+    for record in records {
+        let count = region
+            .atomic(record.offset + R_COUNT)?
+            .load(Ordering::Relaxed);
+        if record.epoch < oldest_pinned {
+            let body = region.bytes(record.offset + R_BLOCKS, 8 * count)?;
+            for chunk in body.chunks_exact(8) {
+                alloc.free(u64::from_le_bytes(chunk.try_into().unwrap()))?;
+            }
+            alloc.free(record.offset)?;
+            region
+                .meta(F_RETIRED_BLOCKS)
+                .fetch_sub(count, Ordering::Relaxed);
+            report.freed_blocks += count;
+        } else {
+            report.kept_blocks += count;
+            kept.push(record.offset);
+        }
+    }
+    if let (Some(&first), Some(&last)) = (kept.first(), kept.last()) {
+        for pair in kept.windows(2) {
+            region
+                .atomic(pair[0] + R_NEXT)?
+                .store(pair[1], Ordering::Relaxed);
+        }
+        push_chain(region, first, last)?;
+    }
+    Ok(report)
+}
+
+/// Drops the whole list without freeing anything (the sweep frees the blocks itself).
+pub fn forget_all(region: &Region) {
+    region.meta(F_RETIRED_HEAD).store(0, Ordering::Release);
+    region.meta(F_RETIRED_BLOCKS).store(0, Ordering::Release);
+}

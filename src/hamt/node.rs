@@ -1,0 +1,246 @@
+//! HAMT node layout and the read path. Three block kinds:
+//!
+//! * branch (`HAMT_BRANCH`): `datamap: u32, nodemap: u32, count: u64`, then one offset per
+//!   set bit of `datamap` (leaves, in bit order), then one per set bit of `nodemap` (child
+//!   nodes, in bit order). `count` is the number of entries in the subtree.
+//! * collision (`HAMT_COLLISION`): `hash: u64, n: u64`, then `n` leaf offsets — keys whose
+//!   full 64-bit hashes are equal, below the last level.
+//! * leaf (`HAMT_LEAF`): `hash: u64, key_len: u64, value_len: u64`, key bytes, value bytes.
+//!
+//! Branch layout is CHAMP's: data before children, which keeps iteration cache-friendly and
+//! makes the shape of a map a function of its keys alone (no-op edits are detectable).
+
+use crate::alloc::{kind, BLOCK_HEADER_SIZE};
+use crate::error::{Error, Result};
+use crate::slab::Region;
+use std::sync::atomic::Ordering;
+
+pub const BITS: u32 = 5;
+pub const MASK: u64 = (1 << BITS) - 1;
+/// Leaves whose hashes agree on every bit are stored in a collision node at this depth.
+pub const COLLISION_SHIFT: u32 = 64;
+
+/// Byte offsets inside a node, relative to the block offset.
+pub const MAPS: u64 = BLOCK_HEADER_SIZE;
+pub const COUNT: u64 = BLOCK_HEADER_SIZE + 8;
+pub const ENTRIES: u64 = BLOCK_HEADER_SIZE + 16;
+pub const LEAF_HASH: u64 = BLOCK_HEADER_SIZE;
+pub const LEAF_KEY_LEN: u64 = BLOCK_HEADER_SIZE + 8;
+pub const LEAF_VALUE_LEN: u64 = BLOCK_HEADER_SIZE + 16;
+pub const LEAF_BYTES: u64 = BLOCK_HEADER_SIZE + 24;
+
+/// The stable hash of a key. Part of the file format: changing it orphans every map.
+#[inline]
+pub fn hash_key(key: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key)
+}
+
+#[inline]
+pub fn fragment(hash: u64, shift: u32) -> u32 {
+    ((hash >> shift) & MASK) as u32
+}
+
+/// Position of `bit`'s entry among the set bits of `map`.
+#[inline]
+pub fn index_of(map: u32, bit: u32) -> usize {
+    (map & (bit - 1)).count_ones() as usize
+}
+
+#[inline]
+pub fn word(region: &Region, offset: u64) -> Result<u64> {
+    Ok(region.atomic(offset)?.load(Ordering::Relaxed))
+}
+
+#[inline]
+pub fn kind_of(region: &Region, node: u64) -> Result<u8> {
+    Ok(word(region, node)? as u8)
+}
+
+pub fn bad_kind(region: &Region, node: u64, found: u8) -> Error {
+    Error::corrupt(format!(
+        "{}: block {node} has kind {found:#x} where a HAMT node was expected",
+        region.name()
+    ))
+}
+
+/// A leaf as read in place.
+#[derive(Clone, Copy)]
+pub struct Leaf<'a> {
+    pub hash: u64,
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+}
+
+#[inline]
+pub fn read_leaf(region: &Region, leaf: u64) -> Result<Leaf<'_>> {
+    let kind = kind_of(region, leaf)?;
+    if kind != kind::HAMT_LEAF {
+        return Err(bad_kind(region, leaf, kind));
+    }
+    let hash = word(region, leaf + LEAF_HASH)?;
+    let key_len = word(region, leaf + LEAF_KEY_LEN)?;
+    let value_len = word(region, leaf + LEAF_VALUE_LEN)?;
+    let bytes = region.bytes(
+        leaf + LEAF_BYTES,
+        key_len.checked_add(value_len).ok_or_else(|| {
+            Error::corrupt(format!(
+                "{}: leaf {leaf} has impossible lengths",
+                region.name()
+            ))
+        })?,
+    )?;
+    let (key, value) = bytes.split_at(key_len as usize);
+    Ok(Leaf { hash, key, value })
+}
+
+/// A branch node copied out of the slab, ready to be edited into a new one.
+#[derive(Clone)]
+pub struct Branch {
+    pub datamap: u32,
+    pub nodemap: u32,
+    pub count: u64,
+    pub entries: Vec<u64>,
+}
+
+impl Branch {
+    pub fn data_len(&self) -> usize {
+        self.datamap.count_ones() as usize
+    }
+
+    pub fn read(region: &Region, node: u64) -> Result<Branch> {
+        let maps = word(region, node + MAPS)?;
+        let datamap = maps as u32;
+        let nodemap = (maps >> 32) as u32;
+        if datamap & nodemap != 0 {
+            return Err(Error::corrupt(format!(
+                "{}: branch {node} has overlapping bitmaps",
+                region.name()
+            )));
+        }
+        let count = word(region, node + COUNT)?;
+        let n = (datamap.count_ones() + nodemap.count_ones()) as u64;
+        let raw = region.bytes(node + ENTRIES, 8 * n)?;
+        let entries = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Ok(Branch {
+            datamap,
+            nodemap,
+            count,
+            entries,
+        })
+    }
+
+    pub fn payload(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + 8 * self.entries.len());
+        out.extend_from_slice(&(self.datamap as u64 | (self.nodemap as u64) << 32).to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        for e in &self.entries {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// A collision node copied out of the slab.
+pub struct Collision {
+    pub hash: u64,
+    pub leaves: Vec<u64>,
+}
+
+impl Collision {
+    pub fn read(region: &Region, node: u64) -> Result<Collision> {
+        let hash = word(region, node + MAPS)?;
+        let n = word(region, node + COUNT)?;
+        let raw = region.bytes(node + ENTRIES, n.checked_mul(8).unwrap_or(u64::MAX))?;
+        Ok(Collision {
+            hash,
+            leaves: raw
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        })
+    }
+
+    pub fn payload(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + 8 * self.leaves.len());
+        out.extend_from_slice(&self.hash.to_le_bytes());
+        out.extend_from_slice(&(self.leaves.len() as u64).to_le_bytes());
+        for e in &self.leaves {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// Number of entries under `node` (0 for the empty map).
+pub fn count(region: &Region, node: u64) -> Result<u64> {
+    if node == 0 {
+        return Ok(0);
+    }
+    match kind_of(region, node)? {
+        kind::HAMT_BRANCH | kind::HAMT_COLLISION => word(region, node + COUNT),
+        other => Err(bad_kind(region, node, other)),
+    }
+}
+
+/// Looks `key` up under `root`, reading in place: no allocation, one word per level.
+pub fn get<'r>(region: &'r Region, root: u64, hash: u64, key: &[u8]) -> Result<Option<Leaf<'r>>> {
+    let mut node = root;
+    let mut shift = 0;
+    while node != 0 {
+        match kind_of(region, node)? {
+            kind::HAMT_BRANCH => {
+                if shift >= COLLISION_SHIFT {
+                    // Only collision nodes live below the last hash bit; a cycle of
+                    // damaged offsets ends here too.
+                    return Err(Error::corrupt(format!(
+                        "{}: HAMT deeper than 64 bits",
+                        region.name()
+                    )));
+                }
+                let maps = word(region, node + MAPS)?;
+                let (datamap, nodemap) = (maps as u32, (maps >> 32) as u32);
+                let bit = 1u32 << fragment(hash, shift);
+                if datamap & bit != 0 {
+                    let leaf = word(region, node + ENTRIES + 8 * index_of(datamap, bit) as u64)?;
+                    let found = read_leaf(region, leaf)?;
+                    return Ok((found.hash == hash && found.key == key).then_some(found));
+                }
+                if nodemap & bit == 0 {
+                    return Ok(None);
+                }
+                let at = datamap.count_ones() as usize + index_of(nodemap, bit);
+                node = word(region, node + ENTRIES + 8 * at as u64)?;
+                shift += BITS;
+            }
+            kind::HAMT_COLLISION => {
+                for leaf in Collision::read(region, node)?.leaves {
+                    let found = read_leaf(region, leaf)?;
+                    if found.hash == hash && found.key == key {
+                        return Ok(Some(found));
+                    }
+                }
+                return Ok(None);
+            }
+            other => return Err(bad_kind(region, node, other)),
+        }
+    }
+    Ok(None)
+}
+
+/// The blocks directly referenced by a node (for iteration, the sweep and `check`).
+pub fn children(region: &Region, node: u64) -> Result<(Vec<u64>, Vec<u64>)> {
+    match kind_of(region, node)? {
+        kind::HAMT_BRANCH => {
+            let b = Branch::read(region, node)?;
+            let split = b.data_len();
+            let mut entries = b.entries;
+            let nodes = entries.split_off(split);
+            Ok((entries, nodes))
+        }
+        kind::HAMT_COLLISION => Ok((Collision::read(region, node)?.leaves, Vec::new())),
+        other => Err(bad_kind(region, node, other)),
+    }
+}

@@ -1,0 +1,499 @@
+//! The `slab` layer: one file (or anonymous shared memory) mapped into the process.
+//!
+//! A slab is opened once per handle: the whole address range it may ever use is reserved
+//! by a single `MAP_SHARED` mapping of the file, longer than the file itself. Growing the
+//! slab only extends the file (with `fallocate`) and publishes the new length in the
+//! header; every process already has the new bytes mapped, so nobody remaps anything.
+//! Bytes past the published length are never touched, which is what keeps a full disk
+//! from turning into `SIGBUS`.
+//!
+//! The layers above see offsets, never addresses: `Region` turns an offset into a bounded
+//! slice or an atomic word, and refuses offsets outside the file.
+
+pub mod file;
+pub mod header;
+pub mod process;
+
+use crate::error::{Error, ErrorKind, Result};
+use file::Lock;
+use header::*;
+use memmap2::{MmapOptions, MmapRaw};
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+pub use header::{PAGE_SIZE, ROOT_COUNT};
+
+/// Byte of the file whose OFD lock marks a live session: every handle holds it shared; an
+/// exclusive hold means "no other handle in any process", which is what creation and the
+/// recovery sweep need.
+const SESSION_LOCK_BYTE: u64 = 0;
+/// Byte held shared by read-only handles. They cannot publish a reader epoch (their
+/// mapping is not writable), so while one is attached nothing retired is freed.
+const READ_ONLY_LOCK_BYTE: u64 = 1;
+
+const DEFAULT_RESERVATION: u64 = 1 << 40;
+const MIN_RESERVATION: u64 = 1 << 30;
+const INITIAL_HEAP: u64 = 16 * PAGE_SIZE;
+const GROWTH_STEP_MIN: u64 = 1 << 20;
+const GROWTH_STEP_MAX: u64 = 1 << 30;
+
+/// How to open a slab.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Map without write permission. Reads stay zero-copy; every write is refused.
+    pub read_only: bool,
+    /// Create the file when it does not exist (ignored for read-only opens).
+    pub create: bool,
+    /// Upper bound on the slab size in bytes, i.e. the address range reserved in this
+    /// process. 0 picks 1 TiB (or less if the address space is smaller).
+    pub max_size: u64,
+    /// Number of reader slots (one per concurrently reading thread across all processes)
+    /// in a newly created slab. Ignored when joining an existing slab.
+    pub reader_slots: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            read_only: false,
+            create: true,
+            max_size: 0,
+            reader_slots: DEFAULT_READER_SLOTS as u32,
+        }
+    }
+}
+
+/// What happened while opening, which the owner of the handle must act on.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenState {
+    /// This handle holds the session lock exclusively: no other handle exists anywhere.
+    pub exclusive: bool,
+    /// The slab was not closed cleanly (or a dead participant was seen) and should be swept.
+    pub needs_sweep: bool,
+    pub created: bool,
+}
+
+/// A mapped slab. Shared by all threads of the handle that opened it.
+pub struct Region {
+    // Kept for its Drop (munmap); all access goes through `base`.
+    _map: MmapRaw,
+    base: *mut u8,
+    reservation: u64,
+    file: File,
+    writable: bool,
+    geometry: Geometry,
+    name: String,
+    /// The pid whose open file description backs `file`'s locks (see `own_description`).
+    lock_owner_pid: Mutex<i32>,
+}
+
+// SAFETY: `base` points into a MAP_SHARED mapping that lives as long as `Region`; all shared
+// mutable state in it is accessed through atomics, and immutable published blocks are only
+// read. Sharing the region between threads is therefore no different from sharing it
+// between processes, which the whole design is built for.
+unsafe impl Send for Region {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for Region {}
+
+impl Region {
+    /// Opens (or creates) the slab in the file at `path`.
+    pub fn open_file(path: &Path, options: &OpenOptions) -> Result<(Region, OpenState)> {
+        let name = path.display().to_string();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(!options.read_only)
+            .create(options.create && !options.read_only)
+            .open(path)
+            .map_err(|e| Error::from_io(format_args!("opening {name}"), e))?;
+        if !file
+            .metadata()
+            .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
+            .is_file()
+        {
+            return Err(Error::new(
+                ErrorKind::NotASlab,
+                format!("{name} is not a regular file"),
+            ));
+        }
+        Region::open_on(file, name, options)
+    }
+
+    /// Creates a slab in anonymous shared memory. Children `fork`ed after this call share it.
+    pub fn anonymous(options: &OpenOptions) -> Result<(Region, OpenState)> {
+        let mut options = options.clone();
+        options.read_only = false;
+        Region::open_on(file::memfd()?, "anonymous slab".to_string(), &options)
+    }
+
+    fn open_on(file: File, name: String, options: &OpenOptions) -> Result<(Region, OpenState)> {
+        let writable = !options.read_only;
+        // Creation and joining race safely through the session lock: whoever gets it
+        // exclusively may initialise (or recover) the file; everyone else waits for a
+        // shared hold, which the initialiser only grants after writing the magic.
+        for _attempt in 0..64 {
+            let exclusive = writable
+                && file::lock_byte(&file, SESSION_LOCK_BYTE, Lock::Exclusive, false)
+                    .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
+            if !exclusive {
+                file::lock_byte(&file, SESSION_LOCK_BYTE, Lock::Shared, true)
+                    .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
+            }
+            let size = file
+                .metadata()
+                .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
+                .len();
+            let mut head = vec![0u8; HEADER_SIZE as usize];
+            let got = file::read_at(&file, 0, &mut head)
+                .map_err(|e| Error::from_io(format_args!("reading {name}"), e))?;
+            let magic = u64::from_le_bytes(head[..8].try_into().unwrap());
+            let uninitialised = size == 0 || (got >= 8 && magic == INIT_MAGIC);
+            if uninitialised && !exclusive {
+                if !writable {
+                    return Err(Error::new(
+                        ErrorKind::NotASlab,
+                        format!("{name} is empty or not yet initialised"),
+                    ));
+                }
+                // Someone else is (or was) creating it; let go and try again.
+                file::lock_byte(&file, SESSION_LOCK_BYTE, Lock::Unlock, false)
+                    .map_err(|e| Error::from_io(format_args!("unlocking {name}"), e))?;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
+            let (geometry, created) = if uninitialised {
+                (initialise(&file, &name, options)?, true)
+            } else {
+                (validate(&head[..got], size, &name)?, false)
+            };
+            if !writable {
+                file::lock_byte(&file, READ_ONLY_LOCK_BYTE, Lock::Shared, true)
+                    .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
+            }
+            let region = Region::map(file, name, writable, geometry, options.max_size)?;
+            let needs_sweep = exclusive
+                && !created
+                && (region.meta(F_CLEAN).load(Ordering::Acquire) != 1
+                    || region.meta(F_CRASH_SEEN).load(Ordering::Acquire) != 0);
+            return Ok((
+                region,
+                OpenState {
+                    exclusive,
+                    needs_sweep,
+                    created,
+                },
+            ));
+        }
+        Err(Error::new(
+            ErrorKind::Busy,
+            format!("{name}: gave up waiting for another process to finish creating it"),
+        ))
+    }
+
+    fn map(
+        file: File,
+        name: String,
+        writable: bool,
+        geometry: Geometry,
+        max_size: u64,
+    ) -> Result<Region> {
+        let file_len = file
+            .metadata()
+            .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
+            .len();
+        let mut reservation = if max_size == 0 {
+            DEFAULT_RESERVATION
+        } else {
+            max_size
+        };
+        reservation = reservation.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        if reservation < file_len {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{name} is {file_len} bytes, larger than max_size {reservation}"),
+            ));
+        }
+        loop {
+            let mut mmap_options = MmapOptions::new();
+            mmap_options.len(reservation as usize);
+            let mapped = if writable {
+                mmap_options.map_raw(&file)
+            } else {
+                mmap_options.map_raw_read_only(&file)
+            };
+            match mapped {
+                Ok(map) => {
+                    let base = map.as_mut_ptr();
+                    return Ok(Region {
+                        _map: map,
+                        base,
+                        reservation,
+                        file,
+                        writable,
+                        geometry,
+                        name,
+                        // SAFETY: getpid has no preconditions.
+                        lock_owner_pid: Mutex::new(unsafe { libc::getpid() }),
+                    });
+                }
+                // Without an explicit bound, settle for a smaller reservation on machines
+                // with a small address space (or an address-space rlimit).
+                Err(_) if max_size == 0 && reservation / 2 >= MIN_RESERVATION.max(file_len) => {
+                    reservation /= 2;
+                }
+                Err(e) => {
+                    return Err(Error::from_io(
+                        format_args!("mapping {reservation} bytes of {name}"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    pub fn reservation(&self) -> u64 {
+        self.reservation
+    }
+
+    pub fn read_only_error(&self) -> Error {
+        Error::new(
+            ErrorKind::ReadOnly,
+            format!("{} is open read-only", self.name),
+        )
+    }
+
+    /// Bytes of the file currently allocated and safe to touch.
+    #[inline]
+    pub fn file_len(&self) -> u64 {
+        // Acquire pairs with the Release in `grow_to`: once the new length is seen, the
+        // fallocate that backs it has completed.
+        self.meta(F_FILE_LEN).load(Ordering::Acquire)
+    }
+
+    /// An atomic word of the metadata area (header, allocator and root tables, reader slots).
+    /// Callers pass offsets derived from the fixed geometry, never from data in the slab.
+    #[inline]
+    pub fn meta(&self, offset: u64) -> &AtomicU64 {
+        assert!(offset % 8 == 0 && offset + 8 <= self.geometry.heap_start);
+        // SAFETY: the metadata area lies below heap_start, which `validate` checked to be
+        // inside the file; the offset is 8-aligned and the mapping lives as long as self.
+        unsafe { &*(self.base.add(offset as usize) as *const AtomicU64) }
+    }
+
+    /// A 16-byte atomic in the metadata area (allocator free-list heads).
+    #[inline]
+    pub fn meta_u128(&self, offset: u64) -> &portable_atomic::AtomicU128 {
+        assert!(offset % 16 == 0 && offset + 16 <= self.geometry.heap_start);
+        // SAFETY: as in `meta`, with 16-byte alignment checked for the 128-bit CAS.
+        unsafe { &*(self.base.add(offset as usize) as *const portable_atomic::AtomicU128) }
+    }
+
+    /// Fails unless `[offset, offset + len)` lies inside the allocated file.
+    #[inline]
+    pub fn check(&self, offset: u64, len: u64) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.file_len() && offset >= HEADER_SIZE => Ok(()),
+            _ => Err(Error::corrupt(format!(
+                "{}: offset {offset} (+{len} bytes) lies outside the slab",
+                self.name
+            ))),
+        }
+    }
+
+    /// Borrows bytes of a *published, immutable* block. Blocks reachable from a pinned
+    /// snapshot are never written or freed while the pin lasts, which is what makes
+    /// handing out a shared slice sound.
+    #[inline]
+    pub fn bytes(&self, offset: u64, len: u64) -> Result<&[u8]> {
+        self.check(offset, len)?;
+        // SAFETY: the range is inside the mapped, allocated file (checked above); the
+        // epoch protocol guarantees nobody writes it while the caller's pin lives.
+        Ok(unsafe { std::slice::from_raw_parts(self.base.add(offset as usize), len as usize) })
+    }
+
+    /// An atomic word anywhere in the file, bounds- and alignment-checked.
+    #[inline]
+    pub fn atomic(&self, offset: u64) -> Result<&AtomicU64> {
+        self.check(offset, 8)?;
+        if offset % 8 != 0 {
+            return Err(Error::corrupt(format!(
+                "{}: misaligned word offset {offset}",
+                self.name
+            )));
+        }
+        // SAFETY: in bounds and 8-aligned (checked above); the mapping outlives `self`.
+        Ok(unsafe { &*(self.base.add(offset as usize) as *const AtomicU64) })
+    }
+
+    /// Writes into a block that the caller allocated and has not yet published. Such a
+    /// block is invisible to every other thread and process, so plain stores are enough;
+    /// publication (a CAS with Release semantics on a root) makes them visible.
+    #[inline]
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(self.read_only_error());
+        }
+        self.check(offset, data.len() as u64)?;
+        // SAFETY: in bounds (checked), the mapping is writable, and by the caller's contract
+        // the range belongs to an unpublished block no one else reads or writes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.add(offset as usize), data.len())
+        };
+        Ok(())
+    }
+
+    /// Extends the file so that `[0, needed)` is allocated. Lock-free: concurrent growers
+    /// may both call fallocate on overlapping ranges, which is harmless, and the published
+    /// length only moves forward.
+    pub fn grow_to(&self, needed: u64) -> Result<()> {
+        loop {
+            let current = self.file_len();
+            if needed <= current {
+                return Ok(());
+            }
+            if !self.writable {
+                return Err(self.read_only_error());
+            }
+            let step = (current / 4).clamp(GROWTH_STEP_MIN, GROWTH_STEP_MAX);
+            let target = needed
+                .max(current + step)
+                .div_ceil(GROWTH_STEP_MIN)
+                .saturating_mul(GROWTH_STEP_MIN)
+                .min(self.reservation);
+            if target < needed {
+                return Err(Error::new(
+                    ErrorKind::Full,
+                    format!(
+                        "{}: the slab would exceed its reserved {} bytes; reopen with a larger max_size",
+                        self.name, self.reservation
+                    ),
+                ));
+            }
+            file::allocate(&self.file, current, target - current)?;
+            // Release: a process that sees the new length also sees the file extended.
+            self.meta(F_FILE_LEN).fetch_max(target, Ordering::Release);
+        }
+    }
+
+    /// After `fork`, the child shares its parent's open file description and therefore its
+    /// locks; for the session lock to speak for this process alone, the child swaps in a
+    /// description of its own (same fd number, so nothing else changes).
+    fn own_description(&self) -> Result<()> {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let mut owner = self
+            .lock_owner_pid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *owner == pid {
+            return Ok(());
+        }
+        let fd = self.file.as_raw_fd();
+        let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap();
+        let flags = if self.writable {
+            libc::O_RDWR
+        } else {
+            libc::O_RDONLY
+        } | libc::O_CLOEXEC;
+        // SAFETY: path is a valid C string.
+        let fresh = unsafe { libc::open(path.as_ptr(), flags) };
+        if fresh < 0 {
+            return Err(Error::last_os(format_args!("reopening {}", self.name)));
+        }
+        // SAFETY: both descriptors are open; dup3 atomically replaces `fd`, dropping this
+        // process's reference to the inherited description (and so the parent's locks).
+        let rc = unsafe { libc::dup3(fresh, fd, libc::O_CLOEXEC) };
+        // SAFETY: `fresh` is ours and no longer needed (fd now refers to its description).
+        unsafe { libc::close(fresh) };
+        if rc < 0 {
+            return Err(Error::last_os(format_args!("dup3 on {}", self.name)));
+        }
+        let lock = |byte| {
+            file::lock_byte(&self.file, byte, Lock::Shared, true)
+                .map_err(|e| Error::from_io(format_args!("locking {}", self.name), e))
+        };
+        lock(SESSION_LOCK_BYTE)?;
+        if !self.writable {
+            lock(READ_ONLY_LOCK_BYTE)?;
+        }
+        *owner = pid;
+        Ok(())
+    }
+
+    /// Tries to become the only handle on the slab, in any process. Never blocks.
+    pub fn try_exclusive(&self) -> Result<bool> {
+        if !self.writable {
+            return Ok(false);
+        }
+        self.own_description()?;
+        file::lock_byte(&self.file, SESSION_LOCK_BYTE, Lock::Exclusive, false)
+            .map_err(|e| Error::from_io(format_args!("locking {}", self.name), e))
+    }
+
+    /// Gives up exclusivity, keeping the shared session hold (an atomic conversion).
+    pub fn share(&self) -> Result<()> {
+        file::lock_byte(&self.file, SESSION_LOCK_BYTE, Lock::Shared, true)
+            .map(|_| ())
+            .map_err(|e| Error::from_io(format_args!("locking {}", self.name), e))
+    }
+
+    /// Marks the slab in use (the first opener after a clean close, or after a sweep).
+    pub fn mark_in_use(&self) {
+        self.meta(F_CRASH_SEEN).store(0, Ordering::Release);
+        self.meta(F_CLEAN).store(0, Ordering::Release);
+    }
+
+    /// Called when the handle closes: the last handle anywhere records a clean shutdown,
+    /// unless a dead participant was seen since the last sweep.
+    pub fn close_session(&self) {
+        if self.writable && matches!(self.try_exclusive(), Ok(true)) {
+            if self.meta(F_CRASH_SEEN).load(Ordering::Acquire) == 0 {
+                self.meta(F_CLEAN).store(1, Ordering::Release);
+            }
+            let _ = file::lock_byte(&self.file, SESSION_LOCK_BYTE, Lock::Unlock, false);
+        }
+    }
+
+    /// Is a read-only handle attached anywhere? If so, retired blocks must not be freed.
+    pub fn read_only_attached(&self) -> bool {
+        file::byte_is_locked_by_others(&self.file, READ_ONLY_LOCK_BYTE).unwrap_or(true)
+    }
+}
+
+/// Writes a fresh header (under the exclusive session lock), the final magic last.
+fn initialise(file: &File, name: &str, options: &OpenOptions) -> Result<Geometry> {
+    let slots = options.reader_slots as u64;
+    if !(1..=MAX_READER_SLOTS).contains(&slots) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("reader_slots must be between 1 and {MAX_READER_SLOTS}, not {slots}"),
+        ));
+    }
+    let geometry = Geometry::new(slots);
+    let file_len = geometry.heap_start + INITIAL_HEAP;
+    let io = |what: &str, e| Error::from_io(format_args!("{what} {name}"), e);
+    // Start from nothing so no bytes of an aborted earlier attempt survive.
+    file.set_len(0).map_err(|e| io("truncating", e))?;
+    file::write_all_at(file, 0, &INIT_MAGIC.to_le_bytes()).map_err(|e| io("writing", e))?;
+    file::allocate(file, 0, file_len)?;
+    file::write_all_at(file, 0, &header::build(geometry, file_len))
+        .map_err(|e| io("writing", e))?;
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    file::write_all_at(file, F_MAGIC, &MAGIC.to_le_bytes()).map_err(|e| io("writing", e))?;
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    Ok(geometry)
+}
