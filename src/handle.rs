@@ -136,13 +136,8 @@ impl Slab {
     /// lists (for example blocks a writer allocated before it was killed). Needs the slab
     /// to itself: fails with `Busy` while any other handle, in any process, has it open.
     /// Runs by itself when the first handle opens a slab that was not closed cleanly.
+    /// `&mut self` guarantees no guard of this handle is alive.
     pub fn recover(&mut self) -> Result<SweepReport> {
-        if self.epochs.pinned_locally() {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                "a thread of this process is pinned",
-            ));
-        }
         if !self.region.try_exclusive()? {
             return Err(Error::new(
                 ErrorKind::Busy,

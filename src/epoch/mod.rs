@@ -166,7 +166,10 @@ impl Epochs {
             .unwrap_or_else(|e| e.into_inner())
             .push((slot, generation));
         LOCAL_SLOTS.with(|slots| {
-            slots.borrow_mut().0.push(LocalSlot {
+            let mut slots = slots.borrow_mut();
+            // Entries of handles that were closed since are dead weight for every lookup.
+            slots.0.retain(|s| s.owner.strong_count() > 0);
+            slots.0.push(LocalSlot {
                 handle: self.shared.id,
                 slot,
                 fork_generation: generation,
@@ -233,21 +236,6 @@ impl Epochs {
     /// part of rebuilding the heap while it holds the slab exclusively.
     pub fn forget_retired(&self) {
         retire::forget_all(&self.shared.region)
-    }
-
-    /// Are any of this process's threads pinned through this handle?
-    pub fn pinned_locally(&self) -> bool {
-        let claimed = self
-            .shared
-            .claimed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        claimed.iter().any(|&(slot, _)| {
-            registry::slot(&self.shared.region, slot)
-                .epoch
-                .load(Ordering::Acquire)
-                != 0
-        })
     }
 }
 
