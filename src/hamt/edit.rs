@@ -5,16 +5,20 @@
 //! Nothing published is ever written.
 
 use super::node::{self, fragment, index_of, Branch, Collision, BITS, COLLISION_SHIFT};
-use crate::alloc::{kind, Allocator};
+use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
 use crate::error::{Error, Result};
 use crate::slab::Region;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub struct Edit<'r> {
     region: &'r Region,
     alloc: Allocator<'r>,
     /// Blocks allocated by this edit and still part of its working tree.
-    fresh: HashSet<u64>,
+    fresh: HashSet<u64, BuildHasherDefault<OffsetHasher>>,
+    /// Inserts and removes that changed the working tree. A single change can never be
+    /// undone within the edit, so only edits with more need the contents comparison.
+    changes: u64,
     /// Published blocks the working tree no longer references.
     unlinked: Vec<u64>,
     base: u64,
@@ -35,7 +39,8 @@ impl<'r> Edit<'r> {
         Edit {
             region,
             alloc: Allocator::new(region),
-            fresh: HashSet::new(),
+            fresh: HashSet::default(),
+            changes: 0,
             unlinked: Vec::new(),
             base,
             root: base,
@@ -65,17 +70,23 @@ impl<'r> Edit<'r> {
     }
 
     fn write_leaf(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u64> {
-        let mut payload = Vec::with_capacity(24 + key.len() + value.len());
-        payload.extend_from_slice(&hash.to_le_bytes());
-        payload.extend_from_slice(&(key.len() as u64).to_le_bytes());
-        payload.extend_from_slice(&(value.len() as u64).to_le_bytes());
-        payload.extend_from_slice(key);
-        payload.extend_from_slice(value);
-        self.write_block(kind::HAMT_LEAF, &payload)
+        let len = 24 + key.len() as u64 + value.len() as u64;
+        let block = self.alloc.alloc(kind::HAMT_LEAF, len)?;
+        self.fresh.insert(block);
+        let mut head = [0u8; 24];
+        head[..8].copy_from_slice(&hash.to_le_bytes());
+        head[8..16].copy_from_slice(&(key.len() as u64).to_le_bytes());
+        head[16..].copy_from_slice(&(value.len() as u64).to_le_bytes());
+        let payload = block + BLOCK_HEADER_SIZE;
+        self.region.write(payload, &head)?;
+        self.region.write(payload + 24, key)?;
+        self.region.write(payload + 24 + key.len() as u64, value)?;
+        Ok(block)
     }
 
     fn write_branch(&mut self, branch: &Branch) -> Result<u64> {
-        self.write_block(kind::HAMT_BRANCH, &branch.payload())
+        let (payload, len) = branch.payload();
+        self.write_block(kind::HAMT_BRANCH, &payload[..len])
     }
 
     fn write_collision(&mut self, collision: &Collision) -> Result<u64> {
@@ -115,18 +126,15 @@ impl<'r> Edit<'r> {
         if self.root == 0 {
             let leaf = self.write_leaf(hash, key, value)?;
             let bit = 1u32 << fragment(hash, 0);
-            self.root = self.write_branch(&Branch {
-                datamap: bit,
-                nodemap: 0,
-                count: 1,
-                entries: vec![leaf],
-            })?;
+            self.root = self.write_branch(&Branch::new(bit, 0, 1, &[leaf]))?;
+            self.changes += 1;
             return Ok(true);
         }
         match self.insert_at(self.root, 0, hash, key, value)? {
             None => Ok(false),
             Some((root, _added)) => {
                 self.root = root;
+                self.changes += 1;
                 Ok(true)
             }
         }
@@ -162,39 +170,39 @@ impl<'r> Edit<'r> {
         let added;
         if b.datamap & bit != 0 {
             let at = index_of(b.datamap, bit);
-            let leaf = b.entries[at];
+            let leaf = b.entries()[at];
             let existing = node::read_leaf(self.region, leaf)?;
             if existing.hash == hash && existing.key == key {
                 if existing.value == value {
                     return Ok(None);
                 }
-                b.entries[at] = self.write_leaf(hash, key, value)?;
+                b.set(at, self.write_leaf(hash, key, value)?);
                 self.discard(leaf)?;
                 added = false;
             } else {
                 let existing_hash = existing.hash;
                 let new_leaf = self.write_leaf(hash, key, value)?;
                 let sub = self.merge(leaf, existing_hash, new_leaf, hash, shift + BITS)?;
-                b.entries.remove(at);
+                b.remove(at);
                 b.datamap &= !bit;
                 b.nodemap |= bit;
                 let child_at = b.data_len() + index_of(b.nodemap, bit);
-                b.entries.insert(child_at, sub);
+                b.insert(child_at, sub);
                 added = true;
             }
         } else if b.nodemap & bit != 0 {
             let at = b.data_len() + index_of(b.nodemap, bit);
-            match self.insert_at(b.entries[at], shift + BITS, hash, key, value)? {
+            match self.insert_at(b.entries()[at], shift + BITS, hash, key, value)? {
                 None => return Ok(None),
                 Some((child, child_added)) => {
-                    b.entries[at] = child;
+                    b.set(at, child);
                     added = child_added;
                 }
             }
         } else {
             let leaf = self.write_leaf(hash, key, value)?;
             b.datamap |= bit;
-            b.entries.insert(index_of(b.datamap, bit), leaf);
+            b.insert(index_of(b.datamap, bit), leaf);
             added = true;
         }
         b.count += added as u64;
@@ -259,21 +267,11 @@ impl<'r> Edit<'r> {
         }
         let (fa, fb) = (fragment(a_hash, shift), fragment(b_hash, shift));
         if fa != fb {
-            let entries = if fa < fb { vec![a, b] } else { vec![b, a] };
-            return self.write_branch(&Branch {
-                datamap: (1 << fa) | (1 << fb),
-                nodemap: 0,
-                count: 2,
-                entries,
-            });
+            let entries = if fa < fb { [a, b] } else { [b, a] };
+            return self.write_branch(&Branch::new((1 << fa) | (1 << fb), 0, 2, &entries));
         }
         let child = self.merge(a, a_hash, b, b_hash, shift + BITS)?;
-        self.write_branch(&Branch {
-            datamap: 0,
-            nodemap: 1 << fa,
-            count: 2,
-            entries: vec![child],
-        })
+        self.write_branch(&Branch::new(0, 1 << fa, 2, &[child]))
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Result<bool> {
@@ -289,10 +287,12 @@ impl<'r> Edit<'r> {
             Removal::NotFound => Ok(false),
             Removal::Gone => {
                 self.root = 0;
+                self.changes += 1;
                 Ok(true)
             }
             Removal::Replaced(root) => {
                 self.root = root;
+                self.changes += 1;
                 Ok(true)
             }
             Removal::Inline(_) => unreachable!("the root is never inlined"),
@@ -332,21 +332,21 @@ impl<'r> Edit<'r> {
         let bit = 1u32 << fragment(hash, shift);
         if b.datamap & bit != 0 {
             let at = index_of(b.datamap, bit);
-            let leaf = b.entries[at];
+            let leaf = b.entries()[at];
             let existing = node::read_leaf(self.region, leaf)?;
             if existing.hash != hash || existing.key != key {
                 return Ok(Removal::NotFound);
             }
-            b.entries.remove(at);
+            b.remove(at);
             b.datamap &= !bit;
             self.discard(leaf)?;
         } else if b.nodemap & bit != 0 {
             let at = b.data_len() + index_of(b.nodemap, bit);
-            match self.remove_at(b.entries[at], shift + BITS, hash, key)? {
+            match self.remove_at(b.entries()[at], shift + BITS, hash, key)? {
                 Removal::NotFound => return Ok(Removal::NotFound),
-                Removal::Replaced(child) => b.entries[at] = child,
+                Removal::Replaced(child) => b.set(at, child),
                 Removal::Gone => {
-                    b.entries.remove(at);
+                    b.remove(at);
                     b.nodemap &= !bit;
                 }
                 Removal::Inline(leaf) => {
@@ -355,10 +355,10 @@ impl<'r> Edit<'r> {
                         self.discard(node)?;
                         return Ok(Removal::Inline(leaf));
                     }
-                    b.entries.remove(at);
+                    b.remove(at);
                     b.nodemap &= !bit;
                     b.datamap |= bit;
-                    b.entries.insert(index_of(b.datamap, bit), leaf);
+                    b.insert(index_of(b.datamap, bit), leaf);
                 }
             }
         } else {
@@ -366,11 +366,11 @@ impl<'r> Edit<'r> {
         }
         b.count -= 1;
         self.discard(node)?;
-        if b.entries.is_empty() {
+        if b.entries().is_empty() {
             return Ok(Removal::Gone);
         }
-        if shift > 0 && b.nodemap == 0 && b.entries.len() == 1 {
-            return Ok(Removal::Inline(b.entries[0]));
+        if shift > 0 && b.nodemap == 0 && b.entries().len() == 1 {
+            return Ok(Removal::Inline(b.entries()[0]));
         }
         Ok(Removal::Replaced(self.write_branch(&b)?))
     }
@@ -379,6 +379,9 @@ impl<'r> Edit<'r> {
     /// because shapes are canonical: identical subtrees are usually the same blocks, and
     /// the comparison only descends where offsets differ.
     pub fn unchanged(&self) -> Result<bool> {
+        if self.changes == 1 {
+            return Ok(false);
+        }
         same(self.region, self.base, self.root)
     }
 
@@ -411,7 +414,7 @@ fn same(region: &Region, a: u64, b: u64) -> Result<bool> {
             if ba.datamap != bb.datamap || ba.nodemap != bb.nodemap || ba.count != bb.count {
                 return Ok(false);
             }
-            for (x, y) in ba.entries.iter().zip(&bb.entries) {
+            for (x, y) in ba.entries().iter().zip(bb.entries()) {
                 if !same(region, *x, *y)? {
                     return Ok(false);
                 }
@@ -431,6 +434,27 @@ fn same(region: &Region, a: u64, b: u64) -> Result<bool> {
             Ok(true)
         }
         other => Err(node::bad_kind(region, a, other)),
+    }
+}
+
+/// Block offsets are distinct multiples of 16: a multiplicative hash spreads them well, and
+/// the default SipHash would cost more than the rest of a small edit.
+#[derive(Default)]
+pub struct OffsetHasher(u64);
+
+impl Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

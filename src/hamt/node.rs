@@ -72,43 +72,83 @@ pub struct Leaf<'a> {
 }
 
 #[inline]
+fn read_u64(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[..8].try_into().unwrap())
+}
+
+#[inline]
 pub fn read_leaf(region: &Region, leaf: u64) -> Result<Leaf<'_>> {
-    let kind = kind_of(region, leaf)?;
-    if kind != kind::HAMT_LEAF {
-        return Err(bad_kind(region, leaf, kind));
+    let head = region.bytes(leaf, LEAF_BYTES)?;
+    if head[0] != kind::HAMT_LEAF {
+        return Err(bad_kind(region, leaf, head[0]));
     }
-    let hash = word(region, leaf + LEAF_HASH)?;
-    let key_len = word(region, leaf + LEAF_KEY_LEN)?;
-    let value_len = word(region, leaf + LEAF_VALUE_LEN)?;
-    let bytes = region.bytes(
-        leaf + LEAF_BYTES,
-        key_len.checked_add(value_len).ok_or_else(|| {
-            Error::corrupt(format!(
-                "{}: leaf {leaf} has impossible lengths",
-                region.name()
-            ))
-        })?,
-    )?;
+    let hash = read_u64(&head[LEAF_HASH as usize..]);
+    let key_len = read_u64(&head[LEAF_KEY_LEN as usize..]);
+    let value_len = read_u64(&head[LEAF_VALUE_LEN as usize..]);
+    let total = key_len.checked_add(value_len).ok_or_else(|| {
+        Error::corrupt(format!(
+            "{}: leaf {leaf} has impossible lengths",
+            region.name()
+        ))
+    })?;
+    let bytes = region.bytes(leaf + LEAF_BYTES, total)?;
     let (key, value) = bytes.split_at(key_len as usize);
     Ok(Leaf { hash, key, value })
 }
 
-/// A branch node copied out of the slab, ready to be edited into a new one.
+/// A branch node copied out of the slab, ready to be edited into a new one. Fixed-size, so
+/// editing a path allocates nothing on the heap.
 #[derive(Clone)]
 pub struct Branch {
     pub datamap: u32,
     pub nodemap: u32,
     pub count: u64,
-    pub entries: Vec<u64>,
+    slots: [u64; 32],
+    len: usize,
 }
 
 impl Branch {
+    pub fn new(datamap: u32, nodemap: u32, count: u64, entries: &[u64]) -> Branch {
+        let mut slots = [0; 32];
+        slots[..entries.len()].copy_from_slice(entries);
+        Branch {
+            datamap,
+            nodemap,
+            count,
+            slots,
+            len: entries.len(),
+        }
+    }
+
     pub fn data_len(&self) -> usize {
         self.datamap.count_ones() as usize
     }
 
+    pub fn entries(&self) -> &[u64] {
+        &self.slots[..self.len]
+    }
+
+    pub fn set(&mut self, at: usize, entry: u64) {
+        self.slots[..self.len][at] = entry;
+    }
+
+    pub fn insert(&mut self, at: usize, entry: u64) {
+        self.slots.copy_within(at..self.len, at + 1);
+        self.slots[at] = entry;
+        self.len += 1;
+    }
+
+    pub fn remove(&mut self, at: usize) -> u64 {
+        let entry = self.slots[at];
+        self.slots.copy_within(at + 1..self.len, at);
+        self.len -= 1;
+        entry
+    }
+
     pub fn read(region: &Region, node: u64) -> Result<Branch> {
-        let maps = word(region, node + MAPS)?;
+        let head = region.bytes(node + MAPS, 16)?;
+        let maps = read_u64(&head[..8]);
+        let count = read_u64(&head[8..]);
         let datamap = maps as u32;
         let nodemap = (maps >> 32) as u32;
         if datamap & nodemap != 0 {
@@ -117,29 +157,31 @@ impl Branch {
                 region.name()
             )));
         }
-        let count = word(region, node + COUNT)?;
-        let n = (datamap.count_ones() + nodemap.count_ones()) as u64;
-        let raw = region.bytes(node + ENTRIES, 8 * n)?;
-        let entries = raw
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+        let len = (datamap.count_ones() + nodemap.count_ones()) as usize;
+        let raw = region.bytes(node + ENTRIES, 8 * len as u64)?;
+        let mut slots = [0; 32];
+        for (slot, chunk) in slots.iter_mut().zip(raw.chunks_exact(8)) {
+            *slot = read_u64(chunk);
+        }
         Ok(Branch {
             datamap,
             nodemap,
             count,
-            entries,
+            slots,
+            len,
         })
     }
 
-    pub fn payload(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + 8 * self.entries.len());
-        out.extend_from_slice(&(self.datamap as u64 | (self.nodemap as u64) << 32).to_le_bytes());
-        out.extend_from_slice(&self.count.to_le_bytes());
-        for e in &self.entries {
-            out.extend_from_slice(&e.to_le_bytes());
+    /// The payload bytes in a stack buffer, and how many of them are used.
+    pub fn payload(&self) -> ([u8; 16 + 8 * 32], usize) {
+        let mut out = [0u8; 16 + 8 * 32];
+        out[..8]
+            .copy_from_slice(&(self.datamap as u64 | (self.nodemap as u64) << 32).to_le_bytes());
+        out[8..16].copy_from_slice(&self.count.to_le_bytes());
+        for (i, e) in self.entries().iter().enumerate() {
+            out[16 + 8 * i..24 + 8 * i].copy_from_slice(&e.to_le_bytes());
         }
-        out
+        (out, 16 + 8 * self.len)
     }
 }
 
@@ -235,10 +277,8 @@ pub fn children(region: &Region, node: u64) -> Result<(Vec<u64>, Vec<u64>)> {
     match kind_of(region, node)? {
         kind::HAMT_BRANCH => {
             let b = Branch::read(region, node)?;
-            let split = b.data_len();
-            let mut entries = b.entries;
-            let nodes = entries.split_off(split);
-            Ok((entries, nodes))
+            let (leaves, nodes) = b.entries().split_at(b.data_len());
+            Ok((leaves.to_vec(), nodes.to_vec()))
         }
         kind::HAMT_COLLISION => Ok((Collision::read(region, node)?.leaves, Vec::new())),
         other => Err(bad_kind(region, node, other)),
