@@ -214,32 +214,58 @@ impl<'r> Allocator<'r> {
     /// Returns a block to its free list. The block must have been allocated by `alloc` and
     /// must not be reachable by any reader (the epoch layer decides when that is true).
     pub fn free(&self, offset: u64) -> Result<()> {
-        let info = self.block_info(offset)?;
-        if info.kind == kind::FREE {
-            return Err(Error::corrupt(format!(
-                "{}: block {offset} freed twice",
-                self.region.name()
-            )));
-        }
         let header = self.region.atomic(offset)?.load(Ordering::Relaxed);
         let class = (header >> 8) as u8;
-        if class == EXTENT_CLASS {
+        let size = if class == EXTENT_CLASS {
+            let info = self.block_info(offset)?;
             let page = offset - PAGE_HEADER_SIZE;
             let order = self.page_word(page)? >> 32;
             self.write_page_header(page, PAGE_FREE_RUN, order as u32, 0)?;
             self.run_list(order as usize).push(page)?;
+            info.size
         } else {
+            // Validated from the block itself, not its page header: that would cost a
+            // cache line per free on the commit path. `block_info` does the full check.
+            self.check_small_block(offset, header)?;
             self.region
                 .atomic(offset)?
                 .store(block_header(kind::FREE, class, 0), Ordering::Relaxed);
             self.class_list(class as usize).push(offset)?;
-        }
+            CLASS_SIZES[class as usize]
+        };
         self.region
             .meta(F_BYTES_IN_USE)
-            .fetch_sub(info.size, Ordering::Relaxed);
+            .fetch_sub(size, Ordering::Relaxed);
         self.region
             .meta(F_BLOCKS_IN_USE)
             .fetch_sub(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Is `header` (read at `offset`) an allocated small block at a block boundary?
+    fn check_small_block(&self, offset: u64, header: u64) -> Result<()> {
+        let heap_start = self.region.geometry().heap_start;
+        let class = ((header >> 8) & 0xFF) as usize;
+        let bad = |why: &str| {
+            Err(Error::corrupt(format!(
+                "{}: cannot free {offset}: {why}",
+                self.region.name()
+            )))
+        };
+        if (header >> 16) & 0xFFFF != BLOCK_CHECK || class >= NUM_CLASSES || offset < heap_start {
+            return bad("not a block");
+        }
+        if header as u8 == kind::FREE {
+            return bad("freed twice");
+        }
+        let in_page = (offset - heap_start) % PAGE_SIZE;
+        let size = CLASS_SIZES[class];
+        if in_page < PAGE_HEADER_SIZE
+            || (in_page - PAGE_HEADER_SIZE) % size != 0
+            || (in_page - PAGE_HEADER_SIZE) / size >= blocks_per_page(class)
+        {
+            return bad("not at a block boundary");
+        }
         Ok(())
     }
 
