@@ -101,6 +101,19 @@ impl Kid {
     }
 }
 
+impl Drop for Kid {
+    /// A test that fails half-way must not leave a stopped or sleeping child behind (it
+    /// would hold the test's output pipe open forever).
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            // SAFETY: resuming our own child so that it can die of the SIGKILL.
+            unsafe { libc::kill(self.pid(), libc::SIGCONT) };
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Tells a child to go on, through a file whose existence it polls.
 pub fn go_file(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join(format!("go-{name}"))
