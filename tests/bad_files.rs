@@ -1,0 +1,198 @@
+//! Files that are not healthy slabs are refused with a clear error, never a crash, and are
+//! never modified by the attempt.
+
+use eve::{ErrorKind, OpenOptions, Slab};
+use std::path::Path;
+
+/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn refused(path: &Path, options: &OpenOptions) -> eve::Error {
+    let before = std::fs::read(path).ok();
+    let err = match Slab::open_with(path, options) {
+        Ok(_) => panic!("{} was accepted", path.display()),
+        Err(e) => e,
+    };
+    assert!(!err.message().is_empty());
+    assert_eq!(
+        std::fs::read(path).ok(),
+        before,
+        "a refused file was modified"
+    );
+    err
+}
+
+fn valid_slab(path: &Path) -> Vec<u8> {
+    {
+        let slab = Slab::open(path).unwrap();
+        let map = slab.map("m").unwrap();
+        for i in 0..2000u64 {
+            map.insert(&i.to_le_bytes(), &[i as u8; 100]).unwrap();
+        }
+    }
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn random_bytes_are_not_a_slab() {
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, len) in [
+        (1, 1),
+        (2, 7),
+        (3, 8),
+        (4, 100),
+        (5, 4096),
+        (6, 70_000),
+        (7, 1 << 20),
+    ] {
+        let path = dir.path().join(format!("noise-{seed}"));
+        std::fs::write(&path, noise(seed, len)).unwrap();
+        for read_only in [false, true] {
+            let options = OpenOptions {
+                read_only,
+                ..Default::default()
+            };
+            let err = refused(&path, &options);
+            assert_eq!(err.kind(), ErrorKind::NotASlab, "{len} bytes: {err}");
+        }
+    }
+}
+
+#[test]
+fn truncated_slabs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("whole.slab");
+    let whole = valid_slab(&path);
+    for cut in [
+        8usize,
+        100,
+        4095,
+        4096,
+        60_000,
+        200_000,
+        whole.len() / 2,
+        whole.len() - 1,
+    ] {
+        let cut_path = dir.path().join(format!("cut-{cut}"));
+        std::fs::write(&cut_path, &whole[..cut]).unwrap();
+        let err = refused(&cut_path, &OpenOptions::default());
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "cut at {cut}: {err}");
+    }
+}
+
+#[test]
+fn another_format_version_is_refused_with_a_version_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.slab");
+    let mut bytes = valid_slab(&path);
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = refused(&path, &OpenOptions::default());
+    assert_eq!(err.kind(), ErrorKind::Version);
+    assert!(err.message().contains("version 2"), "{err}");
+}
+
+#[test]
+fn a_damaged_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.slab");
+    let whole = valid_slab(&path);
+    for at in (12..120).step_by(7) {
+        let mut bytes = whole.clone();
+        bytes[at] ^= 0x40;
+        let damaged = dir.path().join(format!("h-{at}"));
+        std::fs::write(&damaged, &bytes).unwrap();
+        let err = refused(&damaged, &OpenOptions::default());
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "byte {at}: {err}");
+    }
+}
+
+#[test]
+fn an_interrupted_creation_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("init.slab");
+    // What a creator killed before writing the final magic leaves behind.
+    let mut bytes = vec![0u8; 8192];
+    bytes[..8].copy_from_slice(b"EVEINIT\0");
+    std::fs::write(&path, &bytes).unwrap();
+    let read_only = OpenOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    assert_eq!(refused(&path, &read_only).kind(), ErrorKind::NotASlab);
+    let slab = Slab::open(&path).unwrap();
+    slab.map("m").unwrap().insert(b"k", b"v").unwrap();
+}
+
+#[test]
+fn paths_that_are_not_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Slab::open(dir.path())
+        .err()
+        .expect("a directory is not a slab");
+    assert!(
+        matches!(err.kind(), ErrorKind::Io | ErrorKind::NotASlab),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.slab");
+    let read_only = OpenOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    let err = Slab::open_with(&missing, &read_only).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(!missing.exists(), "a read-only open created the file");
+    let no_create = OpenOptions {
+        create: false,
+        ..Default::default()
+    };
+    assert!(Slab::open_with(&missing, &no_create).is_err());
+    assert!(!missing.exists());
+}
+
+#[test]
+fn read_only_handles_read_in_place_and_refuse_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.slab");
+    let writer = Slab::open(&path).unwrap();
+    writer.map("m").unwrap().insert(b"k", b"value").unwrap();
+    let options = OpenOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    let reader = Slab::open_with(&path, &options).unwrap();
+    assert!(reader.is_read_only());
+    let map = reader.map("m").unwrap();
+    let guard = reader.pin().unwrap();
+    let value = map.get(&guard, b"k").unwrap().unwrap();
+    assert_eq!(value, b"value");
+    assert_eq!(
+        map.insert(b"k2", b"v").unwrap_err().kind(),
+        ErrorKind::ReadOnly
+    );
+    assert_eq!(
+        reader.map("absent").err().unwrap().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(reader.reclaim().unwrap_err().kind(), ErrorKind::ReadOnly);
+    // While a read-only handle is attached, writers free nothing it might be reading.
+    let wmap = writer.map("m").unwrap();
+    for i in 0..100u64 {
+        wmap.insert(b"k", &i.to_le_bytes()).unwrap();
+    }
+    assert_eq!(writer.reclaim().unwrap().freed_blocks, 0);
+    assert_eq!(value, b"value", "a read-only reader's slice changed");
+    drop(guard);
+    drop(reader);
+    assert!(writer.reclaim().unwrap().freed_blocks > 0);
+}
