@@ -1,0 +1,104 @@
+//! Random gets, pin/unpin and single-key updates on 1M keys: eve beside LMDB (heed) and
+//! `im`'s heap HashMap, in one run.
+
+mod support;
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::time::Duration;
+use support::*;
+
+/// Gets per pin (eve) / per read transaction (LMDB).
+const BATCH: usize = 1000;
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let slab = load_eve(&dir.path().join("bench.slab"), &keys);
+    let map = slab.map("bench").unwrap();
+    let (env, db) = load_lmdb(&dir.path().join("lmdb"), &keys);
+    let mut heap = load_im(&keys);
+
+    let mut group = c.benchmark_group("get_1m");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let mut rng = XorShift(7);
+    group.bench_function("eve", |b| {
+        b.iter(|| {
+            let guard = slab.pin().unwrap();
+            let snapshot = map.snapshot(&guard).unwrap();
+            let mut total = 0;
+            for _ in 0..BATCH {
+                let k = &keys[rng.next() as usize % KEYS];
+                total += snapshot.get(k).unwrap().unwrap().len();
+            }
+            black_box(total)
+        })
+    });
+    group.bench_function("lmdb", |b| {
+        b.iter(|| {
+            let rtxn = env.read_txn().unwrap();
+            let mut total = 0;
+            for _ in 0..BATCH {
+                let k = &keys[rng.next() as usize % KEYS];
+                total += db.get(&rtxn, k).unwrap().unwrap().len();
+            }
+            black_box(total)
+        })
+    });
+    group.bench_function("im", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for _ in 0..BATCH {
+                let k = &keys[rng.next() as usize % KEYS];
+                total += heap.get(k).unwrap().len();
+            }
+            black_box(total)
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("pin_unpin");
+    group.bench_function("eve", |b| b.iter(|| black_box(slab.pin().unwrap())));
+    group.bench_function("lmdb_read_txn", |b| b.iter(|| black_box(env.read_txn().unwrap())));
+    group.finish();
+
+    let mut group = c.benchmark_group("update_1m");
+    let mut version = 0u8;
+    group.bench_function("eve", |b| {
+        b.iter(|| {
+            let k = &keys[rng.next() as usize % KEYS];
+            version = version.wrapping_add(1);
+            map.insert(k, &value_for(k, version)).unwrap()
+        })
+    });
+    group.bench_function("lmdb_nosync", |b| {
+        b.iter(|| {
+            let k = &keys[rng.next() as usize % KEYS];
+            version = version.wrapping_add(1);
+            let mut wtxn = env.write_txn().unwrap();
+            db.put(&mut wtxn, k, &value_for(k, version)).unwrap();
+            wtxn.commit().unwrap();
+        })
+    });
+    group.bench_function("im", |b| {
+        b.iter_batched_ref(
+            || (),
+            |_| {
+                let k = &keys[rng.next() as usize % KEYS];
+                version = version.wrapping_add(1);
+                heap.insert(*k, value_for(k, version).to_vec())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = hamt;
+    config = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = benches
+}
+criterion_main!(hamt);
