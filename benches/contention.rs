@@ -24,7 +24,9 @@ fn child(kind: &str, path: &str, start_at: u128) -> u64 {
             let end = Instant::now() + RUN;
             while Instant::now() < end {
                 map.update(|txn| {
-                    let n = txn.get(b"n")?.map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
+                    let n = txn
+                        .get(b"n")?
+                        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
                     txn.insert(b"n", &(n + 1).to_le_bytes())
                 })
                 .unwrap();
@@ -97,7 +99,10 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    println!("one shared counter, {} s per run, aggregate commits per second:", RUN.as_secs());
+    println!(
+        "one shared counter, {} s per run, aggregate commits per second:",
+        RUN.as_secs()
+    );
     for kind in ["eve", "lmdb"] {
         for procs in [1, 2, 4] {
             let path = dir.path().join(format!("{kind}-{procs}"));
@@ -119,11 +124,18 @@ fn main() {
                 .map(|kid| {
                     let out = kid.wait_with_output().unwrap();
                     assert!(out.status.success());
-                    String::from_utf8(out.stdout).unwrap().trim().parse::<u64>().unwrap()
+                    String::from_utf8(out.stdout)
+                        .unwrap()
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap()
                 })
                 .sum();
             let counted = final_count(kind, &path);
-            assert_eq!(counted, commits, "{kind}: counter disagrees with the commits reported");
+            assert_eq!(
+                counted, commits,
+                "{kind}: counter disagrees with the commits reported"
+            );
             println!(
                 "{kind:<5} {procs} process(es): {:>10.0} commits/s  (counter = {counted})",
                 commits as f64 / RUN.as_secs_f64()

@@ -58,7 +58,9 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("pin_unpin");
     group.bench_function("eve", |b| b.iter(|| black_box(slab.pin().unwrap())));
-    group.bench_function("lmdb_read_txn", |b| b.iter(|| black_box(env.read_txn().unwrap())));
+    group.bench_function("lmdb_read_txn", |b| {
+        b.iter(|| black_box(env.read_txn().unwrap()))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("update_1m");

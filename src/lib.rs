@@ -19,7 +19,6 @@
 mod alloc;
 mod epoch;
 mod error;
-pub mod ffi;
 mod hamt;
 mod handle;
 mod recovery;

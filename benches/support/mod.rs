@@ -68,5 +68,7 @@ pub fn load_lmdb(dir: &Path, keys: &[[u8; 8]]) -> (Env, Database<Bytes, Bytes>) 
 }
 
 pub fn load_im(keys: &[[u8; 8]]) -> im::HashMap<[u8; 8], Vec<u8>> {
-    keys.iter().map(|k| (*k, value_for(k, 0).to_vec())).collect()
+    keys.iter()
+        .map(|k| (*k, value_for(k, 0).to_vec()))
+        .collect()
 }

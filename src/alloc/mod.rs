@@ -50,7 +50,7 @@ const P_KIND: u64 = 0; // u32 kind, u32 class or order
 const P_LEN: u64 = 8; // payload length of an extent
 const P_CHECK: u64 = 16; // page offset xor PAGE_CHECK
 const P_NEXT: u64 = 24; // free-run list link
-const PAGE_CHECK: u64 = 0x5EED_0F_E7E_5A1B;
+const PAGE_CHECK: u64 = 0x0005_EED0_FE7E_5A1B;
 
 /// Encodes a block header word.
 #[inline]
@@ -133,31 +133,29 @@ impl<'r> Allocator<'r> {
 
     fn alloc_small(&self, class: usize) -> Result<u64> {
         let list = self.class_list(class);
-        loop {
-            if let Some(block) = list.pop()? {
-                return Ok(block);
-            }
-            // Carve a fresh page: keep its first block, give the rest to the list at once.
-            let page = self.alloc_pages(0)?;
-            self.write_page_header(page, PAGE_SMALL, class as u32, 0)?;
-            let size = CLASS_SIZES[class];
-            let count = blocks_per_page(class);
-            let first = page + PAGE_HEADER_SIZE;
-            if count > 1 {
-                let free = block_header(kind::FREE, class as u8, 0);
-                for i in 1..count {
-                    let block = first + i * size;
-                    self.region.atomic(block)?.store(free, Ordering::Relaxed);
-                    if i + 1 < count {
-                        self.region
-                            .atomic(block + BLOCK_HEADER_SIZE)?
-                            .store(block + size, Ordering::Relaxed);
-                    }
-                }
-                list.push_chain(first + size, first + (count - 1) * size)?;
-            }
-            return Ok(first);
+        if let Some(block) = list.pop()? {
+            return Ok(block);
         }
+        // Carve a fresh page: keep its first block, give the rest to the list at once.
+        let page = self.alloc_pages(0)?;
+        self.write_page_header(page, PAGE_SMALL, class as u32, 0)?;
+        let size = CLASS_SIZES[class];
+        let count = blocks_per_page(class);
+        let first = page + PAGE_HEADER_SIZE;
+        if count > 1 {
+            let free = block_header(kind::FREE, class as u8, 0);
+            for i in 1..count {
+                let block = first + i * size;
+                self.region.atomic(block)?.store(free, Ordering::Relaxed);
+                if i + 1 < count {
+                    self.region
+                        .atomic(block + BLOCK_HEADER_SIZE)?
+                        .store(block + size, Ordering::Relaxed);
+                }
+            }
+            list.push_chain(first + size, first + (count - 1) * size)?;
+        }
+        Ok(first)
     }
 
     fn alloc_extent(&self, len: u64) -> Result<(u64, u64)> {

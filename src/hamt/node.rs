@@ -195,7 +195,7 @@ impl Collision {
     pub fn read(region: &Region, node: u64) -> Result<Collision> {
         let hash = word(region, node + MAPS)?;
         let n = word(region, node + COUNT)?;
-        let raw = region.bytes(node + ENTRIES, n.checked_mul(8).unwrap_or(u64::MAX))?;
+        let raw = region.bytes(node + ENTRIES, n.saturating_mul(8))?;
         Ok(Collision {
             hash,
             leaves: raw
