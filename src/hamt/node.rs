@@ -232,6 +232,9 @@ pub fn get<'r>(region: &'r Region, root: u64, hash: u64, key: &[u8]) -> Result<O
     let mut node = root;
     let mut shift = 0;
     while node != 0 {
+        // A branch's header and the entry we need are usually on different cache lines,
+        // and which line holds the entry is only known from the header: fetch both now.
+        region.prefetch(node, 4);
         match kind_of(region, node)? {
             kind::HAMT_BRANCH => {
                 if shift >= COLLISION_SHIFT {
