@@ -134,6 +134,15 @@ impl<'r> Allocator<'r> {
     fn alloc_small(&self, class: usize) -> Result<u64> {
         let list = self.class_list(class);
         if let Some(block) = list.pop()? {
+            // A damaged link must not make us write somewhere that is not a free block.
+            let header = self.region.atomic(block)?.load(Ordering::Relaxed);
+            if header as u8 != kind::FREE || ((header >> 8) & 0xFF) as usize != class {
+                return Err(Error::corrupt(format!(
+                    "{}: free list of class {class} leads to {block}, which is not a free block",
+                    self.region.name()
+                )));
+            }
+            self.check_small_position(block, header)?;
             return Ok(block);
         }
         // Carve a fresh page: keep its first block, give the rest to the list at once.
@@ -173,6 +182,17 @@ impl<'r> Allocator<'r> {
     /// A run of 2^order pages: reused from the order's free list, or bumped off the top.
     fn alloc_pages(&self, order: usize) -> Result<u64> {
         if let Some(run) = self.run_list(order).pop()? {
+            let word = self.page_word(run)?;
+            let heap_start = self.region.geometry().heap_start;
+            let aligned = run >= heap_start && (run - heap_start) % PAGE_SIZE == 0;
+            let checked = aligned
+                && self.region.atomic(run + P_CHECK)?.load(Ordering::Relaxed) == run ^ PAGE_CHECK;
+            if !checked || word as u32 != PAGE_FREE_RUN || (word >> 32) as usize != order {
+                return Err(Error::corrupt(format!(
+                    "{}: free page list of order {order} leads to {run}, which is not a free run",
+                    self.region.name()
+                )));
+            }
             return Ok(run);
         }
         let top = self.region.meta(F_HEAP_TOP);
@@ -224,7 +244,13 @@ impl<'r> Allocator<'r> {
         } else {
             // Validated from the block itself, not its page header: that would cost a
             // cache line per free on the commit path. `block_info` does the full check.
-            self.check_small_block(offset, header)?;
+            self.check_small_position(offset, header)?;
+            if header as u8 == kind::FREE {
+                return Err(Error::corrupt(format!(
+                    "{}: block {offset} freed twice",
+                    self.region.name()
+                )));
+            }
             self.region
                 .atomic(offset)?
                 .store(block_header(kind::FREE, class, 0), Ordering::Relaxed);
@@ -240,21 +266,18 @@ impl<'r> Allocator<'r> {
         Ok(())
     }
 
-    /// Is `header` (read at `offset`) an allocated small block at a block boundary?
-    fn check_small_block(&self, offset: u64, header: u64) -> Result<()> {
+    /// Is `header` (read at `offset`) the header of a small block at a block boundary?
+    fn check_small_position(&self, offset: u64, header: u64) -> Result<()> {
         let heap_start = self.region.geometry().heap_start;
         let class = ((header >> 8) & 0xFF) as usize;
         let bad = |why: &str| {
             Err(Error::corrupt(format!(
-                "{}: cannot free {offset}: {why}",
+                "{}: offset {offset} is not a small block: {why}",
                 self.region.name()
             )))
         };
         if (header >> 16) & 0xFFFF != BLOCK_CHECK || class >= NUM_CLASSES || offset < heap_start {
-            return bad("not a block");
-        }
-        if header as u8 == kind::FREE {
-            return bad("freed twice");
+            return bad("bad header");
         }
         let in_page = (offset - heap_start) % PAGE_SIZE;
         let size = CLASS_SIZES[class];

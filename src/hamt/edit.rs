@@ -165,6 +165,7 @@ impl<'r> Edit<'r> {
         key: &[u8],
         value: &[u8],
     ) -> Result<Option<(u64, bool)>> {
+        node::check_depth(self.region, shift)?;
         let mut b = Branch::read(self.region, node)?;
         let bit = 1u32 << fragment(hash, shift);
         let added;
@@ -328,6 +329,7 @@ impl<'r> Edit<'r> {
     }
 
     fn remove_branch(&mut self, node: u64, shift: u32, hash: u64, key: &[u8]) -> Result<Removal> {
+        node::check_depth(self.region, shift)?;
         let mut b = Branch::read(self.region, node)?;
         let bit = 1u32 << fragment(hash, shift);
         if b.datamap & bit != 0 {

@@ -74,20 +74,33 @@ impl<'g> Snapshot<'g> {
             nodes: if self.root == 0 {
                 vec![]
             } else {
-                vec![self.root]
+                vec![(self.root, 0)]
             },
             leaves: Vec::new(),
             at: 0,
+            remaining: node::count(self.region, self.root).ok(),
         }
     }
 }
 
-/// Iterator over a snapshot. Yields an error (once) if it meets a damaged block.
+/// Iterator over a snapshot. Yields an error (once) if it meets a damaged block; damaged
+/// offsets that form a cycle are caught by the depth limit and the root's entry count.
 pub struct Iter<'g> {
     region: &'g Region,
-    nodes: Vec<u64>,
+    /// Nodes still to visit, with the hash shift they sit at.
+    nodes: Vec<(u64, u32)>,
     leaves: Vec<u64>,
     at: usize,
+    /// Entries the root says are left to yield (`None` if its count could not be read).
+    remaining: Option<u64>,
+}
+
+impl<'g> Iter<'g> {
+    fn fail(&mut self, error: Error) -> Option<Result<(&'g [u8], &'g [u8])>> {
+        self.nodes.clear();
+        self.leaves.clear();
+        Some(Err(error))
+    }
 }
 
 impl<'g> Iterator for Iter<'g> {
@@ -97,20 +110,33 @@ impl<'g> Iterator for Iter<'g> {
         loop {
             if let Some(&leaf) = self.leaves.get(self.at) {
                 self.at += 1;
+                match self.remaining.as_mut() {
+                    Some(0) | None => {
+                        let e = Error::corrupt(format!(
+                            "{}: map holds more entries than its root counts",
+                            self.region.name()
+                        ));
+                        return self.fail(e);
+                    }
+                    Some(n) => *n -= 1,
+                }
                 return Some(node::read_leaf(self.region, leaf).map(|l| (l.key, l.value)));
             }
-            let node = self.nodes.pop()?;
-            match node::children(self.region, node) {
+            let (node, shift) = self.nodes.pop()?;
+            let visited = node::kind_of(self.region, node).and_then(|k| {
+                if k == kind::HAMT_BRANCH {
+                    node::check_depth(self.region, shift)?;
+                }
+                node::children(self.region, node)
+            });
+            match visited {
                 Ok((leaves, children)) => {
                     self.leaves = leaves;
                     self.at = 0;
-                    self.nodes.extend(children.into_iter().rev());
+                    self.nodes
+                        .extend(children.into_iter().rev().map(|c| (c, shift + node::BITS)));
                 }
-                Err(e) => {
-                    self.nodes.clear();
-                    self.leaves.clear();
-                    return Some(Err(e));
-                }
+                Err(e) => return self.fail(e),
             }
         }
     }

@@ -227,6 +227,19 @@ pub fn count(region: &Region, node: u64) -> Result<u64> {
     }
 }
 
+/// Only collision nodes live below the last hash bit, so a branch found deeper is damage
+/// — typically a cycle of damaged offsets, which this check turns into an error.
+#[inline]
+pub fn check_depth(region: &Region, shift: u32) -> Result<()> {
+    if shift >= COLLISION_SHIFT {
+        return Err(Error::corrupt(format!(
+            "{}: HAMT branch deeper than 64 hash bits",
+            region.name()
+        )));
+    }
+    Ok(())
+}
+
 /// Looks `key` up under `root`, reading in place: no allocation, one word per level.
 pub fn get<'r>(region: &'r Region, root: u64, hash: u64, key: &[u8]) -> Result<Option<Leaf<'r>>> {
     let mut node = root;
@@ -237,14 +250,7 @@ pub fn get<'r>(region: &'r Region, root: u64, hash: u64, key: &[u8]) -> Result<O
         region.prefetch(node, 4);
         match kind_of(region, node)? {
             kind::HAMT_BRANCH => {
-                if shift >= COLLISION_SHIFT {
-                    // Only collision nodes live below the last hash bit; a cycle of
-                    // damaged offsets ends here too.
-                    return Err(Error::corrupt(format!(
-                        "{}: HAMT deeper than 64 bits",
-                        region.name()
-                    )));
-                }
+                check_depth(region, shift)?;
                 let maps = word(region, node + MAPS)?;
                 let (datamap, nodemap) = (maps as u32, (maps >> 32) as u32);
                 let bit = 1u32 << fragment(hash, shift);
