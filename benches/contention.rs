@@ -2,10 +2,12 @@
 //! eve (lock-free CAS on the map root) beside LMDB (writers serialised by its lock), both
 //! without fsync. Children are this binary re-executed with EVE_BENCH_CHILD set.
 
-use heed::types::Bytes;
-use heed::{Database, EnvFlags, EnvOpenOptions};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::open_lmdb;
 
 const RUN: Duration = Duration::from_secs(3);
 
@@ -34,7 +36,7 @@ fn child(kind: &str, path: &str, start_at: u128) -> u64 {
             }
         }
         _ => {
-            let (env, db) = lmdb(path);
+            let (env, db) = open_lmdb(Path::new(path), 1 << 30);
             wait_start();
             let end = Instant::now() + RUN;
             while Instant::now() < end {
@@ -52,21 +54,6 @@ fn child(kind: &str, path: &str, start_at: u128) -> u64 {
     commits
 }
 
-fn lmdb(path: &str) -> (heed::Env, Database<Bytes, Bytes>) {
-    std::fs::create_dir_all(path).unwrap();
-    let mut options = EnvOpenOptions::new();
-    options.map_size(1 << 30);
-    // SAFETY: NO_SYNC trades power-loss durability, matching eve's no-fsync commits.
-    let env = unsafe {
-        options.flags(EnvFlags::NO_SYNC | EnvFlags::NO_META_SYNC);
-        options.open(path).unwrap()
-    };
-    let mut wtxn = env.write_txn().unwrap();
-    let db = env.create_database(&mut wtxn, None).unwrap();
-    wtxn.commit().unwrap();
-    (env, db)
-}
-
 fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -82,7 +69,7 @@ fn final_count(kind: &str, path: &str) -> u64 {
         let guard = slab.pin().unwrap();
         map.get(&guard, b"n").unwrap().map_or(0, read)
     } else {
-        let (env, db) = lmdb(path);
+        let (env, db) = open_lmdb(Path::new(path), 1 << 30);
         let rtxn = env.read_txn().unwrap();
         db.get(&rtxn, b"n").unwrap().map_or(0, read)
     }

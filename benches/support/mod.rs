@@ -48,10 +48,11 @@ pub fn load_eve(path: &Path, keys: &[[u8; 8]]) -> eve::Slab {
     slab
 }
 
-pub fn load_lmdb(dir: &Path, keys: &[[u8; 8]]) -> (Env, Database<Bytes, Bytes>) {
+/// An LMDB environment without fsync (matching eve's commits) and its unnamed database.
+pub fn open_lmdb(dir: &Path, map_size: usize) -> (Env, Database<Bytes, Bytes>) {
     std::fs::create_dir_all(dir).unwrap();
     let mut options = EnvOpenOptions::new();
-    options.map_size(8 << 30);
+    options.map_size(map_size);
     // SAFETY: NO_SYNC only weakens durability on power loss, which none of the peers here
     // offer either; the directory is private to this benchmark run.
     let env = unsafe {
@@ -60,6 +61,13 @@ pub fn load_lmdb(dir: &Path, keys: &[[u8; 8]]) -> (Env, Database<Bytes, Bytes>) 
     };
     let mut wtxn = env.write_txn().unwrap();
     let db: Database<Bytes, Bytes> = env.create_database(&mut wtxn, None).unwrap();
+    wtxn.commit().unwrap();
+    (env, db)
+}
+
+pub fn load_lmdb(dir: &Path, keys: &[[u8; 8]]) -> (Env, Database<Bytes, Bytes>) {
+    let (env, db) = open_lmdb(dir, 8 << 30);
+    let mut wtxn = env.write_txn().unwrap();
     for k in keys {
         db.put(&mut wtxn, k, &value_for(k, 0)).unwrap();
     }
