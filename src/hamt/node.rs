@@ -46,12 +46,12 @@ pub fn index_of(map: u32, bit: u32) -> usize {
     (map & (bit - 1)).count_ones() as usize
 }
 
-#[inline]
+#[inline(always)]
 pub fn word(region: &Region, offset: u64) -> Result<u64> {
     Ok(region.atomic(offset)?.load(Ordering::Relaxed))
 }
 
-#[inline]
+#[inline(always)]
 pub fn kind_of(region: &Region, node: u64) -> Result<u8> {
     Ok(word(region, node)? as u8)
 }
@@ -76,7 +76,7 @@ fn read_u64(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().unwrap())
 }
 
-#[inline]
+#[inline(always)]
 pub fn read_leaf(region: &Region, leaf: u64) -> Result<Leaf<'_>> {
     let head = region.bytes(leaf, LEAF_BYTES)?;
     if head[0] != kind::HAMT_LEAF {

@@ -277,7 +277,7 @@ impl Region {
     }
 
     /// Bytes of the file currently allocated and safe to touch.
-    #[inline]
+    #[inline(always)]
     pub fn file_len(&self) -> u64 {
         // Acquire pairs with the Release in `grow_to`: once the new length is seen, the
         // fallocate that backs it has completed.
@@ -303,21 +303,34 @@ impl Region {
     }
 
     /// Fails unless `[offset, offset + len)` lies inside the allocated file.
-    #[inline]
+    #[inline(always)]
     pub fn check(&self, offset: u64, len: u64) -> Result<()> {
         match offset.checked_add(len) {
             Some(end) if end <= self.file_len() && offset >= HEADER_SIZE => Ok(()),
-            _ => Err(Error::corrupt(format!(
-                "{}: offset {offset} (+{len} bytes) lies outside the slab",
-                self.name
-            ))),
+            _ => Err(self.out_of_bounds(offset, len)),
         }
+    }
+
+    // Kept out of line so that the checks on the read path stay a compare and a branch.
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, offset: u64, len: u64) -> Error {
+        Error::corrupt(format!(
+            "{}: offset {offset} (+{len} bytes) lies outside the slab",
+            self.name
+        ))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn misaligned(&self, offset: u64) -> Error {
+        Error::corrupt(format!("{}: misaligned word offset {offset}", self.name))
     }
 
     /// Borrows bytes of a *published, immutable* block. Blocks reachable from a pinned
     /// snapshot are never written or freed while the pin lasts, which is what makes
     /// handing out a shared slice sound.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&self, offset: u64, len: u64) -> Result<&[u8]> {
         self.check(offset, len)?;
         // SAFETY: the range is inside the mapped, allocated file (checked above); the
@@ -329,7 +342,7 @@ impl Region {
     /// only: nothing is read or checked, and nothing happens if the range is not mapped.
     /// Readers use it to overlap the misses of a node's header and of the entry they will
     /// pick from it, which would otherwise come one after the other.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch(&self, offset: u64, lines: u64) {
         #[cfg(target_arch = "x86_64")]
         for line in 0..lines {
@@ -346,14 +359,11 @@ impl Region {
     }
 
     /// An atomic word anywhere in the file, bounds- and alignment-checked.
-    #[inline]
+    #[inline(always)]
     pub fn atomic(&self, offset: u64) -> Result<&AtomicU64> {
         self.check(offset, 8)?;
         if offset % 8 != 0 {
-            return Err(Error::corrupt(format!(
-                "{}: misaligned word offset {offset}",
-                self.name
-            )));
+            return Err(self.misaligned(offset));
         }
         // SAFETY: in bounds and 8-aligned (checked above); the mapping outlives `self`.
         Ok(unsafe { &*(self.base.add(offset as usize) as *const AtomicU64) })
