@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite. CI runs exactly this (through .ci/run).
 #
-# Suites today: formatting and lints, the Rust unit, model and multi-process tests, and a
-# build of the benchmarks. The C (ctest), Java and Node suites join here as the C ABI and
-# the host bindings land (issues 3 and 4).
+# Suites today: formatting and lints, the Rust unit, model and multi-process tests, a build
+# of the benchmarks, the C ABI through CMake and ctest, and a consumer of the installed
+# package. The Java and Node suites join here as the host bindings land (issue 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,37 @@ cargo build --release --all-targets --quiet || fail "release build"
 
 step "cargo test --release (Rust: unit, model, multi-process, crash and bad-file tests)"
 cargo test --release --quiet || fail "Rust tests"
+
+step "include/eve.h is in sync with src/ffi"
+if [ -d .git ] && ! git diff --quiet -- include/; then
+  git --no-pager diff -- include/ | head -40
+  fail "include/eve.h changed when it was regenerated: commit the new header"
+fi
+
+step "C: cmake build + ctest"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null || fail "cmake configure"
+cmake --build build >/dev/null || fail "cmake build"
+(cd build && ctest --output-on-failure) || fail "ctest"
+
+step "C: installed package (find_package and pkg-config)"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install build --prefix "$prefix/install" >/dev/null || fail "cmake --install"
+mkdir -p "$prefix/consumer"
+cat >"$prefix/consumer/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(consumer C)
+find_package(eve REQUIRED)
+add_executable(consumer version.c)
+target_link_libraries(consumer PRIVATE eve::eve)
+CMAKE
+cp examples-c/version.c "$prefix/consumer/"
+cmake -S "$prefix/consumer" -B "$prefix/consumer/build" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null \
+  && cmake --build "$prefix/consumer/build" >/dev/null \
+  && "$prefix/consumer/build/consumer" || fail "find_package(eve) consumer"
+export PKG_CONFIG_PATH="$prefix/install/lib/pkgconfig"
+cc examples-c/version.c $(pkg-config --cflags --libs eve) -Wl,-rpath,"$prefix/install/lib" \
+  -o "$prefix/pc-consumer" && "$prefix/pc-consumer" || fail "pkg-config consumer"
 
 step "demo"
 cargo run --quiet --release --example demo >/dev/null || fail "the demo"

@@ -19,6 +19,7 @@
 mod alloc;
 mod epoch;
 mod error;
+pub mod ffi;
 mod hamt;
 mod handle;
 mod recovery;
