@@ -66,7 +66,8 @@ thread_local! {
 fn set_last_error(message: &str) {
     // Interior NULs cannot cross into C; drop them rather than lose the message.
     let text = CString::new(message.replace('\0', "")).unwrap_or_default();
-    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+    // During thread teardown the slot may be gone; the message is then dropped, not a panic.
+    let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = text);
 }
 
 /// Records `error` as this thread's last error and returns its status code.
@@ -98,7 +99,9 @@ pub(crate) fn guard(body: impl FnOnce() -> EveStatus + std::panic::UnwindSafe) -
 /// call on the same thread; copy the text to keep it.
 #[no_mangle]
 pub extern "C" fn eve_last_error_message() -> *const c_char {
-    LAST_ERROR.with(|last| last.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|last| last.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
 /// The name of a status code (for example `"EVE_ERR_CORRUPT"`), as a static NUL-terminated
