@@ -61,10 +61,7 @@ fn block_header(kind: u8, class: u8, payload_len: u64) -> u64 {
 /// What a block header says about a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockInfo {
-    pub offset: u64,
     pub kind: u8,
-    /// Payload bytes the block was allocated for.
-    pub len: u64,
     /// Total bytes the block occupies (for accounting).
     pub size: u64,
 }
@@ -336,9 +333,7 @@ impl<'r> Allocator<'r> {
                     return Err(bad("length exceeds its class"));
                 }
                 Ok(BlockInfo {
-                    offset,
                     kind: header as u8,
-                    len,
                     size,
                 })
             }
@@ -351,9 +346,7 @@ impl<'r> Allocator<'r> {
                     return Err(bad("extent header damaged"));
                 }
                 Ok(BlockInfo {
-                    offset,
                     kind: header as u8,
-                    len,
                     size: PAGE_SIZE << order,
                 })
             }
@@ -557,15 +550,13 @@ impl Marks {
         }
     }
 
-    pub fn is_marked(&self, offset: u64) -> bool {
-        self.index(offset)
-            .is_some_and(|(word, bit)| self.bits[word] & bit != 0)
-    }
-}
-
-impl Marks {
     /// Number of marked blocks.
     pub fn count(&self) -> u64 {
         self.bits.iter().map(|w| w.count_ones() as u64).sum()
+    }
+
+    pub fn is_marked(&self, offset: u64) -> bool {
+        self.index(offset)
+            .is_some_and(|(word, bit)| self.bits[word] & bit != 0)
     }
 }
