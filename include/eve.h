@@ -46,6 +46,147 @@ typedef enum eve_status {
   EVE_ERR_INTERNAL = 13,
 } eve_status;
 
+// What one `eve_op` does.
+enum eve_op_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Set `key` to `value`, adding the key if it is missing.
+  EVE_OP_PUT = 1,
+  // Remove `key` if present (`value` is ignored).
+  EVE_OP_REMOVE = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_op_kind;
+#endif // __cplusplus
+
+// Bits of `eve_open_options.flags`.
+enum eve_open_flag
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Map the slab without write permission: reads stay zero-copy, writes fail with
+  // `EVE_ERR_READ_ONLY`, and the file must exist.
+  EVE_OPEN_READ_ONLY = 1,
+  // Fail with `EVE_ERR_IO` instead of creating the file when it does not exist.
+  EVE_OPEN_MUST_EXIST = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_open_flag;
+#endif // __cplusplus
+
+// What a root holds.
+typedef enum eve_root_kind {
+  // A plain 64-bit word owned by the application.
+  EVE_ROOT_RAW = 0,
+  // The current version of a map.
+  EVE_ROOT_MAP = 1,
+  // The current version of a set.
+  EVE_ROOT_SET = 2,
+} eve_root_kind;
+
+// The opaque type of iterator handles (`eve_iter *` in C).
+typedef struct eve_iter eve_iter;
+
+// The opaque type of read handles (`eve_read *` in C).
+typedef struct eve_read eve_read;
+
+// The opaque type of slab handles (`eve_slab *` in C).
+typedef struct eve_slab eve_slab;
+
+// A byte string passed in or handed out: `data` points at `len` bytes. Values handed out
+// by lookups point into the slab itself (zero copy); `data` is NULL when a lookup found
+// nothing.
+typedef struct eve_bytes {
+  const uint8_t *data;
+  size_t len;
+} eve_bytes;
+
+// One change in a batch given to `eve_map_transact`.
+typedef struct eve_op {
+  // An `eve_op_kind`.
+  uint32_t kind;
+  struct eve_bytes key;
+  struct eve_bytes value;
+} eve_op;
+
+// What a transaction did.
+typedef struct eve_commit {
+  // The map's root word after the transaction: the new version, or the unchanged one.
+  uint64_t root;
+  // How many times the batch was re-applied because another writer published first.
+  uint64_t retries;
+  // False when the batch changed nothing; then nothing was published.
+  bool changed;
+} eve_commit;
+
+// How to open a slab. All zero (`eve_open_options o = {0};`, or passing NULL) means: read
+// and write, create the file if it is missing, the default number of reader slots, and
+// the largest address-space reservation available (up to 1 TiB).
+typedef struct eve_open_options {
+  // `eve_open_flag` bits, or 0.
+  uint32_t flags;
+  // Reader slots (threads reading at once, over all processes) of a newly created slab;
+  // 0 for the default. Ignored when the slab already exists.
+  uint32_t reader_slots;
+  // The most the slab may grow to, in bytes, which is also the address range reserved
+  // in this process; 0 for the default.
+  uint64_t max_size;
+} eve_open_options;
+
+// Counters describing a slab at one moment (`eve_slab_stats`).
+typedef struct eve_stats {
+  // Bytes of file allocated.
+  uint64_t file_len;
+  // Bytes of heap handed out as pages, used or free.
+  uint64_t heap_bytes;
+  // Bytes in allocated blocks, including retired blocks not yet freed.
+  uint64_t bytes_in_use;
+  // Allocated blocks, including retired ones not yet freed.
+  uint64_t blocks_in_use;
+  // Allocated file bytes no block uses.
+  uint64_t free_bytes;
+  // Threads pinned right now (open reads), over all processes.
+  uint64_t live_readers;
+  // The oldest epoch a reader holds pinned, or 0 when nobody is pinned.
+  uint64_t oldest_pinned_epoch;
+  // The global epoch now.
+  uint64_t global_epoch;
+  // Blocks retired by writers and waiting for readers to move on.
+  uint64_t retired_blocks;
+  // Reader slots in the slab.
+  uint64_t reader_slots;
+  // Named roots in use.
+  uint64_t roots;
+  // Recovery sweeps run on this slab so far.
+  uint64_t sweeps;
+  // Address range reserved for the slab in this process.
+  uint64_t max_size;
+} eve_stats;
+
+// What a reclamation pass did (`eve_slab_reclaim`).
+typedef struct eve_reclaim_report {
+  // Retired blocks freed by this pass.
+  uint64_t freed_blocks;
+  // Retired blocks kept because a reader may still hold them.
+  uint64_t kept_blocks;
+} eve_reclaim_report;
+
+// What the recovery sweep did (`eve_slab_recover`).
+typedef struct eve_sweep_report {
+  // Blocks reachable from some root.
+  uint64_t live_blocks;
+  // Bytes in those blocks.
+  uint64_t live_bytes;
+  // Blocks that were allocated but unreachable (for example left by a writer that was
+  // killed mid-update), now free.
+  uint64_t freed_blocks;
+  // Bytes in those blocks.
+  uint64_t freed_bytes;
+} eve_sweep_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -58,6 +199,251 @@ const char *eve_last_error_message(void);
 // The name of a status code (for example `"EVE_ERR_CORRUPT"`), as a static NUL-terminated
 // string; `"EVE_UNKNOWN_STATUS"` for a value that is not a status.
 const char *eve_status_name(int32_t status);
+
+// Opens an iterator over the entries of the map at root index `map`, in the version this
+// read sees, and stores its handle in `*out`. The iterator holds its own pin: it and the
+// pointers it hands out stay valid until `eve_iter_close`, even after the read ends. It
+// belongs to the calling thread.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_iter_open(struct eve_read *read, uint32_t map, struct eve_iter **out);
+
+// Stores up to `capacity` further entries in `keys[0..n]` and `values[0..n]` and `n` in
+// `*count`; `n` is 0 once the iterator is exhausted. Entries come in hash order; the
+// pointers lead into the slab (no copy) and stay valid until the iterator is closed.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_iter_next(struct eve_iter *iter,
+                              struct eve_bytes *keys,
+                              struct eve_bytes *values,
+                              size_t capacity,
+                              size_t *count);
+
+// Closes an iterator; the pointers it handed out become invalid.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_iter_close(struct eve_iter *iter);
+
+// Finds the map called `name` (1 to 80 bytes of UTF-8), creating it empty if it is
+// missing and the handle is writable, and stores its root index in `*map`. Every process
+// gets the same index for the same name. Fails with `EVE_ERR_WRONG_KIND` if `name` is a
+// raw root or a set, and `EVE_ERR_NOT_FOUND` on a read-only handle when it is missing.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_map_open(struct eve_slab *slab, const char *name, uint32_t *map);
+
+// Applies `count` changes to the map at root index `map` as one atomic transaction:
+// readers see all of them or none. The batch is applied to the current version and
+// published with one compare-and-swap; if another writer (in any process) publishes
+// first, it is applied again to the new version. Later changes to the same key win. The
+// keys and values are copied into the slab; `ops` may be NULL when `count` is 0. `out`
+// may be NULL. Nothing is changed when an error is returned.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_map_transact(struct eve_slab *slab,
+                                 uint32_t map,
+                                 const struct eve_op *ops,
+                                 size_t count,
+                                 struct eve_commit *out);
+
+// Begins a read on the calling thread and stores its handle in `*out`. While the read is
+// open, no block it can reach is freed by any process, so every pointer a lookup hands
+// out stays valid until `eve_read_end`. Reads are cheap (tens of nanoseconds) and nest;
+// a read belongs to the thread that began it, which alone can use and end it. Keep reads
+// short: a read left open holds back reclamation in every process.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_read_begin(struct eve_slab *slab, struct eve_read **out);
+
+// Ends a read. Every pointer it handed out becomes invalid; iterators opened from it stay
+// valid until they are closed.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_read_end(struct eve_read *read);
+
+// Looks `key` up in the map at root index `map` and stores the value in `*value`: a
+// pointer into the slab itself (no copy) and its length, valid until the read ends. Stores
+// `{NULL, 0}` when the key is absent (an empty value has a non-NULL pointer).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_read_get(struct eve_read *read,
+                             uint32_t map,
+                             const uint8_t *key,
+                             size_t key_len,
+                             struct eve_bytes *value);
+
+// Looks up `count` keys in one call (for hosts where each call across the boundary is
+// costly): `values[i]` receives the value of `keys[i]` as `eve_read_get` would. `keys`
+// and `values` may be NULL when `count` is 0.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_read_get_many(struct eve_read *read,
+                                  uint32_t map,
+                                  const struct eve_bytes *keys,
+                                  size_t count,
+                                  struct eve_bytes *values);
+
+// Stores the number of entries of the map at root index `map`, as this read sees it, in
+// `*count`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_read_count(struct eve_read *read, uint32_t map, uint64_t *count);
+
+// Finds the raw root called `name` (1 to 80 bytes of UTF-8), creating it holding 0 if it
+// is missing, and stores its index in `*root`. Every process gets the same index for the
+// same name. Fails with `EVE_ERR_WRONG_KIND` if `name` is a map or set, and with
+// `EVE_ERR_NOT_FOUND` on a read-only handle when the root does not exist.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_root_open(struct eve_slab *slab, const char *name, uint32_t *root);
+
+// Looks up the root called `name`, of any kind, without creating it: stores its index in
+// `*root` and its kind in `*kind` (which may be NULL). Fails with `EVE_ERR_NOT_FOUND` if
+// there is no such root.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_root_find(struct eve_slab *slab,
+                              const char *name,
+                              uint32_t *root,
+                              enum eve_root_kind *kind);
+
+// Stores the current value of the root at index `root` in `*value`. For a map root the
+// value is the offset of its current version (0 when empty); it changes on every commit.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_root_load(struct eve_slab *slab, uint32_t root, uint64_t *value);
+
+// Atomically replaces the value of the raw root at index `root` with `desired` if it
+// holds `expected`, and stores the value it held in `*actual` (so the swap happened if
+// and only if `*actual == expected`). Wakes every process waiting on the root. Fails with
+// `EVE_ERR_WRONG_KIND` for map and set roots and `EVE_ERR_READ_ONLY` on read-only handles.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_root_compare_exchange(struct eve_slab *slab,
+                                          uint32_t root,
+                                          uint64_t expected,
+                                          uint64_t desired,
+                                          uint64_t *actual);
+
+// Blocks the calling thread until the root at index `root` holds something other than
+// `seen`, or `timeout_ms` milliseconds pass (a negative timeout waits for ever), and
+// stores the value it saw last in `*value`: equal to `seen` only on timeout. Changes made
+// by any process wake it. Works on raw and map roots alike.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_root_wait(struct eve_slab *slab,
+                              uint32_t root,
+                              uint64_t seen,
+                              int64_t timeout_ms,
+                              uint64_t *value);
+
+// Opens the slab in the file at `path` (a NUL-terminated path), creating it if missing
+// unless the options say otherwise, and stores a new handle in `*out`. `options` may be
+// NULL for the defaults. Any number of processes and handles may open the same file at
+// once. Close the handle with `eve_slab_close`.
+//
+// Fails with `EVE_ERR_NOT_A_SLAB`, `EVE_ERR_VERSION` or `EVE_ERR_CORRUPT` for a file that
+// is not a slab this library can use; the file is left untouched.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_open(const char *path,
+                              const struct eve_open_options *options,
+                              struct eve_slab **out);
+
+// Creates a slab in anonymous shared memory and stores its handle in `*out`. Processes
+// forked from this one afterwards share it (and may keep using the handle). `options`
+// may be NULL; its read-only and must-exist flags are refused here.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_open_anonymous(const struct eve_open_options *options,
+                                        struct eve_slab **out);
+
+// Closes a slab handle and unmaps the slab. Fails with `EVE_ERR_BUSY`, leaving the handle
+// open, while reads or iterators opened from it are still open or another thread is in
+// a call on it (for example waiting in `eve_root_wait`). After success the handle
+// is invalid: every use of it fails with `EVE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_close(struct eve_slab *slab);
+
+// Fills `*out` with the slab's counters.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_stats(struct eve_slab *slab, struct eve_stats *out);
+
+// Frees every retired block that no pinned reader in any process can still reach.
+// Writers do this by themselves every few commits; call it to reclaim eagerly. `out` may
+// be NULL. Fails with `EVE_ERR_READ_ONLY` on a read-only handle.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_reclaim(struct eve_slab *slab, struct eve_reclaim_report *out);
+
+// Runs the recovery sweep: validates every block reachable from the roots and gives every
+// unreachable one back to the free lists. It needs the slab alone: it fails with
+// `EVE_ERR_BUSY` while this handle has open reads or iterators, or while any other
+// handle, in this or another process, has the slab open. The first handle to open a slab
+// that was not closed cleanly runs it by itself. `out` may be NULL.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_recover(struct eve_slab *slab, struct eve_sweep_report *out);
+
+// Checks every block reachable from the roots without changing anything; stores the
+// number of reachable blocks in `*reachable_blocks` (which may be NULL). Fails with
+// `EVE_ERR_CORRUPT`, naming the block, if something is damaged.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_check(struct eve_slab *slab, uint64_t *reachable_blocks);
+
+// Stores in `*read_only` whether the handle was opened read-only.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_slab_is_read_only(struct eve_slab *slab, bool *read_only);
 
 // The library version as a static NUL-terminated string, e.g. `"0.1.0"`. Compare it with
 // `EVE_VERSION_STRING` to detect a header/library mismatch.

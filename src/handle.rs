@@ -109,6 +109,11 @@ impl Slab {
         HamtMap::open(self, name, RootKind::HamtMap, !self.is_read_only())
     }
 
+    /// The map at `index` of the root table (see `HamtMap::root_index`).
+    pub fn map_at(&self, index: u64) -> Result<HamtMap<'_>> {
+        HamtMap::at(self, index, false)
+    }
+
     /// The set named `name`, created empty if missing (and the handle is writable).
     pub fn set(&self, name: &str) -> Result<HamtSet<'_>> {
         HamtSet::open(self, name, !self.is_read_only())

@@ -70,18 +70,46 @@ fn set_last_error(message: &str) {
     let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = text);
 }
 
-/// Records `error` as this thread's last error and returns its status code.
-#[allow(dead_code)] // used by the entry points of the slab, read and transaction functions
-pub(crate) fn fail(error: &Error) -> EveStatus {
-    set_last_error(error.message());
-    error.kind().into()
+/// Why an entry point failed: the status it returns and the message it leaves behind.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: EveStatus,
+    message: String,
 }
 
-/// Runs an entry point's body, turning a panic into `EVE_ERR_INTERNAL` with a message.
-#[allow(dead_code)] // used by the entry points of the slab, read and transaction functions
-pub(crate) fn guard(body: impl FnOnce() -> EveStatus + std::panic::UnwindSafe) -> EveStatus {
-    match std::panic::catch_unwind(body) {
-        Ok(status) => status,
+impl Failure {
+    pub(crate) fn new(status: EveStatus, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Failure {
+        Failure::new(EveStatus::EVE_ERR_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::new(error.kind().into(), error.message())
+    }
+}
+
+pub(crate) type Outcome = Result<(), Failure>;
+
+/// Runs the body of an entry point: a failure becomes its status plus this thread's last
+/// error message, and a panic becomes `EVE_ERR_INTERNAL` instead of unwinding into C.
+pub(crate) fn run(body: impl FnOnce() -> Outcome) -> EveStatus {
+    // AssertUnwindSafe: after a panic nothing of the body's state is used again; the
+    // handle tables it may have touched stay consistent because they only change in
+    // single assignments after every fallible step.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => EveStatus::EVE_OK,
+        Ok(Err(failure)) => {
+            set_last_error(&failure.message);
+            failure.status
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -143,13 +171,13 @@ mod tests {
     #[test]
     fn errors_are_per_thread_and_panics_become_statuses() {
         assert_eq!(text(eve_last_error_message()), "");
-        let status = fail(&Error::new(ErrorKind::Corrupt, "block 64 is damaged"));
+        let status = run(|| Err(Error::new(ErrorKind::Corrupt, "block 64 is damaged").into()));
         assert_eq!(status, EveStatus::EVE_ERR_CORRUPT);
         assert_eq!(text(eve_last_error_message()), "block 64 is damaged");
         std::thread::spawn(|| assert_eq!(text(eve_last_error_message()), ""))
             .join()
             .unwrap();
-        let status = guard(|| panic!("boom"));
+        let status = run(|| panic!("boom"));
         assert_eq!(status, EveStatus::EVE_ERR_INTERNAL);
         assert!(text(eve_last_error_message()).contains("boom"));
     }

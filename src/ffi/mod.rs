@@ -1,13 +1,37 @@
 //! The C ABI: the layer every other language (C, Java through Panama FFM, Node through
-//! Node-API) calls. Conventions, in the manner of SQLite and wasmtime's C API: every
-//! function returns an `eve_status`; on failure `eve_last_error_message()` explains it (per
-//! thread); no panic crosses the boundary.
+//! Node-API) calls. Conventions, in the manner of SQLite and wasmtime's C API: opaque
+//! handles with open/close pairs; every function returns an `eve_status`, and on failure
+//! `eve_last_error_message()` explains it (per thread); no panic crosses the boundary;
+//! every pointer, length and handle is checked before use.
 //!
-//! This is the first slice of the ABI: versions, status codes and error reporting. Slab
-//! handles, reads and transactions build on it.
+//! One file per concept: `slab` (open, close, stats, recovery), `root` (raw named words),
+//! `map` (finding maps, transactions), `read` (snapshots and lookups), `iter` (walking a
+//! map), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
+//! `version`.
 
+mod args;
 mod error;
+mod handles;
+mod iter;
+mod map;
+mod read;
+mod root;
+mod slab;
 mod version;
 
+pub use args::eve_bytes;
 pub use error::{eve_last_error_message, eve_status_name, EveStatus};
+pub use handles::{eve_iter, eve_read, eve_slab};
+pub use iter::{eve_iter_close, eve_iter_next, eve_iter_open};
+pub use map::{eve_commit, eve_map_open, eve_map_transact, eve_op, eve_op_kind};
+pub use read::{eve_read_begin, eve_read_count, eve_read_end, eve_read_get, eve_read_get_many};
+pub use root::{
+    eve_root_compare_exchange, eve_root_find, eve_root_kind, eve_root_load, eve_root_open,
+    eve_root_wait,
+};
+pub use slab::{
+    eve_open_flag, eve_open_options, eve_reclaim_report, eve_slab_check, eve_slab_close,
+    eve_slab_is_read_only, eve_slab_open, eve_slab_open_anonymous, eve_slab_reclaim,
+    eve_slab_recover, eve_slab_stats, eve_stats, eve_sweep_report,
+};
 pub use version::{eve_version, eve_version_major, eve_version_minor, eve_version_patch};

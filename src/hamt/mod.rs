@@ -45,6 +45,15 @@ pub struct Snapshot<'g> {
 }
 
 impl<'g> Snapshot<'g> {
+    /// The version whose root word is `root`, which the caller read from a root of the
+    /// guard's slab while `guard` was already pinned.
+    pub(crate) fn at(guard: &'g Guard<'_>, root: u64) -> Snapshot<'g> {
+        Snapshot {
+            region: guard.region(),
+            root,
+        }
+    }
+
     /// The value stored under `key`, borrowed from the slab (no copy).
     pub fn get(&self, key: &[u8]) -> Result<Option<&'g [u8]>> {
         Ok(node::get(self.region, self.root, node::hash_key(key), key)?.map(|leaf| leaf.value))
@@ -191,6 +200,25 @@ impl<'s> HamtMap<'s> {
         create: bool,
     ) -> Result<HamtMap<'s>> {
         let cell = RootCell::named(slab.region(), name, kind, create)?;
+        Ok(HamtMap { slab, cell })
+    }
+
+    /// The map (or, with `allow_set`, the set) at `index` of the root table.
+    pub(crate) fn at(slab: &'s Slab, index: u64, allow_set: bool) -> Result<HamtMap<'s>> {
+        let cell = RootCell::at(slab.region(), index)?;
+        match cell.kind()? {
+            RootKind::HamtMap => {}
+            RootKind::HamtSet if allow_set => {}
+            kind => {
+                return Err(Error::new(
+                    ErrorKind::WrongKind,
+                    format!(
+                        "root {index} ({:?}) is a {kind:?} root, not a map",
+                        cell.name()?
+                    ),
+                ))
+            }
+        }
         Ok(HamtMap { slab, cell })
     }
 
