@@ -4,6 +4,7 @@
 mod support;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use eve::ffi;
 use std::time::Duration;
 use support::*;
 
@@ -33,6 +34,22 @@ fn benches(c: &mut Criterion) {
             black_box(total)
         })
     });
+    // The same lookups through the exported C functions (what a C, Java or Node caller
+    // runs), on a second handle to the same file.
+    let path = std::ffi::CString::new(dir.path().join("bench.slab").to_str().unwrap()).unwrap();
+    let c_abi = CAbi::open(&path);
+    group.bench_function("eve_c_abi", |b| {
+        b.iter(|| {
+            let read = c_abi.begin();
+            let mut total = 0;
+            for _ in 0..BATCH {
+                let k = &keys[rng.next() as usize % KEYS];
+                total += c_abi.get(read, k);
+            }
+            c_abi.end(read);
+            black_box(total)
+        })
+    });
     group.bench_function("lmdb", |b| {
         b.iter(|| {
             let rtxn = env.read_txn().unwrap();
@@ -55,6 +72,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
+    c_abi.close();
 
     let mut group = c.benchmark_group("pin_unpin");
     group.bench_function("eve", |b| b.iter(|| black_box(slab.pin().unwrap())));
@@ -104,3 +122,63 @@ criterion_group! {
     targets = benches
 }
 criterion_main!(hamt);
+
+/// A slab handle and map opened through the C ABI.
+struct CAbi {
+    slab: *mut ffi::eve_slab,
+    map: u32,
+}
+
+impl CAbi {
+    fn open(path: &std::ffi::CStr) -> CAbi {
+        let mut slab = std::ptr::null_mut();
+        let mut map = 0;
+        // SAFETY: valid NUL-terminated strings and writable out-pointers.
+        unsafe {
+            assert_eq!(
+                ffi::eve_slab_open(path.as_ptr(), std::ptr::null(), &mut slab),
+                ffi::EveStatus::EVE_OK
+            );
+            assert_eq!(
+                ffi::eve_map_open(slab, c"bench".as_ptr(), &mut map),
+                ffi::EveStatus::EVE_OK
+            );
+        }
+        CAbi { slab, map }
+    }
+
+    fn close(self) {
+        // SAFETY: no pointer arguments besides the handle.
+        assert_eq!(
+            unsafe { ffi::eve_slab_close(self.slab) },
+            ffi::EveStatus::EVE_OK
+        );
+    }
+
+    fn begin(&self) -> *mut ffi::eve_read {
+        let mut read = std::ptr::null_mut();
+        // SAFETY: a writable out-pointer.
+        assert_eq!(
+            unsafe { ffi::eve_read_begin(self.slab, &mut read) },
+            ffi::EveStatus::EVE_OK
+        );
+        read
+    }
+
+    fn get(&self, read: *mut ffi::eve_read, key: &[u8]) -> usize {
+        let mut value = ffi::eve_bytes {
+            data: std::ptr::null(),
+            len: 0,
+        };
+        // SAFETY: `key` is readable for its length and `value` writable.
+        let status =
+            unsafe { ffi::eve_read_get(read, self.map, key.as_ptr(), key.len(), &mut value) };
+        assert_eq!(status, ffi::EveStatus::EVE_OK);
+        value.len
+    }
+
+    fn end(&self, read: *mut ffi::eve_read) {
+        // SAFETY: no pointer arguments besides the handle.
+        assert_eq!(unsafe { ffi::eve_read_end(read) }, ffi::EveStatus::EVE_OK);
+    }
+}
