@@ -1,6 +1,8 @@
 /* Slab handles through the C ABI: opening files and anonymous memory with options,
  * refusing bad files and bad arguments, closing, statistics, reclamation, the check and
  * the recovery sweep, and read-only handles. */
+#include <sys/wait.h>
+
 #include "check.h"
 
 static void put(eve_slab *slab, uint32_t map, const char *key, const char *value) {
@@ -181,11 +183,29 @@ int main(void) {
     read_only_handles(path);
     unlink(path);
 
+    /* Anonymous shared memory: a forked child writes, the parent reads it in place. */
     eve_slab *anonymous;
     CHECK_OK(eve_slab_open_anonymous(NULL, &anonymous));
     uint32_t map;
     CHECK_OK(eve_map_open(anonymous, "m", &map));
     put(anonymous, map, "k", "v");
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        eve_op op = {EVE_OP_PUT, bytes_of("from child"), bytes_of("hello parent")};
+        _exit(eve_map_transact(anonymous, map, &op, 1, NULL) == EVE_OK ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    eve_read *read;
+    CHECK_OK(eve_read_begin(anonymous, &read));
+    eve_bytes value;
+    CHECK_OK(eve_read_get(read, map, (const uint8_t *)"from child", 10, &value));
+    CHECK(bytes_equal(value, "hello parent"));
+    CHECK_OK(eve_read_get(read, map, (const uint8_t *)"k", 1, &value));
+    CHECK(bytes_equal(value, "v"));
+    CHECK_OK(eve_read_end(read));
     CHECK_OK(eve_slab_close(anonymous));
     return finish("test_slab");
 }
