@@ -13,14 +13,14 @@ fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 step "cargo fmt --check"
 cargo fmt --all -- --check || fail "formatting (run cargo fmt)"
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings || fail "clippy"
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings || fail "clippy"
 
 step "cargo build --release (library, examples, benchmarks)"
-cargo build --release --all-targets --quiet || fail "release build"
+cargo build --workspace --release --all-targets --quiet || fail "release build"
 
-step "cargo test --release (Rust: unit, model, multi-process, crash and bad-file tests)"
-cargo test --release --quiet || fail "Rust tests"
+step "cargo test --release --workspace (Rust: unit, model, multi-process, crash and bad-file tests; the header against the Rust ABI through bindgen and cc)"
+cargo test --workspace --release --quiet || fail "Rust tests"
 
 step "include/eve.h is in sync with src/ffi"
 if [ -d .git ] && ! git diff --quiet -- include/; then

@@ -1,0 +1,131 @@
+/* The C compiler's view of include/eve.h, for tests/c_compiler.rs: a table of sizes,
+ * alignments and offsets to hold against Rust's, and a smoke test that drives the real
+ * library through the header's declarations. */
+#include <stdio.h>
+#include <string.h>
+
+#include "eve.h"
+
+/* Keys are spelled exactly as eve_abi_check::layouts! spells them; the Rust side compares
+ * the two tables as maps, so a row missing on either side shows up as a difference. */
+struct abi_layout_row {
+    const char *name;
+    size_t value;
+};
+
+const struct abi_layout_row *abi_layouts(size_t *count);
+int abi_smoke(void);
+
+#define STRUCT(T)                                             \
+    {"sizeof struct " #T, sizeof(struct T)},                  \
+    {"alignof struct " #T, _Alignof(struct T)}
+#define FIELD(T, f)                                           \
+    {"offsetof struct " #T "." #f, offsetof(struct T, f)},    \
+    {"sizeof struct " #T "." #f, sizeof(((struct T *)0)->f)}
+/* The typedef, not the enum tag: for eve_op_kind and eve_open_flag the typedef is
+ * uint32_t, and it is what C code declares its variables with. */
+#define ENUM(T)                                               \
+    {"sizeof enum " #T, sizeof(T)},                           \
+    {"alignof enum " #T, _Alignof(T)}
+
+static const struct abi_layout_row ROWS[] = {
+    STRUCT(eve_bytes),
+    FIELD(eve_bytes, data),
+    FIELD(eve_bytes, len),
+
+    STRUCT(eve_op),
+    FIELD(eve_op, kind),
+    FIELD(eve_op, key),
+    FIELD(eve_op, value),
+
+    STRUCT(eve_commit),
+    FIELD(eve_commit, root),
+    FIELD(eve_commit, retries),
+    FIELD(eve_commit, changed),
+
+    STRUCT(eve_open_options),
+    FIELD(eve_open_options, flags),
+    FIELD(eve_open_options, reader_slots),
+    FIELD(eve_open_options, max_size),
+
+    STRUCT(eve_stats),
+    FIELD(eve_stats, file_len),
+    FIELD(eve_stats, heap_bytes),
+    FIELD(eve_stats, bytes_in_use),
+    FIELD(eve_stats, blocks_in_use),
+    FIELD(eve_stats, free_bytes),
+    FIELD(eve_stats, live_readers),
+    FIELD(eve_stats, oldest_pinned_epoch),
+    FIELD(eve_stats, global_epoch),
+    FIELD(eve_stats, retired_blocks),
+    FIELD(eve_stats, reader_slots),
+    FIELD(eve_stats, roots),
+    FIELD(eve_stats, sweeps),
+    FIELD(eve_stats, max_size),
+
+    STRUCT(eve_reclaim_report),
+    FIELD(eve_reclaim_report, freed_blocks),
+    FIELD(eve_reclaim_report, kept_blocks),
+
+    STRUCT(eve_sweep_report),
+    FIELD(eve_sweep_report, live_blocks),
+    FIELD(eve_sweep_report, live_bytes),
+    FIELD(eve_sweep_report, freed_blocks),
+    FIELD(eve_sweep_report, freed_bytes),
+
+    ENUM(eve_status),
+    ENUM(eve_op_kind),
+    ENUM(eve_open_flag),
+    ENUM(eve_root_kind),
+};
+
+const struct abi_layout_row *abi_layouts(size_t *count) {
+    *count = sizeof ROWS / sizeof ROWS[0];
+    return ROWS;
+}
+
+/* Reports which step failed, so a failing Rust assertion names it. */
+static int failed(int step, const char *what) {
+    fprintf(stderr, "abi_smoke step %d (%s): %s\n", step, what, eve_last_error_message());
+    return step;
+}
+
+static int smoke_on(eve_slab *slab) {
+    uint32_t map = 0;
+    if (eve_map_open(slab, "abi", &map) != EVE_OK) return failed(2, "eve_map_open");
+
+    static const char k1[] = "one", v1[] = "first", k2[] = "two", v2[] = "second";
+    const struct eve_op ops[2] = {
+        {EVE_OP_PUT, {(const uint8_t *)k1, strlen(k1)}, {(const uint8_t *)v1, strlen(v1)}},
+        {EVE_OP_PUT, {(const uint8_t *)k2, strlen(k2)}, {(const uint8_t *)v2, strlen(v2)}},
+    };
+    struct eve_commit commit;
+    memset(&commit, 0, sizeof commit);
+    if (eve_map_transact(slab, map, ops, 2, &commit) != EVE_OK)
+        return failed(3, "eve_map_transact");
+    if (!commit.changed || commit.root == 0) return failed(4, "commit report");
+
+    eve_read *read = NULL;
+    if (eve_read_begin(slab, &read) != EVE_OK) return failed(5, "eve_read_begin");
+    struct eve_bytes value = {NULL, 0};
+    enum eve_status got = eve_read_get(read, map, (const uint8_t *)k2, strlen(k2), &value);
+    /* Compared before the read ends: afterwards `value` may point at reclaimed memory. */
+    int same = got == EVE_OK && value.len == strlen(v2) && value.data != NULL &&
+               memcmp(value.data, v2, value.len) == 0;
+    if (eve_read_end(read) != EVE_OK) return failed(6, "eve_read_end");
+    if (got != EVE_OK) return failed(7, "eve_read_get");
+    if (!same) return failed(8, "eve_read_get value");
+    return 0;
+}
+
+int abi_smoke(void) {
+    /* Zero-initialised options are documented as "all defaults"; -Werror makes sure the
+     * `{0}` idiom the header recommends compiles cleanly. */
+    struct eve_open_options options = {0};
+    eve_slab *slab = NULL;
+    if (eve_slab_open_anonymous(&options, &slab) != EVE_OK)
+        return failed(1, "eve_slab_open_anonymous");
+    int result = smoke_on(slab);
+    if (eve_slab_close(slab) != EVE_OK && result == 0) result = failed(9, "eve_slab_close");
+    return result;
+}
