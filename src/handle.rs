@@ -79,6 +79,7 @@ impl Slab {
     pub fn root(&self, name: &str) -> Result<Root<'_>> {
         Ok(Root {
             cell: RootCell::named(&self.region, name, RootKind::Raw, !self.is_read_only())?,
+            region: &self.region,
         })
     }
 
@@ -86,6 +87,7 @@ impl Slab {
     pub fn root_at(&self, index: u64) -> Result<Root<'_>> {
         Ok(Root {
             cell: RootCell::at(&self.region, index)?,
+            region: &self.region,
         })
     }
 
@@ -219,6 +221,7 @@ fn check_platform() -> Result<()> {
 #[derive(Clone, Copy)]
 pub struct Root<'s> {
     cell: RootCell<'s>,
+    region: &'s Region,
 }
 
 impl Root<'_> {
@@ -246,6 +249,10 @@ impl Root<'_> {
         current: u64,
         new: u64,
     ) -> Result<std::result::Result<u64, u64>> {
+        if !self.region.is_writable() {
+            // The mapping has no write permission: a CAS on it would fault, not fail.
+            return Err(self.region.read_only_error());
+        }
         if self.cell.kind()? != RootKind::Raw {
             return Err(Error::new(
                 ErrorKind::WrongKind,

@@ -1,18 +1,5 @@
 /* The error-reporting part of the ABI, as a C program sees it. */
-#include <stdio.h>
-#include <string.h>
-
-#include "eve.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                  \
-    do {                                                             \
-        if (!(cond)) {                                               \
-            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                              \
-        }                                                            \
-    } while (0)
+#include "check.h"
 
 int main(void) {
     CHECK(eve_version_major() == EVE_VERSION_MAJOR);
@@ -31,10 +18,5 @@ int main(void) {
     CHECK(strcmp(eve_status_name(-1), "EVE_UNKNOWN_STATUS") == 0);
     CHECK(strcmp(eve_status_name(1000), "EVE_UNKNOWN_STATUS") == 0);
 
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("all error-reporting checks passed\n");
-    return 0;
+    return finish("test_errors");
 }

@@ -105,12 +105,6 @@ pub unsafe extern "C" fn eve_map_transact(
             });
         }
         let slab = handles::slab(slab)?;
-        if slab.is_read_only() {
-            return Err(Failure::new(
-                EveStatus::EVE_ERR_READ_ONLY,
-                "the slab handle is read-only",
-            ));
-        }
         let commit = slab.map_at(map.into())?.apply(&batch)?;
         if let Some(out) = out {
             out.write(eve_commit {

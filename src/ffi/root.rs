@@ -134,12 +134,6 @@ pub unsafe extern "C" fn eve_root_compare_exchange(
     run(|| {
         let out = Out::new(actual, "actual")?;
         let slab = handles::slab(slab)?;
-        if slab.is_read_only() {
-            return Err(Failure::new(
-                EveStatus::EVE_ERR_READ_ONLY,
-                "the slab handle is read-only",
-            ));
-        }
         let found = match slab
             .root_at(root.into())?
             .compare_exchange(expected, desired)?
