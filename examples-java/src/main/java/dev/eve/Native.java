@@ -1,0 +1,499 @@
+package dev.eve;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The raw C ABI of libeve ({@code include/eve.h}): the library, the struct layouts and one
+ * downcall handle per function, each created once. Every wrapper returns the {@code
+ * eve_status} as an {@code int}; {@link #check} turns a failure into an {@link
+ * EveException} carrying {@code eve_last_error_message()}, read on the same thread right
+ * after the failing call.
+ *
+ * <p>The library is found through the system property {@code eve.library} (a path), else
+ * the environment variable {@code EVE_LIBRARY} (a path), else {@code
+ * System.loadLibrary("eve")} ({@code java.library.path}).
+ */
+final class Native {
+    private Native() {}
+
+    static final Linker LINKER = Linker.nativeLinker();
+    static final SymbolLookup LOOKUP = openLibrary();
+
+    // ---- layouts (x86_64 / aarch64 Linux: size_t and pointers are 8 bytes) ----------------
+
+    /** {@code size_t}. */
+    static final ValueLayout.OfLong SIZE_T = JAVA_LONG;
+
+    static {
+        long sizeT = LINKER.canonicalLayouts().get("size_t").byteSize();
+        if (sizeT != 8 || ADDRESS.byteSize() != 8) {
+            throw new UnsupportedOperationException("the eve binding needs a 64-bit platform");
+        }
+    }
+
+    /** {@code struct eve_bytes { const uint8_t *data; size_t len; }}: 16 bytes. */
+    static final StructLayout EVE_BYTES =
+            MemoryLayout.structLayout(ADDRESS.withName("data"), SIZE_T.withName("len")).withName("eve_bytes");
+
+    static final long BYTES_DATA = offset(EVE_BYTES, "data");
+    static final long BYTES_LEN = offset(EVE_BYTES, "len");
+
+    /** {@code struct eve_op { uint32_t kind; <4 bytes padding> eve_bytes key; eve_bytes value; }}: 40 bytes. */
+    static final StructLayout EVE_OP = MemoryLayout.structLayout(
+                    JAVA_INT.withName("kind"),
+                    MemoryLayout.paddingLayout(4),
+                    EVE_BYTES.withName("key"),
+                    EVE_BYTES.withName("value"))
+            .withName("eve_op");
+
+    static final long OP_KIND = offset(EVE_OP, "kind");
+    static final long OP_KEY = offset(EVE_OP, "key");
+    static final long OP_VALUE = offset(EVE_OP, "value");
+
+    /** {@code struct eve_commit { uint64_t root; uint64_t retries; bool changed; <7 bytes padding> }}: 24 bytes. */
+    static final StructLayout EVE_COMMIT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("root"),
+                    JAVA_LONG.withName("retries"),
+                    JAVA_BOOLEAN.withName("changed"),
+                    MemoryLayout.paddingLayout(7))
+            .withName("eve_commit");
+
+    static final long COMMIT_ROOT = offset(EVE_COMMIT, "root");
+    static final long COMMIT_RETRIES = offset(EVE_COMMIT, "retries");
+    static final long COMMIT_CHANGED = offset(EVE_COMMIT, "changed");
+
+    /** {@code struct eve_open_options { uint32_t flags; uint32_t reader_slots; uint64_t max_size; }}: 16 bytes. */
+    static final StructLayout EVE_OPEN_OPTIONS = MemoryLayout.structLayout(
+                    JAVA_INT.withName("flags"), JAVA_INT.withName("reader_slots"), JAVA_LONG.withName("max_size"))
+            .withName("eve_open_options");
+
+    static final long OPTIONS_FLAGS = offset(EVE_OPEN_OPTIONS, "flags");
+    static final long OPTIONS_READER_SLOTS = offset(EVE_OPEN_OPTIONS, "reader_slots");
+    static final long OPTIONS_MAX_SIZE = offset(EVE_OPEN_OPTIONS, "max_size");
+
+    /** {@code struct eve_stats}: 13 {@code uint64_t}, in header order. */
+    static final StructLayout EVE_STATS = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("file_len"),
+                    JAVA_LONG.withName("heap_bytes"),
+                    JAVA_LONG.withName("bytes_in_use"),
+                    JAVA_LONG.withName("blocks_in_use"),
+                    JAVA_LONG.withName("free_bytes"),
+                    JAVA_LONG.withName("live_readers"),
+                    JAVA_LONG.withName("oldest_pinned_epoch"),
+                    JAVA_LONG.withName("global_epoch"),
+                    JAVA_LONG.withName("retired_blocks"),
+                    JAVA_LONG.withName("reader_slots"),
+                    JAVA_LONG.withName("roots"),
+                    JAVA_LONG.withName("sweeps"),
+                    JAVA_LONG.withName("max_size"))
+            .withName("eve_stats");
+
+    /** {@code struct eve_reclaim_report { uint64_t freed_blocks; uint64_t kept_blocks; }}. */
+    static final StructLayout EVE_RECLAIM_REPORT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("freed_blocks"), JAVA_LONG.withName("kept_blocks"))
+            .withName("eve_reclaim_report");
+
+    /** {@code struct eve_sweep_report}: live_blocks, live_bytes, freed_blocks, freed_bytes. */
+    static final StructLayout EVE_SWEEP_REPORT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("live_blocks"),
+                    JAVA_LONG.withName("live_bytes"),
+                    JAVA_LONG.withName("freed_blocks"),
+                    JAVA_LONG.withName("freed_bytes"))
+            .withName("eve_sweep_report");
+
+    /** {@code enum eve_status} (a C enum: an {@code int}). */
+    static final ValueLayout.OfInt STATUS = JAVA_INT;
+
+    static final int EVE_OP_PUT = 1;
+    static final int EVE_OP_REMOVE = 2;
+    static final int EVE_OPEN_READ_ONLY = 1;
+    static final int EVE_OPEN_MUST_EXIST = 2;
+
+    // ---- downcall handles --------------------------------------------------------------
+
+    private static final MethodHandle LAST_ERROR_MESSAGE = function("eve_last_error_message", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle STATUS_NAME = function("eve_status_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle VERSION = function("eve_version", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle VERSION_MAJOR = function("eve_version_major", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle VERSION_MINOR = function("eve_version_minor", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle VERSION_PATCH = function("eve_version_patch", FunctionDescriptor.of(JAVA_INT));
+
+    private static final MethodHandle SLAB_OPEN =
+            function("eve_slab_open", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_OPEN_ANONYMOUS =
+            function("eve_slab_open_anonymous", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_CLOSE = function("eve_slab_close", FunctionDescriptor.of(STATUS, ADDRESS));
+    private static final MethodHandle SLAB_STATS = function("eve_slab_stats", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_RECLAIM =
+            function("eve_slab_reclaim", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_RECOVER =
+            function("eve_slab_recover", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_CHECK = function("eve_slab_check", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle SLAB_IS_READ_ONLY =
+            function("eve_slab_is_read_only", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+
+    private static final MethodHandle MAP_OPEN =
+            function("eve_map_open", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle MAP_TRANSACT =
+            function("eve_map_transact", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, SIZE_T, ADDRESS));
+
+    private static final MethodHandle ROOT_OPEN =
+            function("eve_root_open", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ROOT_FIND =
+            function("eve_root_find", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ROOT_LOAD =
+            function("eve_root_load", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS));
+    private static final MethodHandle ROOT_COMPARE_EXCHANGE = function(
+            "eve_root_compare_exchange", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ROOT_WAIT =
+            function("eve_root_wait", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
+
+    private static final MethodHandle READ_BEGIN =
+            function("eve_read_begin", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle READ_END = function("eve_read_end", FunctionDescriptor.of(STATUS, ADDRESS));
+    /**
+     * {@code eve_read_get}, linked as a critical function with heap access: the key may be a
+     * {@code byte[]} and the result a {@code long[2]}, passed without copying. It is short,
+     * never blocks and never calls back into Java, which is what critical requires.
+     */
+    private static final MethodHandle READ_GET = function(
+            "eve_read_get",
+            FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, SIZE_T, ADDRESS),
+            Linker.Option.critical(true));
+    private static final MethodHandle READ_GET_MANY =
+            function("eve_read_get_many", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, SIZE_T, ADDRESS));
+    private static final MethodHandle READ_COUNT =
+            function("eve_read_count", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS));
+
+    private static final MethodHandle ITER_OPEN =
+            function("eve_iter_open", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS));
+    /** {@code eve_iter_next}, critical with heap access like {@link #READ_GET}: it fills {@code long[]} buffers. */
+    private static final MethodHandle ITER_NEXT = function(
+            "eve_iter_next",
+            FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS, SIZE_T, ADDRESS),
+            Linker.Option.critical(true));
+    private static final MethodHandle ITER_CLOSE = function("eve_iter_close", FunctionDescriptor.of(STATUS, ADDRESS));
+
+    // ---- wrappers (one per C function) ---------------------------------------------------
+
+    static String lastErrorMessage() {
+        try {
+            return cString((MemorySegment) LAST_ERROR_MESSAGE.invokeExact());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static String statusName(int status) {
+        try {
+            return cString((MemorySegment) STATUS_NAME.invokeExact(status));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static String version() {
+        try {
+            return cString((MemorySegment) VERSION.invokeExact());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int versionMajor() {
+        try {
+            return (int) VERSION_MAJOR.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int versionMinor() {
+        try {
+            return (int) VERSION_MINOR.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int versionPatch() {
+        try {
+            return (int) VERSION_PATCH.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabOpen(MemorySegment path, MemorySegment options, MemorySegment out) {
+        try {
+            return (int) SLAB_OPEN.invokeExact(path, options, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabOpenAnonymous(MemorySegment options, MemorySegment out) {
+        try {
+            return (int) SLAB_OPEN_ANONYMOUS.invokeExact(options, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabClose(MemorySegment slab) {
+        try {
+            return (int) SLAB_CLOSE.invokeExact(slab);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabStats(MemorySegment slab, MemorySegment out) {
+        try {
+            return (int) SLAB_STATS.invokeExact(slab, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabReclaim(MemorySegment slab, MemorySegment out) {
+        try {
+            return (int) SLAB_RECLAIM.invokeExact(slab, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabRecover(MemorySegment slab, MemorySegment out) {
+        try {
+            return (int) SLAB_RECOVER.invokeExact(slab, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabCheck(MemorySegment slab, MemorySegment reachableBlocks) {
+        try {
+            return (int) SLAB_CHECK.invokeExact(slab, reachableBlocks);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int slabIsReadOnly(MemorySegment slab, MemorySegment readOnly) {
+        try {
+            return (int) SLAB_IS_READ_ONLY.invokeExact(slab, readOnly);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int mapOpen(MemorySegment slab, MemorySegment name, MemorySegment map) {
+        try {
+            return (int) MAP_OPEN.invokeExact(slab, name, map);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int mapTransact(MemorySegment slab, int map, MemorySegment ops, long count, MemorySegment out) {
+        try {
+            return (int) MAP_TRANSACT.invokeExact(slab, map, ops, count, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int rootOpen(MemorySegment slab, MemorySegment name, MemorySegment root) {
+        try {
+            return (int) ROOT_OPEN.invokeExact(slab, name, root);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int rootFind(MemorySegment slab, MemorySegment name, MemorySegment root, MemorySegment kind) {
+        try {
+            return (int) ROOT_FIND.invokeExact(slab, name, root, kind);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int rootLoad(MemorySegment slab, int root, MemorySegment value) {
+        try {
+            return (int) ROOT_LOAD.invokeExact(slab, root, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int rootCompareExchange(MemorySegment slab, int root, long expected, long desired, MemorySegment actual) {
+        try {
+            return (int) ROOT_COMPARE_EXCHANGE.invokeExact(slab, root, expected, desired, actual);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int rootWait(MemorySegment slab, int root, long seen, long timeoutMs, MemorySegment value) {
+        try {
+            return (int) ROOT_WAIT.invokeExact(slab, root, seen, timeoutMs, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int readBegin(MemorySegment slab, MemorySegment out) {
+        try {
+            return (int) READ_BEGIN.invokeExact(slab, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int readEnd(MemorySegment read) {
+        try {
+            return (int) READ_END.invokeExact(read);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code key} and {@code value} may be heap segments (critical downcall). */
+    static int readGet(MemorySegment read, int map, MemorySegment key, long keyLen, MemorySegment value) {
+        try {
+            return (int) READ_GET.invokeExact(read, map, key, keyLen, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int readGetMany(MemorySegment read, int map, MemorySegment keys, long count, MemorySegment values) {
+        try {
+            return (int) READ_GET_MANY.invokeExact(read, map, keys, count, values);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int readCount(MemorySegment read, int map, MemorySegment count) {
+        try {
+            return (int) READ_COUNT.invokeExact(read, map, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int iterOpen(MemorySegment read, int map, MemorySegment out) {
+        try {
+            return (int) ITER_OPEN.invokeExact(read, map, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The buffers may be heap segments (critical downcall). */
+    static int iterNext(MemorySegment iter, MemorySegment keys, MemorySegment values, long capacity, MemorySegment count) {
+        try {
+            return (int) ITER_NEXT.invokeExact(iter, keys, values, capacity, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int iterClose(MemorySegment iter) {
+        try {
+            return (int) ITER_CLOSE.invokeExact(iter);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    /** Throws the {@link EveException} for {@code status} unless it is {@code EVE_OK}. */
+    static void check(int status, String what) {
+        if (status != Status.OK) {
+            throw failure(status, what);
+        }
+    }
+
+    /**
+     * The exception for a failed call. Must run on the thread that made the call, before any
+     * other eve call: the message is per thread and the next call replaces it.
+     */
+    static EveException failure(int status, String what) {
+        String message = lastErrorMessage();
+        return new EveException(status, statusName(status), what, message);
+    }
+
+    /** A NUL-terminated C string handed out by eve, as Java text. */
+    static String cString(MemorySegment pointer) {
+        if (pointer.equals(MemorySegment.NULL)) {
+            return "";
+        }
+        return pointer.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    /** A name argument as a NUL-terminated UTF-8 string allocated in {@code arena}. */
+    static MemorySegment name(Arena arena, String name) {
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a name must not contain NUL characters");
+        }
+        return arena.allocateFrom(name);
+    }
+
+    /** The byte offset of the field {@code name} in {@code layout}. */
+    static long offset(StructLayout layout, String name) {
+        return layout.byteOffset(MemoryLayout.PathElement.groupElement(name));
+    }
+
+    private static MethodHandle function(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        MemorySegment symbol = LOOKUP.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libeve has no symbol " + name + " (a library older than the binding?)"));
+        return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    private static SymbolLookup openLibrary() {
+        String path = System.getProperty("eve.library");
+        if (path == null || path.isBlank()) {
+            path = System.getenv("EVE_LIBRARY");
+        }
+        if (path != null && !path.isBlank()) {
+            Path file = Path.of(path);
+            if (!Files.isRegularFile(file)) {
+                throw new UnsatisfiedLinkError("libeve not found at " + file.toAbsolutePath()
+                        + " (from -Deve.library or EVE_LIBRARY); build it with `cargo build --release --lib`");
+            }
+            return SymbolLookup.libraryLookup(file, Arena.global());
+        }
+        System.loadLibrary("eve");
+        return SymbolLookup.loaderLookup();
+    }
+
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+}

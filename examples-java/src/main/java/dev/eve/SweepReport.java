@@ -1,0 +1,11 @@
+package dev.eve;
+
+/**
+ * What the recovery sweep did ({@code eve_sweep_report}).
+ *
+ * @param liveBlocks  blocks reachable from some root
+ * @param liveBytes   bytes in those blocks
+ * @param freedBlocks blocks that were allocated but unreachable, now free
+ * @param freedBytes  bytes in those blocks
+ */
+public record SweepReport(long liveBlocks, long liveBytes, long freedBlocks, long freedBytes) {}
