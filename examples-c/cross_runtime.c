@@ -3,13 +3,14 @@
  *
  *   ./eve_cross_runtime <slab path> <K> <own prefix> <all prefixes, comma-separated>
  *
- * Each participant puts K keys "<prefix>/<i>" -> "<prefix> value <i>" into the map
+ * The participants first wait for one another (the raw root "ready"). Then each puts K keys "<prefix>/<i>" -> "<prefix> value <i>" into the map
  * "cross" and increments the raw root "counter" K times with compare-and-swap. Then it
  * waits until the counter reaches K times the number of participants and checks, reading
  * in place, that every participant's keys hold the right values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eve.h"
 
@@ -40,6 +41,25 @@ int main(int argc, char **argv) {
     check(eve_map_open(slab, "cross", &map), "map");
     check(eve_root_open(slab, "counter", &counter), "root");
 
+    /* Start together: announce this participant, then wait for all of them. */
+    uint32_t ready;
+    check(eve_root_open(slab, "ready", &ready), "root");
+    uint64_t seen, actual;
+    check(eve_root_load(slab, ready, &seen), "load");
+    for (;;) {
+        check(eve_root_compare_exchange(slab, ready, seen, seen + 1, &actual), "cas");
+        if (actual == seen) break;
+        seen = actual;
+    }
+    time_t deadline = time(NULL) + 120;
+    for (uint64_t n = seen + 1; n < (uint64_t)participants;) {
+        if (time(NULL) > deadline) {
+            fprintf(stderr, "c: only %llu of %d participants started\n", (unsigned long long)n, participants);
+            return 1;
+        }
+        check(eve_root_wait(slab, ready, n, 100, &n), "wait");
+    }
+
     for (long i = 0; i < k; i++) {
         char key[64], value[64];
         snprintf(key, sizeof key, "%s/%ld", own, i);
@@ -57,8 +77,9 @@ int main(int argc, char **argv) {
 
     uint64_t total = (uint64_t)k * participants, now;
     check(eve_root_load(slab, counter, &now), "load");
-    for (int waited = 0; now < total; waited++) {
-        if (waited > 1200) {
+    deadline = time(NULL) + 120;
+    while (now < total) {
+        if (time(NULL) > deadline) {
             fprintf(stderr, "c: the counter stayed at %llu of %llu\n", (unsigned long long)now,
                     (unsigned long long)total);
             return 1;

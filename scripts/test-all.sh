@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite. CI runs exactly this (through .ci/run).
 #
-# Suites today: formatting and lints, the Rust unit, model and multi-process tests, a build
-# of the benchmarks, the C ABI through CMake and ctest, and a consumer of the installed
-# package. The Java and Node suites join here as the host bindings land (issue 4).
+# Suites: formatting and lints; the Rust unit, model, multi-process and crash tests; the
+# header checked against the Rust ABI (bindgen, cc); the C examples and tests through CMake
+# and ctest; consumers of the installed package; the Java (FFM) and Node (Node-API) hosts'
+# suites; C, Java and Node processes sharing one slab at once; the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,15 @@ cmake -S "$prefix/consumer" -B "$prefix/consumer/build" -DCMAKE_PREFIX_PATH="$pr
 export PKG_CONFIG_PATH="$prefix/install/lib/pkgconfig"
 cc examples-c/version.c $(pkg-config --cflags --libs eve) -Wl,-rpath,"$prefix/install/lib" \
   -o "$prefix/pc-consumer" && "$prefix/pc-consumer" || fail "pkg-config consumer"
+
+step "Java: FFM binding (examples-java, JUnit)"
+examples-java/run.sh test || fail "Java tests"
+
+step "Node: Node-API addon (examples-node, node:test)"
+EVE_NODE_SKIP_CARGO=1 examples-node/test.sh || fail "Node tests"
+
+step "cross-runtime: C, Java and Node processes on one slab at once"
+./scripts/cross-runtime.sh 2000 || fail "cross-runtime test"
 
 step "demo"
 cargo run --quiet --release --example demo >/dev/null || fail "the demo"

@@ -1,0 +1,278 @@
+// TypeScript typings of eve-node, the Node.js binding of libeve (see README.md).
+//
+// ZERO-COPY LIFETIME. Every Buffer a Read hands out (get, getMany, entries, and an Iter's
+// next) is a view of the slab's shared memory, not a copy. It is valid only until that
+// read ends (read.end(), `using`, or the Read being garbage collected) or, for an
+// iterator's Buffers, until the iterator is closed. At that moment the binding detaches the
+// Buffer's ArrayBuffer (napi_detach_arraybuffer): the Buffer then has length 0 and reads as
+// empty, instead of pointing at memory that eve may have freed and reused. Copy what you
+// keep: `Buffer.from(buf)`. Never write into these Buffers: they are the slab itself (on a
+// read-only handle a write crashes the process; on a writable one it corrupts the slab for
+// every process).
+//
+// Errors: every failing eve call throws (or, for waitForChange, rejects with) an EveError
+// whose `code` is the eve status name (e.g. 'EVE_ERR_BUSY'), `status` the number and
+// `message` eve's explanation. Arguments of the wrong type throw TypeError, out of range
+// ones RangeError.
+//
+// Threads: a Slab may be used by the thread (main or worker_thread) that opened it; a Read
+// and its Iters belong to the thread that began the read. Each worker opens its own Slab
+// on the same file (or relies on the slab being shared memory across processes).
+
+/// <reference types="node" />
+
+/** A key or value: bytes (any ArrayBufferView or ArrayBuffer) or a string (as UTF-8). */
+export type Bytes = string | ArrayBufferView | ArrayBuffer;
+
+/** A 64-bit root word: a BigInt, or a non-negative safe integer number. */
+export type U64 = bigint | number;
+
+/** The index of a root (a map or a raw root), as returned by map() and root(). */
+export type RootIndex = number;
+
+/** One change of a transaction. */
+export type Op =
+  | { put: Bytes; value: Bytes }
+  | { remove: Bytes }
+  /** Compact put. */
+  | [key: Bytes, value: Bytes]
+  /** Compact remove. */
+  | [key: Bytes]
+  | [key: Bytes, value: null | undefined];
+
+export interface OpenOptions {
+  /** Map without write permission: writes fail with EVE_ERR_READ_ONLY; the file must exist. */
+  readOnly?: boolean;
+  /** Fail with EVE_ERR_IO instead of creating a missing file. */
+  mustExist?: boolean;
+  /** Reader slots of a newly created slab (threads reading at once, over all processes); 0 = default. */
+  readerSlots?: number;
+  /** The most the slab may grow to, in bytes (also the address range reserved); 0 = default (up to 1 TiB). */
+  maxSize?: U64;
+}
+
+/** What a transaction did. */
+export interface Commit {
+  /** The map's root word after the transaction. */
+  root: bigint;
+  /** How many times the batch was re-applied because another writer published first. */
+  retries: number;
+  /** False when the batch changed nothing (then nothing was published). */
+  changed: boolean;
+}
+
+export type RootKind = 'raw' | 'map' | 'set';
+
+export interface FoundRoot {
+  index: RootIndex;
+  kind: RootKind;
+}
+
+/** Counters describing a slab at one moment (numbers: all far below 2^53 in practice). */
+export interface Stats {
+  fileLen: number;
+  heapBytes: number;
+  bytesInUse: number;
+  blocksInUse: number;
+  freeBytes: number;
+  liveReaders: number;
+  oldestPinnedEpoch: number;
+  globalEpoch: number;
+  retiredBlocks: number;
+  readerSlots: number;
+  roots: number;
+  sweeps: number;
+  maxSize: number;
+}
+
+export interface ReclaimReport {
+  freedBlocks: number;
+  keptBlocks: number;
+}
+
+export interface SweepReport {
+  liveBlocks: number;
+  liveBytes: number;
+  freedBlocks: number;
+  freedBytes: number;
+}
+
+/** The error of every failing eve call. */
+export class EveError extends Error {
+  constructor(message: string, code: StatusName, status: number);
+  readonly name: 'EveError';
+  /** The status name, e.g. 'EVE_ERR_BUSY'. */
+  code: StatusName;
+  /** The numeric eve_status. */
+  status: number;
+}
+
+export type StatusName =
+  | 'EVE_OK'
+  | 'EVE_ERR_INVALID_ARGUMENT'
+  | 'EVE_ERR_NULL_POINTER'
+  | 'EVE_ERR_IO'
+  | 'EVE_ERR_NOT_A_SLAB'
+  | 'EVE_ERR_VERSION'
+  | 'EVE_ERR_CORRUPT'
+  | 'EVE_ERR_FULL'
+  | 'EVE_ERR_BUSY'
+  | 'EVE_ERR_NOT_FOUND'
+  | 'EVE_ERR_READ_ONLY'
+  | 'EVE_ERR_WRONG_KIND'
+  | 'EVE_ERR_EXHAUSTED'
+  | 'EVE_ERR_INTERNAL';
+
+/** eve_status values by name. */
+export const Status: Readonly<Record<StatusName, number>>;
+
+/** A slab handle (eve_slab). Create with open() or openAnonymous(); not constructible. */
+export class Slab {
+  private constructor();
+  /**
+   * Closes the handle and unmaps the slab. Throws EVE_ERR_BUSY (and stays open) while
+   * reads or iterators of it are open or a waitForChange is in flight. Afterwards every
+   * call on it throws EVE_ERR_INVALID_ARGUMENT. A Slab garbage collected unclosed is
+   * closed then.
+   */
+  close(): void;
+  /** True once close() succeeded. */
+  readonly closed: boolean;
+  /**
+   * The index of the map `name` (1 to 80 bytes of UTF-8), created empty if missing on a
+   * writable handle. EVE_ERR_WRONG_KIND for a raw root; EVE_ERR_NOT_FOUND on a read-only
+   * handle when missing.
+   */
+  map(name: string): RootIndex;
+  /** The index of the raw root `name`, created holding 0 if missing. EVE_ERR_WRONG_KIND for a map. */
+  root(name: string): RootIndex;
+  /** The root `name` of any kind, without creating it; undefined if there is none. */
+  findRoot(name: string): FoundRoot | undefined;
+  /** The current value of a root (for a map root: the offset of its current version). */
+  load(root: RootIndex): bigint;
+  /**
+   * Atomically sets the raw root to `desired` if it holds `expected`; returns the value it
+   * held (the swap happened iff that equals `expected`). Wakes every waiter, in every
+   * process. EVE_ERR_WRONG_KIND on a map root, EVE_ERR_READ_ONLY on a read-only handle.
+   */
+  compareExchange(root: RootIndex, expected: U64, desired: U64): bigint;
+  /**
+   * Applies the whole batch to the map as one atomic transaction (one native call, one
+   * CAS, retried on conflict); later ops on the same key win. Keys and values are copied
+   * into the slab. EVE_ERR_READ_ONLY on a read-only handle.
+   */
+  transact(map: RootIndex, ops: readonly Op[]): Commit;
+  /** transact(map, [{put: key, value}]). */
+  put(map: RootIndex, key: Bytes, value: Bytes): Commit;
+  /** transact(map, [{remove: key}]). */
+  remove(map: RootIndex, key: Bytes): Commit;
+  /**
+   * Begins a read (a pinned snapshot) on the calling thread. The first lookup of a map in
+   * the read fixes the version of it the read sees. Keep reads short: an open read holds
+   * back reclamation in every process.
+   */
+  read(): Read;
+  /** Runs fn(read) and ends the read afterwards, even if fn throws. Buffers die with the read. */
+  withRead<T>(fn: (read: Read) => T): T;
+  /** A copied value of `key` (valid for ever), or undefined; one read per call. */
+  getCopy(map: RootIndex, key: Bytes): Buffer | undefined;
+  /**
+   * Resolves with the root's value once it differs from `seen` (a commit to a map root, a
+   * CAS on a raw root, by any thread or process), or with `seen` itself after `timeoutMs`
+   * milliseconds. A negative, infinite or omitted timeout waits for ever (and keeps the
+   * process alive). The wait runs on the libuv threadpool, so the event loop keeps running;
+   * each pending wait occupies one threadpool thread (4 by default, UV_THREADPOOL_SIZE).
+   * While it is pending, close() throws EVE_ERR_BUSY.
+   */
+  waitForChange(root: RootIndex, seen: U64, timeoutMs?: number): Promise<bigint>;
+  /** Counters. */
+  stats(): Stats;
+  /** Frees every retired block no reader can still reach. EVE_ERR_READ_ONLY on a read-only handle. */
+  reclaim(): ReclaimReport;
+  /** The recovery sweep; EVE_ERR_BUSY unless this is the only handle and nothing is read. */
+  recover(): SweepReport;
+  /** Validates every reachable block; returns their number. EVE_ERR_CORRUPT if damaged. */
+  check(): number;
+  /** Whether the handle was opened read-only. */
+  isReadOnly(): boolean;
+  /** close() unless already closed (for `using`). */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A read (eve_read): a snapshot pinned on the thread that began it.
+ *
+ * Buffers it returns VIEW the slab (zero copy) and are detached (length 0) when the read
+ * ends. Copy what must outlive the read.
+ */
+export class Read {
+  private constructor();
+  /**
+   * The value of `key` as a zero-copy Buffer over the slab, or undefined when absent.
+   * Valid until the read ends; then it is detached and empty. Read-only: never write to it.
+   */
+  get(map: RootIndex, key: Bytes): Buffer | undefined;
+  /**
+   * Looks up every key in one native call (eve_read_get_many); result[i] is the value of
+   * keys[i] (a zero-copy Buffer, valid until the read ends) or undefined.
+   */
+  getMany(map: RootIndex, keys: readonly Bytes[]): (Buffer | undefined)[];
+  /**
+   * Copies the value of `key` into `target` at byte `offset` (default 0) if it fits, and
+   * returns the value's length; a result larger than the room left (target.byteLength -
+   * offset) means nothing was copied. Undefined when the key is absent. Creates no Buffer:
+   * several times cheaper than get() when a copy is what you want.
+   */
+  getInto(map: RootIndex, key: Bytes, target: ArrayBufferView | ArrayBuffer, offset?: number): number | undefined;
+  /** A copy of the value of `key` (an ordinary Buffer that outlives the read), or undefined. */
+  getCopy(map: RootIndex, key: Bytes): Buffer | undefined;
+  /** The number of entries of the map in this read's snapshot. */
+  count(map: RootIndex): number;
+  /**
+   * Opens an iterator over the map's entries (hash order) in this read's snapshot. It is
+   * closed by iter.close() or, at the latest, when the read ends.
+   */
+  iterate(map: RootIndex): Iter;
+  /**
+   * Yields every [key, value] of the map, fetching `batchSize` (default 256) entries per
+   * native call. The Buffers are zero-copy and stay valid until the read ends (so
+   * `[...read.entries(map)]` is fine inside the read).
+   */
+  entries(map: RootIndex, options?: { batchSize?: number }): Generator<[Buffer, Buffer], void, undefined>;
+  /**
+   * Ends the read: closes its open iterators and detaches every Buffer it handed out
+   * (they become empty). Ending twice does nothing. A Read garbage collected unended is
+   * ended then.
+   */
+  end(): void;
+  /** True once the read has ended. */
+  readonly ended: boolean;
+  /** end() (for `using`). */
+  [Symbol.dispose](): void;
+}
+
+/** An iterator (eve_iter) over a map, opened by read.iterate(). */
+export class Iter {
+  private constructor();
+  /**
+   * Up to `max` (default 256, at most 1048576) further entries as [key, value] zero-copy
+   * Buffers, or [] once exhausted. They stay valid until the iterator is closed (at the
+   * latest when its read ends).
+   */
+  next(max?: number): [Buffer, Buffer][];
+  /** Closes the iterator and detaches the Buffers it handed out. Closing twice does nothing. */
+  close(): void;
+  readonly closed: boolean;
+  [Symbol.dispose](): void;
+}
+
+/** Opens (creating it by default) the slab file at `path`. */
+export function open(path: string, options?: OpenOptions): Slab;
+/** Creates a slab in anonymous shared memory (read-only and must-exist are refused). */
+export function openAnonymous(options?: Pick<OpenOptions, 'readerSlots' | 'maxSize'>): Slab;
+/** The library version, e.g. '0.1.0'. */
+export function version(): string;
+/** The name of an eve_status number ('EVE_UNKNOWN_STATUS' for other numbers). */
+export function statusName(status: number): string;
+/** The address of a Buffer's first byte: equal addresses show that lookups do not copy. */
+export function bufferAddress(buf: ArrayBufferView): bigint;

@@ -1,0 +1,1014 @@
+// Node-API binding of libeve: thin wrappers over the C ABI in include/eve.h.
+//
+// Three wrapped classes hold eve's opaque handles:
+//   Slab  - an eve_slab handle (any thread may use it; each JS thread opens its own)
+//   Read  - an eve_read handle (belongs to the JS thread that began it)
+//   Iter  - an eve_iter handle opened from a Read
+//
+// Zero copy: values (and iterator keys) come back as Buffers over external memory that
+// points straight into the slab mapping. Each Read (and Iter) remembers every ArrayBuffer
+// it handed out; when the read ends (or the iterator closes, or the Read is garbage
+// collected) they are detached (napi_detach_arraybuffer), so a Buffer kept past the end of
+// its read has length 0 instead of pointing at memory eve may have freed and reused.
+//
+// Every failing eve_status becomes a JS error (the EveError class the JS layer registers,
+// a plain Error before that) with `code` = eve_status_name(status), `status` = the number
+// and message = eve_last_error_message(). Bad argument types throw TypeError.
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "eve.h"
+
+namespace {
+
+class Slab;
+class Read;
+class Iter;
+
+// A non-NULL address for zero-length keys and values (eve wants a pointer even when len 0).
+const uint8_t kEmpty[1] = {0};
+
+// Guards the wrapped classes' constructors: only the addon may create them.
+int kConstructToken = 0;
+
+// ---------------------------------------------------------------------------------------
+// Per-environment data (one per main thread or worker thread that loads the addon).
+
+class EveAddon : public Napi::Addon<EveAddon> {
+ public:
+  EveAddon(Napi::Env env, Napi::Object exports);
+
+  Napi::FunctionReference slab_ctor;
+  Napi::FunctionReference read_ctor;
+  Napi::FunctionReference iter_ctor;
+  Napi::FunctionReference error_class;
+
+ private:
+  Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value OpenAnonymous(const Napi::CallbackInfo& info);
+  Napi::Value Version(const Napi::CallbackInfo& info);
+  Napi::Value StatusName(const Napi::CallbackInfo& info);
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+  Napi::Value BufferAddress(const Napi::CallbackInfo& info);
+};
+
+EveAddon* AddonOf(Napi::Env env) { return env.GetInstanceData<EveAddon>(); }
+
+// ---------------------------------------------------------------------------------------
+// Errors.
+
+Napi::Error MakeEveError(Napi::Env env, int32_t status, std::string message) {
+  const char* name = eve_status_name(status);
+  if (message.empty()) message = name;
+  EveAddon* addon = AddonOf(env);
+  if (addon != nullptr && !addon->error_class.IsEmpty()) {
+    Napi::Object err = addon->error_class.New(
+        {Napi::String::New(env, message), Napi::String::New(env, name), Napi::Number::New(env, status)});
+    return Napi::Error(env, err);
+  }
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, name));
+  err.Set("status", Napi::Number::New(env, status));
+  return err;
+}
+
+// Throws the error for a failed eve call made on this thread just now.
+[[noreturn]] void ThrowEve(Napi::Env env, eve_status status) {
+  std::string message = eve_last_error_message();  // copy before any other eve call
+  throw MakeEveError(env, status, std::move(message));
+}
+
+inline void Check(Napi::Env env, eve_status status) {
+  if (status != EVE_OK) ThrowEve(env, status);
+}
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, message);
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument conversion.
+
+uint32_t ArgIndex(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) ThrowType(info.Env(), std::string(what) + " must be a root index (a number)");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || std::floor(d) != d)
+    ThrowRange(info.Env(), std::string(what) + " must be an integer in 0..2^32-1");
+  return static_cast<uint32_t>(d);
+}
+
+uint64_t ToU64(Napi::Env env, Napi::Value v, const char* what) {
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) ThrowRange(env, std::string(what) + " must be in 0..2^64-1");
+    return x;
+  }
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0) || std::floor(d) != d)
+      ThrowRange(env, std::string(what) + " must be a non-negative safe integer (or a BigInt)");
+    return static_cast<uint64_t>(d);
+  }
+  ThrowType(env, std::string(what) + " must be a BigInt or a number");
+}
+
+std::string ArgName(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsString()) ThrowType(info.Env(), std::string(what) + " must be a string");
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (s.find('\0') != std::string::npos) ThrowType(info.Env(), std::string(what) + " must not contain NUL");
+  return s;
+}
+
+// Views `v` (a Buffer / TypedArray / DataView / ArrayBuffer, or a string as UTF-8) as
+// bytes. A string is converted into `slot`, which must stay alive and unmoved while `out`
+// is used. Returns false for other types.
+bool ToBytes(napi_env env, napi_value v, std::string& slot, eve_bytes& out) {
+  bool is = false;
+  void* data = nullptr;
+  size_t len = 0;
+  napi_valuetype type;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type ta_type;
+    size_t length = 0;
+    if (napi_get_typedarray_info(env, v, &ta_type, &length, &data, nullptr, nullptr) != napi_ok) return false;
+    size_t elem = 1;
+    switch (ta_type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        elem = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        elem = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        elem = 8;
+        break;
+      default:
+        elem = 1;
+    }
+    len = length * elem;
+  } else if (napi_typeof(env, v, &type) == napi_ok && type == napi_string) {
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) return false;
+    slot.assign(n, '\0');
+    if (napi_get_value_string_utf8(env, v, &slot[0], n + 1, &n) != napi_ok) return false;
+    data = &slot[0];
+    len = n;
+  } else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    if (napi_get_arraybuffer_info(env, v, &data, &len) != napi_ok) return false;
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, &len, &data, nullptr, nullptr) != napi_ok) return false;
+  } else {
+    return false;
+  }
+  out.data = (len == 0 || data == nullptr) ? kEmpty : static_cast<const uint8_t*>(data);
+  out.len = len;
+  return true;
+}
+
+void ArgBytes(Napi::Env env, Napi::Value v, std::string& slot, eve_bytes& out, const char* what) {
+  if (!ToBytes(env, v, slot, out))
+    ThrowType(env, std::string(what) + " must be a Buffer, TypedArray, DataView, ArrayBuffer or string");
+}
+
+// ---------------------------------------------------------------------------------------
+// Zero-copy buffers and their detachment.
+
+// Remembers the ArrayBuffers of the Buffers handed out so that they can all be detached at
+// once. They are kept in a JS array held by one strong reference: far cheaper than a weak
+// reference per Buffer, at the price of keeping them alive until the read ends (reads are
+// meant to be short).
+class Tracker {
+ public:
+  void Add(napi_env env, napi_value ab) {
+    napi_value array;
+    if (array_ == nullptr) {
+      if (napi_create_array(env, &array) != napi_ok || napi_create_reference(env, array, 1, &array_) != napi_ok)
+        throw Napi::Error::New(env, "cannot track the Buffers of a read");
+    } else if (napi_get_reference_value(env, array_, &array) != napi_ok) {
+      throw Napi::Error::New(env, "cannot track the Buffers of a read");
+    }
+    if (napi_set_element(env, array, count_, ab) != napi_ok) throw Napi::Error::New(env, "cannot track a Buffer");
+    count_++;
+  }
+
+  // Detaches every tracked ArrayBuffer and forgets them. Safe in finalizers: it ignores
+  // failures and throws nothing.
+  void DetachAll(napi_env env) noexcept {
+    if (array_ == nullptr) return;
+    napi_handle_scope scope = nullptr;
+    bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+    napi_value array = nullptr;
+    if (napi_get_reference_value(env, array_, &array) == napi_ok && array != nullptr) {
+      for (uint32_t i = 0; i < count_; i++) {
+        napi_value ab = nullptr;
+        if (napi_get_element(env, array, i, &ab) == napi_ok && ab != nullptr) napi_detach_arraybuffer(env, ab);
+      }
+    }
+    napi_delete_reference(env, array_);
+    array_ = nullptr;
+    count_ = 0;
+    if (scoped) napi_close_handle_scope(env, scope);
+  }
+
+ private:
+  napi_ref array_ = nullptr;
+  uint32_t count_ = 0;
+};
+
+// Wraps slab bytes in a Buffer without copying (external memory, no finalizer: the memory
+// belongs to the slab) and tracks its ArrayBuffer. Returns undefined for an absent value
+// (data == NULL).
+napi_value ViewBytes(napi_env env, const eve_bytes& b, Tracker& track) {
+  napi_value result;
+  if (b.data == nullptr) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  napi_status s = napi_create_external_buffer(env, b.len, const_cast<uint8_t*>(b.data), nullptr, nullptr, &result);
+  if (s != napi_ok) throw Napi::Error::New(env, "cannot create an external Buffer over slab memory");
+  napi_value ab;
+  if (napi_get_typedarray_info(env, result, nullptr, nullptr, nullptr, &ab, nullptr) != napi_ok)
+    throw Napi::Error::New(env, "cannot get the ArrayBuffer of an external Buffer");
+  track.Add(env, ab);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------
+// Slab.
+
+class Slab : public Napi::ObjectWrap<Slab> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Slab(const Napi::CallbackInfo& info);
+  ~Slab() override;
+
+  eve_slab* handle() const { return slab_; }
+  void Attach(eve_slab* slab) { slab_ = slab; }
+  void ForgetRead(Read* r);
+
+ private:
+  friend class Read;
+
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Map(const Napi::CallbackInfo& info);
+  Napi::Value Root(const Napi::CallbackInfo& info);
+  Napi::Value FindRoot(const Napi::CallbackInfo& info);
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value CompareExchange(const Napi::CallbackInfo& info);
+  Napi::Value Transact(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Reclaim(const Napi::CallbackInfo& info);
+  Napi::Value Recover(const Napi::CallbackInfo& info);
+  Napi::Value CheckSlab(const Napi::CallbackInfo& info);
+  Napi::Value IsReadOnly(const Napi::CallbackInfo& info);
+  Napi::Value BeginRead(const Napi::CallbackInfo& info);
+  Napi::Value WaitForChange(const Napi::CallbackInfo& info);
+
+  eve_slab* slab_ = nullptr;
+  bool closed_ = false;
+  std::vector<Read*> reads_;  // reads begun from this handle and not yet ended
+};
+
+// ---------------------------------------------------------------------------------------
+// Read.
+
+class Read : public Napi::ObjectWrap<Read> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Read(const Napi::CallbackInfo& info);
+  ~Read() override;
+
+  void Attach(eve_read* read, Slab* slab, Napi::Object slab_obj) {
+    read_ = read;
+    slab_ = slab;
+    slab_ref_ = Napi::Persistent(slab_obj);
+    slab->reads_.push_back(this);
+  }
+  // Ends the read however it can (finalizers, the slab going away); throws nothing.
+  void ForceEnd(napi_env env);
+  void ForgetIter(Iter* it);
+
+ private:
+  Napi::Value Get(const Napi::CallbackInfo& info);
+  Napi::Value GetMany(const Napi::CallbackInfo& info);
+  Napi::Value Count(const Napi::CallbackInfo& info);
+  Napi::Value Iterate(const Napi::CallbackInfo& info);
+  Napi::Value End(const Napi::CallbackInfo& info);
+  Napi::Value GetInto(const Napi::CallbackInfo& info);
+  Napi::Value Ended(const Napi::CallbackInfo& info);
+  void CloseIters(napi_env env);
+  void Detach(napi_env env);
+
+  eve_read* read_ = nullptr;
+  bool ended_ = false;
+  Slab* slab_ = nullptr;
+  Napi::ObjectReference slab_ref_;
+  Tracker buffers_;  // the ArrayBuffers handed out
+  struct OpenIter {
+    Iter* iter;
+    napi_ref ref;  // strong: keeps the iterator (and so its buffers) valid until the read ends
+  };
+  std::vector<OpenIter> iters_;
+  std::vector<eve_bytes> keys_scratch_, values_scratch_;
+  std::vector<std::string> strings_scratch_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Iter.
+
+class Iter : public Napi::ObjectWrap<Iter> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Iter(const Napi::CallbackInfo& info);
+  ~Iter() override;
+
+  void Attach(eve_iter* iter, Read* owner) {
+    iter_ = iter;
+    owner_ = owner;
+  }
+  // Closes the iterator and detaches its buffers; throws nothing. Called by the read.
+  void ForceClose(napi_env env);
+  void Orphan() { owner_ = nullptr; }
+
+ private:
+  Napi::Value Next(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+
+  eve_iter* iter_ = nullptr;
+  bool closed_ = false;
+  Read* owner_ = nullptr;
+  Tracker buffers_;
+  std::vector<eve_bytes> keys_, values_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Slab implementation.
+
+Napi::Function Slab::Define(Napi::Env env) {
+  return DefineClass(env, "Slab",
+                     {
+                         InstanceMethod<&Slab::Close>("close"),
+                         InstanceAccessor<&Slab::Closed>("closed"),
+                         InstanceMethod<&Slab::Map>("map"),
+                         InstanceMethod<&Slab::Root>("root"),
+                         InstanceMethod<&Slab::FindRoot>("findRoot"),
+                         InstanceMethod<&Slab::Load>("load"),
+                         InstanceMethod<&Slab::CompareExchange>("compareExchange"),
+                         InstanceMethod<&Slab::Transact>("transact"),
+                         InstanceMethod<&Slab::Stats>("stats"),
+                         InstanceMethod<&Slab::Reclaim>("reclaim"),
+                         InstanceMethod<&Slab::Recover>("recover"),
+                         InstanceMethod<&Slab::CheckSlab>("check"),
+                         InstanceMethod<&Slab::IsReadOnly>("isReadOnly"),
+                         InstanceMethod<&Slab::BeginRead>("read"),
+                         InstanceMethod<&Slab::WaitForChange>("_waitForChange"),
+                     });
+}
+
+Slab::Slab(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Slab>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &kConstructToken)
+    ThrowType(info.Env(), "Slab cannot be constructed directly: use open() or openAnonymous()");
+}
+
+Slab::~Slab() {
+  // Garbage collected (or the environment is going away) without close(): end what is
+  // still open on this thread, then close. Nothing here may throw.
+  napi_env env = Env();
+  std::vector<Read*> reads = reads_;
+  for (Read* r : reads) r->ForceEnd(env);
+  reads_.clear();
+  if (!closed_ && slab_ != nullptr) eve_slab_close(slab_);  // BUSY only if a wait is in flight
+}
+
+void Slab::ForgetRead(Read* r) {
+  for (size_t i = 0; i < reads_.size(); i++) {
+    if (reads_[i] == r) {
+      reads_.erase(reads_.begin() + i);
+      return;
+    }
+  }
+}
+
+Napi::Value Slab::Close(const Napi::CallbackInfo& info) {
+  Check(info.Env(), eve_slab_close(slab_));
+  closed_ = true;
+  return info.Env().Undefined();
+}
+
+Napi::Value Slab::Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
+
+Napi::Value Slab::Map(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 0, "map name");
+  uint32_t index = 0;
+  Check(info.Env(), eve_map_open(slab_, name.c_str(), &index));
+  return Napi::Number::New(info.Env(), index);
+}
+
+Napi::Value Slab::Root(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 0, "root name");
+  uint32_t index = 0;
+  Check(info.Env(), eve_root_open(slab_, name.c_str(), &index));
+  return Napi::Number::New(info.Env(), index);
+}
+
+Napi::Value Slab::FindRoot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = ArgName(info, 0, "root name");
+  uint32_t index = 0;
+  eve_root_kind kind = EVE_ROOT_RAW;
+  eve_status s = eve_root_find(slab_, name.c_str(), &index, &kind);
+  if (s == EVE_ERR_NOT_FOUND) return env.Undefined();
+  Check(env, s);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("index", Napi::Number::New(env, index));
+  const char* k = kind == EVE_ROOT_MAP ? "map" : kind == EVE_ROOT_SET ? "set" : "raw";
+  out.Set("kind", Napi::String::New(env, k));
+  return out;
+}
+
+Napi::Value Slab::Load(const Napi::CallbackInfo& info) {
+  uint32_t root = ArgIndex(info, 0, "root");
+  uint64_t value = 0;
+  Check(info.Env(), eve_root_load(slab_, root, &value));
+  return Napi::BigInt::New(info.Env(), value);
+}
+
+Napi::Value Slab::CompareExchange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t root = ArgIndex(info, 0, "root");
+  uint64_t expected = ToU64(env, info[1], "expected");
+  uint64_t desired = ToU64(env, info[2], "desired");
+  uint64_t actual = 0;
+  Check(env, eve_root_compare_exchange(slab_, root, expected, desired, &actual));
+  return Napi::BigInt::New(env, actual);
+}
+
+// transact(map, ops): ops is an array whose elements are
+//   {put: key, value: value} | {remove: key}        (object form)
+//   [key, value]                                    (compact put)
+//   [key] | [key, null] | [key, undefined]          (compact remove)
+Napi::Value Slab::Transact(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t map = ArgIndex(info, 0, "map");
+  if (!info[1].IsArray()) ThrowType(env, "ops must be an array of {put, value} / {remove} / [key, value] entries");
+  Napi::Array ops = info[1].As<Napi::Array>();
+  uint32_t n = ops.Length();
+  std::vector<eve_op> batch(n);
+  std::vector<std::string> store(2 * static_cast<size_t>(n));  // never resized: slots stay put
+  for (uint32_t i = 0; i < n; i++) {
+    std::string& key_slot = store[2 * i];
+    std::string& value_slot = store[2 * i + 1];
+    Napi::HandleScope scope(env);
+    Napi::Value op = ops.Get(i);
+    eve_op& o = batch[i];
+    std::string where = "ops[" + std::to_string(i) + "]";
+    if (op.IsArray()) {
+      Napi::Array pair = op.As<Napi::Array>();
+      uint32_t len = pair.Length();
+      if (len < 1 || len > 2) ThrowType(env, where + " must be [key, value] or [key]");
+      ArgBytes(env, pair.Get(0u), key_slot, o.key, (where + "[0] (key)").c_str());
+      Napi::Value value = len == 2 ? pair.Get(1u) : env.Undefined();
+      if (value.IsUndefined() || value.IsNull()) {
+        o.kind = EVE_OP_REMOVE;
+        o.value = {nullptr, 0};
+      } else {
+        o.kind = EVE_OP_PUT;
+        ArgBytes(env, value, value_slot, o.value, (where + "[1] (value)").c_str());
+      }
+    } else if (op.IsObject()) {
+      Napi::Object obj = op.As<Napi::Object>();
+      Napi::Value put = obj.Get("put");
+      if (!put.IsUndefined()) {
+        o.kind = EVE_OP_PUT;
+        ArgBytes(env, put, key_slot, o.key, (where + ".put (key)").c_str());
+        Napi::Value value = obj.Get("value");
+        ArgBytes(env, value, value_slot, o.value, (where + ".value").c_str());
+      } else {
+        Napi::Value remove = obj.Get("remove");
+        if (remove.IsUndefined()) ThrowType(env, where + " must have a put or a remove key");
+        o.kind = EVE_OP_REMOVE;
+        ArgBytes(env, remove, key_slot, o.key, (where + ".remove (key)").c_str());
+        o.value = {nullptr, 0};
+      }
+    } else {
+      ThrowType(env, where + " must be an object {put, value} / {remove} or an array [key, value]");
+    }
+  }
+  eve_commit commit{};
+  Check(env, eve_map_transact(slab_, map, n ? batch.data() : nullptr, n, &commit));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("root", Napi::BigInt::New(env, commit.root));
+  out.Set("retries", Napi::Number::New(env, static_cast<double>(commit.retries)));
+  out.Set("changed", Napi::Boolean::New(env, commit.changed));
+  return out;
+}
+
+Napi::Value Slab::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_stats s{};
+  Check(env, eve_slab_stats(slab_, &s));
+  Napi::Object out = Napi::Object::New(env);
+  auto num = [&](const char* name, uint64_t v) { out.Set(name, Napi::Number::New(env, static_cast<double>(v))); };
+  num("fileLen", s.file_len);
+  num("heapBytes", s.heap_bytes);
+  num("bytesInUse", s.bytes_in_use);
+  num("blocksInUse", s.blocks_in_use);
+  num("freeBytes", s.free_bytes);
+  num("liveReaders", s.live_readers);
+  num("oldestPinnedEpoch", s.oldest_pinned_epoch);
+  num("globalEpoch", s.global_epoch);
+  num("retiredBlocks", s.retired_blocks);
+  num("readerSlots", s.reader_slots);
+  num("roots", s.roots);
+  num("sweeps", s.sweeps);
+  num("maxSize", s.max_size);
+  return out;
+}
+
+Napi::Value Slab::Reclaim(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_reclaim_report r{};
+  Check(env, eve_slab_reclaim(slab_, &r));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("freedBlocks", Napi::Number::New(env, static_cast<double>(r.freed_blocks)));
+  out.Set("keptBlocks", Napi::Number::New(env, static_cast<double>(r.kept_blocks)));
+  return out;
+}
+
+Napi::Value Slab::Recover(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_sweep_report r{};
+  Check(env, eve_slab_recover(slab_, &r));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("liveBlocks", Napi::Number::New(env, static_cast<double>(r.live_blocks)));
+  out.Set("liveBytes", Napi::Number::New(env, static_cast<double>(r.live_bytes)));
+  out.Set("freedBlocks", Napi::Number::New(env, static_cast<double>(r.freed_blocks)));
+  out.Set("freedBytes", Napi::Number::New(env, static_cast<double>(r.freed_bytes)));
+  return out;
+}
+
+Napi::Value Slab::CheckSlab(const Napi::CallbackInfo& info) {
+  uint64_t reachable = 0;
+  Check(info.Env(), eve_slab_check(slab_, &reachable));
+  return Napi::Number::New(info.Env(), static_cast<double>(reachable));
+}
+
+Napi::Value Slab::IsReadOnly(const Napi::CallbackInfo& info) {
+  bool ro = false;
+  Check(info.Env(), eve_slab_is_read_only(slab_, &ro));
+  return Napi::Boolean::New(info.Env(), ro);
+}
+
+Napi::Value Slab::BeginRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_read* read = nullptr;
+  Check(env, eve_read_begin(slab_, &read));
+  Napi::Object obj;
+  try {
+    obj = AddonOf(env)->read_ctor.New({Napi::External<int>::New(env, &kConstructToken)});
+  } catch (...) {
+    eve_read_end(read);
+    throw;
+  }
+  Read::Unwrap(obj)->Attach(read, this, Value());
+  return obj;
+}
+
+// Runs eve_root_wait on the libuv threadpool and settles a promise on the JS thread.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, Napi::Object slab_obj, eve_slab* slab, uint32_t root, uint64_t seen, int64_t timeout)
+      : Napi::AsyncWorker(env, "eve:waitForChange"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        slab_ref_(Napi::Persistent(slab_obj)),
+        slab_(slab),
+        root_(root),
+        seen_(seen),
+        timeout_(timeout) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    status_ = eve_root_wait(slab_, root_, seen_, timeout_, &value_);
+    if (status_ != EVE_OK) message_ = eve_last_error_message();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status_ == EVE_OK)
+      deferred_.Resolve(Napi::BigInt::New(env, value_));
+    else
+      deferred_.Reject(MakeEveError(env, status_, message_).Value());
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference slab_ref_;  // keeps the Slab (and its handle) alive while waiting
+  eve_slab* slab_;
+  uint32_t root_;
+  uint64_t seen_;
+  int64_t timeout_;
+  uint64_t value_ = 0;
+  eve_status status_ = EVE_OK;
+  std::string message_;
+};
+
+// _waitForChange(root, seen, timeoutMs): timeoutMs < 0, Infinity or undefined waits for ever.
+Napi::Value Slab::WaitForChange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t root = ArgIndex(info, 0, "root");
+  uint64_t seen = ToU64(env, info[1], "seen");
+  int64_t timeout = -1;
+  if (!info[2].IsUndefined()) {
+    if (!info[2].IsNumber()) ThrowType(env, "timeoutMs must be a number");
+    double d = info[2].As<Napi::Number>().DoubleValue();
+    if (std::isnan(d)) ThrowRange(env, "timeoutMs must not be NaN");
+    if (d < 0 || d >= 9.2e18)
+      timeout = -1;
+    else
+      timeout = static_cast<int64_t>(std::ceil(d));
+  }
+  WaitWorker* w = new WaitWorker(env, Value(), slab_, root, seen, timeout);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------
+// Read implementation.
+
+Napi::Function Read::Define(Napi::Env env) {
+  return DefineClass(env, "Read",
+                     {
+                         InstanceMethod<&Read::Get>("get"),
+                         InstanceMethod<&Read::GetMany>("getMany"),
+                         InstanceMethod<&Read::GetInto>("getInto"),
+                         InstanceMethod<&Read::Count>("count"),
+                         InstanceMethod<&Read::Iterate>("iterate"),
+                         InstanceMethod<&Read::End>("end"),
+                         InstanceAccessor<&Read::Ended>("ended"),
+                     });
+}
+
+Read::Read(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Read>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &kConstructToken)
+    ThrowType(info.Env(), "Read cannot be constructed directly: use slab.read()");
+}
+
+Read::~Read() { ForceEnd(Env()); }
+
+void Read::CloseIters(napi_env env) {
+  std::vector<OpenIter> iters;
+  iters.swap(iters_);
+  for (OpenIter& oi : iters) {
+    oi.iter->Orphan();
+    oi.iter->ForceClose(env);
+    napi_delete_reference(env, oi.ref);
+  }
+}
+
+void Read::Detach(napi_env env) {
+  buffers_.DetachAll(env);
+  if (slab_ != nullptr) {
+    slab_->ForgetRead(this);
+    slab_ = nullptr;
+  }
+  if (!slab_ref_.IsEmpty()) slab_ref_.Reset();
+}
+
+void Read::ForceEnd(napi_env env) {
+  if (ended_ || read_ == nullptr) {
+    ended_ = true;
+    return;
+  }
+  CloseIters(env);
+  eve_read_end(read_);  // a finalizer runs on the thread that began the read
+  ended_ = true;
+  Detach(env);
+}
+
+void Read::ForgetIter(Iter* it) {
+  for (size_t i = 0; i < iters_.size(); i++) {
+    if (iters_[i].iter == it) {
+      napi_delete_reference(Env(), iters_[i].ref);
+      iters_.erase(iters_.begin() + i);
+      return;
+    }
+  }
+}
+
+Napi::Value Read::Get(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t map = ArgIndex(info, 0, "map");
+  std::string slot;
+  eve_bytes key;
+  ArgBytes(env, info[1], slot, key, "key");
+  eve_bytes value{nullptr, 0};
+  Check(env, eve_read_get(read_, map, key.data, key.len, &value));
+  return Napi::Value(env, ViewBytes(env, value, buffers_));
+}
+
+// getInto(map, key, target, offset = 0): copies the value of `key` into `target` (any
+// TypedArray, DataView or ArrayBuffer) at byte `offset` if it fits, and returns its length
+// (so a return value larger than the room left means nothing was copied); undefined when
+// the key is absent. No Buffer is created: the cheap way to copy values out.
+Napi::Value Read::GetInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t map = ArgIndex(info, 0, "map");
+  std::string slot;
+  eve_bytes key;
+  ArgBytes(env, info[1], slot, key, "key");
+  std::string unused;
+  eve_bytes target;
+  if (info[2].IsString() || !ToBytes(env, info[2], unused, target))
+    ThrowType(env, "target must be a Buffer, TypedArray, DataView or ArrayBuffer");
+  size_t offset = 0;
+  if (!info[3].IsUndefined()) {
+    if (!info[3].IsNumber()) ThrowType(env, "offset must be a number");
+    double d = info[3].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= static_cast<double>(target.len)) || std::floor(d) != d)
+      ThrowRange(env, "offset must be an integer in 0..target.byteLength");
+    offset = static_cast<size_t>(d);
+  }
+  eve_bytes value{nullptr, 0};
+  Check(env, eve_read_get(read_, map, key.data, key.len, &value));
+  if (value.data == nullptr) return env.Undefined();
+  if (value.len <= target.len - offset && value.len > 0)
+    std::memcpy(const_cast<uint8_t*>(target.data) + offset, value.data, value.len);
+  return Napi::Number::New(env, static_cast<double>(value.len));
+}
+
+Napi::Value Read::GetMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t map = ArgIndex(info, 0, "map");
+  if (!info[1].IsArray()) ThrowType(env, "keys must be an array");
+  Napi::Array keys = info[1].As<Napi::Array>();
+  uint32_t n = keys.Length();
+  keys_scratch_.resize(n);
+  values_scratch_.resize(n);
+  if (strings_scratch_.size() < n) strings_scratch_.resize(n);  // resized before any slot is used
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value k;
+    if (napi_get_element(env, keys, i, &k) != napi_ok) throw Napi::Error::New(env);
+    if (!ToBytes(env, k, strings_scratch_[i], keys_scratch_[i]))
+      ThrowType(env, "keys[" + std::to_string(i) + "] must be a Buffer, TypedArray, DataView, ArrayBuffer or string");
+  }
+  Check(env, eve_read_get_many(read_, map, n ? keys_scratch_.data() : nullptr, n, n ? values_scratch_.data() : nullptr));
+  Napi::Array out = Napi::Array::New(env, n);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::HandleScope scope(env);
+    napi_set_element(env, out, i, ViewBytes(env, values_scratch_[i], buffers_));
+  }
+  return out;
+}
+
+Napi::Value Read::Count(const Napi::CallbackInfo& info) {
+  uint32_t map = ArgIndex(info, 0, "map");
+  uint64_t count = 0;
+  Check(info.Env(), eve_read_count(read_, map, &count));
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+Napi::Value Read::Iterate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t map = ArgIndex(info, 0, "map");
+  eve_iter* it = nullptr;
+  Check(env, eve_iter_open(read_, map, &it));
+  Napi::Object obj;
+  try {
+    obj = AddonOf(env)->iter_ctor.New({Napi::External<int>::New(env, &kConstructToken)});
+  } catch (...) {
+    eve_iter_close(it);
+    throw;
+  }
+  Iter* iter = Iter::Unwrap(obj);
+  iter->Attach(it, this);
+  napi_ref ref;
+  if (napi_create_reference(env, obj, 1, &ref) != napi_ok) {
+    iter->ForceClose(env);
+    throw Napi::Error::New(env, "cannot reference the iterator");
+  }
+  iters_.push_back({iter, ref});
+  return obj;
+}
+
+Napi::Value Read::End(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ended_) return env.Undefined();  // ending twice is harmless
+  Check(env, eve_read_end(read_));      // fails (and changes nothing) on another thread
+  ended_ = true;
+  CloseIters(env);
+  Detach(env);
+  return env.Undefined();
+}
+
+Napi::Value Read::Ended(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ended_); }
+
+// ---------------------------------------------------------------------------------------
+// Iter implementation.
+
+Napi::Function Iter::Define(Napi::Env env) {
+  return DefineClass(env, "Iter",
+                     {
+                         InstanceMethod<&Iter::Next>("next"),
+                         InstanceMethod<&Iter::Close>("close"),
+                         InstanceAccessor<&Iter::Closed>("closed"),
+                     });
+}
+
+Iter::Iter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Iter>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &kConstructToken)
+    ThrowType(info.Env(), "Iter cannot be constructed directly: use read.iterate()");
+}
+
+Iter::~Iter() {
+  napi_env env = Env();
+  if (owner_ != nullptr) {
+    Read* owner = owner_;
+    owner_ = nullptr;
+    owner->ForgetIter(this);
+  }
+  ForceClose(env);
+}
+
+void Iter::ForceClose(napi_env env) {
+  if (!closed_ && iter_ != nullptr) eve_iter_close(iter_);
+  closed_ = true;
+  buffers_.DetachAll(env);
+}
+
+// next(max = 256): up to `max` further entries as [key, value] Buffer pairs; [] once done.
+Napi::Value Iter::Next(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t max = 256;
+  if (!info[0].IsUndefined()) {
+    if (!info[0].IsNumber()) ThrowType(env, "max must be a number");
+    double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 1048576) || std::floor(d) != d) ThrowRange(env, "max must be an integer in 1..1048576");
+    max = static_cast<size_t>(d);
+  }
+  keys_.resize(max);
+  values_.resize(max);
+  size_t count = 0;
+  Check(env, eve_iter_next(iter_, keys_.data(), values_.data(), max, &count));
+  Napi::Array out = Napi::Array::New(env, count);
+  for (size_t i = 0; i < count; i++) {
+    Napi::HandleScope scope(env);
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Value(env, ViewBytes(env, keys_[i], buffers_)));
+    pair.Set(1u, Napi::Value(env, ViewBytes(env, values_[i], buffers_)));
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  return out;
+}
+
+Napi::Value Iter::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return env.Undefined();
+  Check(env, eve_iter_close(iter_));
+  closed_ = true;
+  buffers_.DetachAll(env);
+  if (owner_ != nullptr) {
+    Read* owner = owner_;
+    owner_ = nullptr;
+    owner->ForgetIter(this);  // drops the read's strong reference to this object
+  }
+  return env.Undefined();
+}
+
+Napi::Value Iter::Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
+
+// ---------------------------------------------------------------------------------------
+// Module functions.
+
+// Reads the options object of open()/openAnonymous().
+eve_open_options ArgOptions(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  eve_open_options o{};
+  Napi::Value v = info[i];
+  if (v.IsUndefined() || v.IsNull()) return o;
+  if (!v.IsObject()) ThrowType(env, "options must be an object");
+  Napi::Object opts = v.As<Napi::Object>();
+  auto flag = [&](const char* name, uint32_t bit) {
+    Napi::Value f = opts.Get(name);
+    if (f.IsUndefined()) return;
+    if (!f.IsBoolean()) ThrowType(env, std::string("options.") + name + " must be a boolean");
+    if (f.As<Napi::Boolean>().Value()) o.flags |= bit;
+  };
+  flag("readOnly", EVE_OPEN_READ_ONLY);
+  flag("mustExist", EVE_OPEN_MUST_EXIST);
+  Napi::Value slots = opts.Get("readerSlots");
+  if (!slots.IsUndefined()) {
+    if (!slots.IsNumber()) ThrowType(env, "options.readerSlots must be a number");
+    double d = slots.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 4294967295.0) || std::floor(d) != d)
+      ThrowRange(env, "options.readerSlots must be an integer in 0..2^32-1");
+    o.reader_slots = static_cast<uint32_t>(d);
+  }
+  Napi::Value max = opts.Get("maxSize");
+  if (!max.IsUndefined()) o.max_size = ToU64(env, max, "options.maxSize");
+  return o;
+}
+
+Napi::Object NewSlab(Napi::Env env, eve_slab* slab) {
+  Napi::Object obj;
+  try {
+    obj = AddonOf(env)->slab_ctor.New({Napi::External<int>::New(env, &kConstructToken)});
+  } catch (...) {
+    eve_slab_close(slab);
+    throw;
+  }
+  Slab::Unwrap(obj)->Attach(slab);
+  return obj;
+}
+
+Napi::Value EveAddon::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgName(info, 0, "path");
+  eve_open_options o = ArgOptions(info, 1);
+  eve_slab* slab = nullptr;
+  Check(env, eve_slab_open(path.c_str(), &o, &slab));
+  return NewSlab(env, slab);
+}
+
+Napi::Value EveAddon::OpenAnonymous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_open_options o = ArgOptions(info, 0);
+  eve_slab* slab = nullptr;
+  Check(env, eve_slab_open_anonymous(&o, &slab));
+  return NewSlab(env, slab);
+}
+
+Napi::Value EveAddon::Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), eve_version()); }
+
+Napi::Value EveAddon::StatusName(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) ThrowType(info.Env(), "status must be a number");
+  return Napi::String::New(info.Env(), eve_status_name(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// Registers the class used for eve errors: new ErrorClass(message, code, status).
+Napi::Value EveAddon::SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowType(info.Env(), "the error class must be a function");
+  error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// The address of a Buffer's first byte, as a BigInt (for tests of zero copy).
+Napi::Value EveAddon::BufferAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) ThrowType(env, "expected a Buffer or TypedArray");
+  void* data = nullptr;
+  size_t length = 0;
+  napi_get_typedarray_info(env, info[0], nullptr, &length, &data, nullptr, nullptr);
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
+}
+
+EveAddon::EveAddon(Napi::Env env, Napi::Object exports) {
+  if (eve_version_major() != EVE_VERSION_MAJOR || eve_version_minor() != EVE_VERSION_MINOR)
+    throw Napi::Error::New(env, std::string("libeve ") + eve_version() + " does not match the eve.h this addon was built with (" +
+                                    EVE_VERSION_STRING + "): rebuild the addon");
+  Napi::Function slab = Slab::Define(env);
+  Napi::Function read = Read::Define(env);
+  Napi::Function iter = Iter::Define(env);
+  slab_ctor = Napi::Persistent(slab);
+  read_ctor = Napi::Persistent(read);
+  iter_ctor = Napi::Persistent(iter);
+  DefineAddon(exports, {
+                           InstanceMethod<&EveAddon::Open>("open"),
+                           InstanceMethod<&EveAddon::OpenAnonymous>("openAnonymous"),
+                           InstanceMethod<&EveAddon::Version>("version"),
+                           InstanceMethod<&EveAddon::StatusName>("statusName"),
+                           InstanceMethod<&EveAddon::SetErrorClass>("setErrorClass"),
+                           InstanceMethod<&EveAddon::BufferAddress>("bufferAddress"),
+                           InstanceValue("Slab", slab),
+                           InstanceValue("Read", read),
+                           InstanceValue("Iter", iter),
+                       });
+}
+
+}  // namespace
+
+NODE_API_ADDON(EveAddon)
