@@ -16,7 +16,7 @@ cargo build --quiet --release --lib
 if [ ! -x build/examples-c/eve_cross_runtime ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build build --target eve_cross_runtime >/dev/null
+cmake --build build --target eve_cross_runtime >/dev/null 2>&1 || { echo "demo: building the C programs failed" >&2; exit 1; }
 examples-java/run.sh compile
 if [ ! -f examples-node/build/Release/eve.node ]; then
   (cd examples-node && npm ci --no-audit --no-fund --silent >/dev/null)
