@@ -28,6 +28,28 @@ static void open_and_close(const char *path) {
     CHECK_STATUS(eve_map_open(slab, "m", &map), EVE_ERR_INVALID_ARGUMENT);
     eve_read *read;
     CHECK_STATUS(eve_read_begin(slab, &read), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_slab_reclaim(slab, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_slab_recover(slab, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_slab_check(slab, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_slab_is_read_only(slab, &read_only), EVE_ERR_INVALID_ARGUMENT);
+    uint32_t root;
+    uint64_t value;
+    eve_root_kind kind;
+    CHECK_STATUS(eve_root_open(slab, "r", &root), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_root_find(slab, "r", &root, &kind), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_root_load(slab, 0, &value), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_root_compare_exchange(slab, 0, 0, 1, &value), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_root_wait(slab, 0, 0, 0, &value), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_map_transact(slab, 0, NULL, 0, NULL), EVE_ERR_INVALID_ARGUMENT);
+
+    /* NULL outputs are refused before anything is done. */
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_STATUS(eve_slab_is_read_only(slab, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_map_open(slab, "m", NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_root_find(slab, "m", NULL, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_root_find(slab, NULL, &root, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_iter_open((eve_read *)slab, 0, (eve_iter **)&read), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_OK(eve_slab_close(slab));
 }
 
 static void bad_arguments(const char *path) {
