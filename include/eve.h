@@ -85,6 +85,8 @@ typedef enum eve_root_kind {
   EVE_ROOT_MAP = 1,
   // The current version of a set.
   EVE_ROOT_SET = 2,
+  // The current version of a B+tree (a sorted set; the storage of DaoDB's indexes).
+  EVE_ROOT_BTREE = 3,
 } eve_root_kind;
 
 // The opaque type of iterator handles (`eve_iter *` in C).

@@ -1,6 +1,7 @@
 //! The public handle to an open slab: ties the layers together and is what users hold.
 
 use crate::alloc::Allocator;
+use crate::btree::BTree;
 use crate::epoch::{Epochs, Guard, ReclaimReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hamt::{HamtMap, HamtSet};
@@ -114,6 +115,12 @@ impl Slab {
     /// The map at `index` of the root table (see `HamtMap::root_index`).
     pub fn map_at(&self, index: u64) -> Result<HamtMap<'_>> {
         HamtMap::at(self, index, false)
+    }
+
+    /// The B+tree (a sorted set of byte strings) named `name`, created empty if missing
+    /// (and the handle is writable).
+    pub fn btree(&self, name: &str) -> Result<BTree<'_>> {
+        BTree::open(self, name, !self.is_read_only())
     }
 
     /// The set named `name`, created empty if missing (and the handle is writable).

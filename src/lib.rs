@@ -14,9 +14,10 @@
 //! ```
 //!
 //! Layers, lowest first: `slab` (the mapping), `alloc` (blocks), `epoch` (reclamation),
-//! `root` (named words), `hamt` (the map), `recovery` (the sweep). See ARCHITECTURE.md.
+//! `root` (named words), `hamt` (the map), `btree` (the sorted set), `recovery` (the sweep). See ARCHITECTURE.md.
 
 mod alloc;
+mod btree;
 mod epoch;
 mod error;
 pub mod ffi;
@@ -26,6 +27,7 @@ mod recovery;
 mod root;
 mod slab;
 
+pub use btree::{BTree, KeyOp, Range, TreeSnapshot};
 pub use epoch::{Guard, ReclaimReport};
 pub use error::{Error, ErrorKind, Result};
 pub use hamt::{Commit, HamtMap, HamtSet, Iter, MapTxn, Op, Snapshot};

@@ -441,7 +441,10 @@ Napi::Value Slab::FindRoot(const Napi::CallbackInfo& info) {
   Check(env, s);
   Napi::Object out = Napi::Object::New(env);
   out.Set("index", Napi::Number::New(env, index));
-  const char* k = kind == EVE_ROOT_MAP ? "map" : kind == EVE_ROOT_SET ? "set" : "raw";
+  const char* k = kind == EVE_ROOT_MAP     ? "map"
+                  : kind == EVE_ROOT_SET   ? "set"
+                  : kind == EVE_ROOT_BTREE ? "btree"
+                                           : "raw";
   out.Set("kind", Napi::String::New(env, k));
   return out;
 }

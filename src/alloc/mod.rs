@@ -31,6 +31,8 @@ pub mod kind {
     pub const HAMT_BRANCH: u8 = 0x10;
     pub const HAMT_COLLISION: u8 = 0x11;
     pub const HAMT_LEAF: u8 = 0x12;
+    pub const BTREE_LEAF: u8 = 0x20;
+    pub const BTREE_BRANCH: u8 = 0x21;
 }
 
 /// Bytes before a block's payload.

@@ -21,6 +21,8 @@ pub enum eve_root_kind {
     EVE_ROOT_MAP = 1,
     /// The current version of a set.
     EVE_ROOT_SET = 2,
+    /// The current version of a B+tree (a sorted set; the storage of DaoDB's indexes).
+    EVE_ROOT_BTREE = 3,
 }
 
 impl From<RootKind> for eve_root_kind {
@@ -29,6 +31,7 @@ impl From<RootKind> for eve_root_kind {
             RootKind::Raw => eve_root_kind::EVE_ROOT_RAW,
             RootKind::HamtMap => eve_root_kind::EVE_ROOT_MAP,
             RootKind::HamtSet => eve_root_kind::EVE_ROOT_SET,
+            RootKind::BTree => eve_root_kind::EVE_ROOT_BTREE,
         }
     }
 }

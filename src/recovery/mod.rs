@@ -10,10 +10,10 @@
 use crate::alloc::{kind, Allocator, Marks};
 use crate::epoch::Epochs;
 use crate::error::{Error, Result};
-use crate::hamt;
 use crate::root::{self, RootKind};
 use crate::slab::header::F_SWEEPS;
 use crate::slab::Region;
+use crate::{btree, hamt};
 use std::sync::atomic::Ordering;
 
 /// What a sweep found.
@@ -35,7 +35,7 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
     for cell in root::all(region) {
         match cell.kind()? {
             RootKind::Raw => continue,
-            RootKind::HamtMap | RootKind::HamtSet => {
+            RootKind::HamtMap | RootKind::HamtSet | RootKind::BTree => {
                 let top = cell.load();
                 if top != 0 {
                     stack.push(top);
@@ -63,6 +63,7 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
                 }
                 stack.extend(nodes);
             }
+            k if btree::is_node_kind(k) => stack.extend(btree::node_children(region, block)?),
             other => {
                 return Err(Error::corrupt(format!(
                     "{}: block {block} of kind {other:#x} is reachable from a map root",

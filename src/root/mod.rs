@@ -42,6 +42,8 @@ pub enum RootKind {
     HamtMap,
     /// The offset of a HAMT set's root node (0 = empty set).
     HamtSet,
+    /// The offset of a B+tree's root node (0 = empty tree).
+    BTree,
 }
 
 impl RootKind {
@@ -50,6 +52,7 @@ impl RootKind {
             RootKind::Raw => 0,
             RootKind::HamtMap => 1,
             RootKind::HamtSet => 2,
+            RootKind::BTree => 3,
         }
     }
 
@@ -58,6 +61,7 @@ impl RootKind {
             0 => Some(RootKind::Raw),
             1 => Some(RootKind::HamtMap),
             2 => Some(RootKind::HamtSet),
+            3 => Some(RootKind::BTree),
             _ => None,
         }
     }

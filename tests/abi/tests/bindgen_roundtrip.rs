@@ -133,6 +133,7 @@ fn enum_constants_equal_rust() {
         eve_root_kind::EVE_ROOT_RAW,
         eve_root_kind::EVE_ROOT_MAP,
         eve_root_kind::EVE_ROOT_SET,
+        eve_root_kind::EVE_ROOT_BTREE,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(

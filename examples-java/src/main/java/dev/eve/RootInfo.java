@@ -14,13 +14,16 @@ public record RootInfo(int index, Kind kind) {
         /** {@code EVE_ROOT_MAP}: the current version of a map. */
         MAP,
         /** {@code EVE_ROOT_SET}: the current version of a set. */
-        SET;
+        SET,
+        /** {@code EVE_ROOT_BTREE}: the current version of a B+tree (a sorted set). */
+        BTREE;
 
         static Kind of(int code) {
             return switch (code) {
                 case 0 -> RAW;
                 case 1 -> MAP;
                 case 2 -> SET;
+                case 3 -> BTREE;
                 default -> throw new IllegalStateException("unknown eve_root_kind " + code);
             };
         }

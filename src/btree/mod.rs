@@ -1,0 +1,375 @@
+//! The `btree` layer: a persistent B+tree of byte keys in the slab, kept in byte order.
+//! It is the storage of DaoDB's covering indexes, where a key is a whole encoded datom.
+//!
+//! Reads walk the published tree in place: `range` and `range_rev` hand out keys borrowed
+//! from the slab for as long as the caller's pin lives. Writes take a whole batch, sort it
+//! once and rebuild each affected node once (`edit`), then publish with one CAS on the
+//! tree's root; on conflict the unpublished nodes are freed and the batch is applied again
+//! to the version that won. A batch that changes nothing publishes nothing.
+
+mod edit;
+mod node;
+
+pub use edit::KeyOp;
+pub use node::MAX_KEY_LEN;
+
+use crate::epoch::Guard;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hamt::Commit;
+use crate::handle::Slab;
+use crate::root::{RootCell, RootKind};
+use crate::slab::Region;
+use edit::Edit;
+use node::Node;
+use std::ops::Bound;
+
+pub(crate) use node::children as node_children;
+
+/// A persistent sorted set of byte strings, stored under a named root.
+#[derive(Clone, Copy)]
+pub struct BTree<'s> {
+    slab: &'s Slab,
+    cell: RootCell<'s>,
+}
+
+impl<'s> BTree<'s> {
+    pub(crate) fn open(slab: &'s Slab, name: &str, create: bool) -> Result<BTree<'s>> {
+        let cell = RootCell::named(slab.region(), name, RootKind::BTree, create)?;
+        Ok(BTree { slab, cell })
+    }
+
+    /// The version published now, readable while `guard` lives.
+    pub fn snapshot<'g>(&self, guard: &'g Guard<'_>) -> Result<TreeSnapshot<'g>> {
+        if !std::ptr::eq(guard.region(), self.slab.region()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the guard was pinned on a different slab handle",
+            ));
+        }
+        Ok(TreeSnapshot {
+            region: guard.region(),
+            root: self.cell.load(),
+        })
+    }
+
+    /// The root word of the current version (0 when empty).
+    pub fn root(&self) -> u64 {
+        self.cell.load()
+    }
+
+    /// Applies a batch of inserts and removes atomically (later changes to the same key
+    /// win). The batch is sorted once and each node it touches is copied once.
+    pub fn apply(&self, ops: &[KeyOp<'_>]) -> Result<Commit> {
+        for op in ops {
+            check_key(op.key())?;
+        }
+        let ops = edit::normalise(ops);
+        let region = self.slab.region();
+        if !region.is_writable() {
+            return Err(region.read_only_error());
+        }
+        let mut retries = 0;
+        loop {
+            let _guard = self.slab.pin()?;
+            let base = self.cell.load();
+            let mut edit = Edit::new(region, base);
+            if !edit.apply(&ops)? {
+                return Ok(Commit {
+                    changed: false,
+                    root: base,
+                    retries,
+                });
+            }
+            let root = edit.root();
+            if self.cell.compare_exchange(base, root).is_ok() {
+                let unlinked = edit.published();
+                self.slab.retire_after_publish(&unlinked);
+                return Ok(Commit {
+                    changed: true,
+                    root,
+                    retries,
+                });
+            }
+            drop(edit);
+            retries += 1;
+            if retries > 3 {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Adds every key of `keys` in one batch: on an empty tree this is a bulk build that
+    /// writes each node once, bottom up.
+    pub fn extend<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Result<Commit> {
+        let ops: Vec<KeyOp<'k>> = keys.into_iter().map(KeyOp::Insert).collect();
+        self.apply(&ops)
+    }
+
+    pub fn insert(&self, key: &[u8]) -> Result<Commit> {
+        self.apply(&[KeyOp::Insert(key)])
+    }
+
+    pub fn remove(&self, key: &[u8]) -> Result<Commit> {
+        self.apply(&[KeyOp::Remove(key)])
+    }
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "a B+tree key is at most {MAX_KEY_LEN} bytes, not {}",
+                key.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One version of a tree, valid while its pin lives.
+#[derive(Clone, Copy)]
+pub struct TreeSnapshot<'g> {
+    region: &'g Region,
+    root: u64,
+}
+
+impl<'g> TreeSnapshot<'g> {
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.root == 0
+    }
+
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        let mut found = self.range(Bound::Included(key), Bound::Included(key));
+        Ok(found.next().transpose()?.is_some())
+    }
+
+    /// The keys in `(start, end)`, ascending, borrowed from the slab.
+    pub fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Range<'g> {
+        Range::new(self.region, self.root, start, end, false)
+    }
+
+    /// The keys in `(start, end)`, descending, borrowed from the slab.
+    pub fn range_rev(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Range<'g> {
+        Range::new(self.region, self.root, start, end, true)
+    }
+
+    /// Every key, ascending.
+    pub fn iter(&self) -> Range<'g> {
+        self.range(Bound::Unbounded, Bound::Unbounded)
+    }
+
+    /// Number of keys (walks the leaves).
+    pub fn len(&self) -> Result<u64> {
+        let mut n = 0;
+        for key in self.iter() {
+            key?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// A cursor over a range of a tree, in either direction. The path from the root is kept
+/// as a stack, so each step costs O(1) amortised and reads only the nodes it visits. Yields
+/// an error (once, then ends) if it meets a damaged node.
+pub struct Range<'g> {
+    region: &'g Region,
+    root: u64,
+    /// (node, position): for a branch, the child being visited; for a leaf, the next key
+    /// to yield (forward) or one past it (reverse).
+    path: Vec<(Node<'g>, usize)>,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    reverse: bool,
+    started: bool,
+    done: bool,
+}
+
+fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl<'g> Range<'g> {
+    fn new(
+        region: &'g Region,
+        root: u64,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Range<'g> {
+        Range {
+            region,
+            root,
+            path: Vec::new(),
+            start: owned(start),
+            end: owned(end),
+            reverse,
+            started: false,
+            done: root == 0,
+        }
+    }
+
+    /// Descends from the root to the first key of the range (forward) or just past the
+    /// last one (reverse).
+    fn seek(&mut self) -> Result<()> {
+        let mut node = Node::read(self.region, self.root)?;
+        loop {
+            if node.is_leaf {
+                let position = if self.reverse {
+                    match &self.end {
+                        Bound::Included(k) => node.lower_bound(k, true)?,
+                        Bound::Excluded(k) => node.lower_bound(k, false)?,
+                        Bound::Unbounded => node.count,
+                    }
+                } else {
+                    match &self.start {
+                        Bound::Included(k) => node.lower_bound(k, false)?,
+                        Bound::Excluded(k) => node.lower_bound(k, true)?,
+                        Bound::Unbounded => 0,
+                    }
+                };
+                self.path.push((node, position));
+                return Ok(());
+            }
+            let i = if self.reverse {
+                match &self.end {
+                    Bound::Included(k) => node.child_for(k)?,
+                    // The last child whose smallest key is below `k`.
+                    Bound::Excluded(k) => node.lower_bound(k, false)?.saturating_sub(1),
+                    Bound::Unbounded => node.count - 1,
+                }
+            } else {
+                match &self.start {
+                    Bound::Included(k) | Bound::Excluded(k) => node.child_for(k)?,
+                    Bound::Unbounded => 0,
+                }
+            };
+            let child = Node::read(self.region, node.child(i))?;
+            node.check_child(&child)?;
+            self.path.push((node, i));
+            node = child;
+        }
+    }
+
+    /// Pushes the path from `node` down to its first (forward) or last (reverse) key.
+    fn descend(&mut self, mut node: Node<'g>) -> Result<()> {
+        loop {
+            if node.is_leaf {
+                let position = if self.reverse { node.count } else { 0 };
+                self.path.push((node, position));
+                return Ok(());
+            }
+            let i = if self.reverse { node.count - 1 } else { 0 };
+            let child = Node::read(self.region, node.child(i))?;
+            node.check_child(&child)?;
+            self.path.push((node, i));
+            node = child;
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<&'g [u8]>> {
+        loop {
+            let reverse = self.reverse;
+            let Some((node, position)) = self.path.last_mut() else {
+                return Ok(None);
+            };
+            let node = *node;
+            if node.is_leaf {
+                if reverse && *position > 0 {
+                    *position -= 1;
+                    return node.key(*position).map(Some);
+                }
+                if !reverse && *position < node.count {
+                    *position += 1;
+                    return node.key(*position - 1).map(Some);
+                }
+                self.path.pop();
+                continue;
+            }
+            // A branch on top: the child at `position` is exhausted; move to its sibling.
+            let next = if reverse {
+                position.checked_sub(1)
+            } else {
+                Some(*position + 1).filter(|&p| p < node.count)
+            };
+            match next {
+                None => {
+                    self.path.pop();
+                }
+                Some(p) => {
+                    *position = p;
+                    let child = Node::read(self.region, node.child(p))?;
+                    node.check_child(&child)?;
+                    self.descend(child)?;
+                }
+            }
+        }
+    }
+
+    fn in_range(&self, key: &[u8]) -> bool {
+        if self.reverse {
+            match &self.start {
+                Bound::Included(k) => key >= k.as_slice(),
+                Bound::Excluded(k) => key > k.as_slice(),
+                Bound::Unbounded => true,
+            }
+        } else {
+            match &self.end {
+                Bound::Included(k) => key <= k.as_slice(),
+                Bound::Excluded(k) => key < k.as_slice(),
+                Bound::Unbounded => true,
+            }
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Option<Result<&'g [u8]>> {
+        self.done = true;
+        self.path.clear();
+        Some(Err(error))
+    }
+}
+
+impl<'g> Iterator for Range<'g> {
+    type Item = Result<&'g [u8]>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            if let Err(e) = self.seek() {
+                return self.fail(e);
+            }
+        }
+        match self.step() {
+            Ok(Some(key)) if self.in_range(key) => Some(Ok(key)),
+            Ok(_) => {
+                self.done = true;
+                self.path.clear();
+                None
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+/// Is `block_kind` a B+tree node (the sweep uses this to trace B+tree roots)?
+pub(crate) fn is_node_kind(block_kind: u8) -> bool {
+    matches!(
+        block_kind,
+        crate::alloc::kind::BTREE_LEAF | crate::alloc::kind::BTREE_BRANCH
+    )
+}
+
+#[cfg(test)]
+mod tests;
