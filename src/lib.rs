@@ -18,6 +18,7 @@
 
 mod alloc;
 mod btree;
+pub mod dao;
 mod epoch;
 mod error;
 pub mod ffi;

@@ -1,0 +1,135 @@
+//! Datoms and their keys in the four covering indexes. A key is the datom's components in
+//! the index's order, each in an order-preserving encoding (ids as big-endian u64, the
+//! value as in `value`), so the B+tree's byte order is the index order and a key decodes
+//! back to the whole datom: the indexes cover every query without a second lookup.
+
+use super::value::Value;
+use crate::error::{Error, Result};
+
+/// `m` of a retraction.
+pub const RETRACTED: u64 = 0;
+/// `m` of a plain assertion.
+pub const ASSERTED: u64 = 1;
+/// `m` of a derived datom.
+pub const DERIVED: u64 = 2;
+/// Entity ids below this are reserved; `m >= FIRST_ENTITY` names a metadata entity.
+pub const FIRST_ENTITY: u64 = 16;
+
+/// `[e a v t m]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datom {
+    pub e: u64,
+    pub a: u64,
+    pub v: Value,
+    pub t: u64,
+    pub m: u64,
+}
+
+/// The four covering indexes, named by their sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Index {
+    Eavt,
+    Aevt,
+    Avet,
+    /// Only datoms whose value is a reference.
+    Vaet,
+}
+
+impl Index {
+    pub const ALL: [Index; 4] = [Index::Eavt, Index::Aevt, Index::Avet, Index::Vaet];
+}
+
+impl Datom {
+    /// Is this datom in `index`? VAET holds reference datoms only.
+    pub fn belongs_in(&self, index: Index) -> bool {
+        index != Index::Vaet || matches!(self.v, Value::Ref(_))
+    }
+
+    /// The key of this datom in `index`.
+    pub fn key(&self, index: Index) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        let id = |out: &mut Vec<u8>, x: u64| out.extend_from_slice(&x.to_be_bytes());
+        match index {
+            Index::Eavt => {
+                id(&mut out, self.e);
+                id(&mut out, self.a);
+                self.v.encode(&mut out);
+            }
+            Index::Aevt => {
+                id(&mut out, self.a);
+                id(&mut out, self.e);
+                self.v.encode(&mut out);
+            }
+            Index::Avet => {
+                id(&mut out, self.a);
+                self.v.encode(&mut out);
+                id(&mut out, self.e);
+            }
+            Index::Vaet => {
+                self.v.encode(&mut out);
+                id(&mut out, self.a);
+                id(&mut out, self.e);
+            }
+        }
+        id(&mut out, self.t);
+        id(&mut out, self.m);
+        out
+    }
+
+    /// The datom a key of `index` encodes.
+    pub fn from_key(index: Index, key: &[u8]) -> Result<Datom> {
+        let mut r = Reader { rest: key, index };
+        let (e, a, v) = match index {
+            Index::Eavt => {
+                let (e, a) = (r.id()?, r.id()?);
+                (e, a, r.value()?)
+            }
+            Index::Aevt => {
+                let (a, e) = (r.id()?, r.id()?);
+                (e, a, r.value()?)
+            }
+            Index::Avet => {
+                let a = r.id()?;
+                let v = r.value()?;
+                (r.id()?, a, v)
+            }
+            Index::Vaet => {
+                let v = r.value()?;
+                let a = r.id()?;
+                (r.id()?, a, v)
+            }
+        };
+        let (t, m) = (r.id()?, r.id()?);
+        if !r.rest.is_empty() {
+            return Err(r.bad());
+        }
+        Ok(Datom { e, a, v, t, m })
+    }
+}
+
+/// Reads a key's components front to back.
+struct Reader<'a> {
+    rest: &'a [u8],
+    index: Index,
+}
+
+impl Reader<'_> {
+    fn bad(&self) -> Error {
+        Error::corrupt(format!("a {:?} index key does not decode", self.index))
+    }
+
+    fn id(&mut self) -> Result<u64> {
+        if self.rest.len() < 8 {
+            return Err(self.bad());
+        }
+        let (head, tail) = self.rest.split_at(8);
+        self.rest = tail;
+        Ok(u64::from_be_bytes(head.try_into().expect("8 bytes")))
+    }
+
+    fn value(&mut self) -> Result<Value> {
+        let (value, tail) = Value::decode(self.rest)?;
+        self.rest = tail;
+        Ok(value)
+    }
+}
