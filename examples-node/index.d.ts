@@ -61,7 +61,7 @@ export interface Commit {
   changed: boolean;
 }
 
-export type RootKind = 'raw' | 'map' | 'set' | 'btree';
+export type RootKind = 'raw' | 'map' | 'set' | 'btree' | 'database';
 
 export interface FoundRoot {
   index: RootIndex;

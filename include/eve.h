@@ -87,6 +87,8 @@ typedef enum eve_root_kind {
   EVE_ROOT_SET = 2,
   // The current version of a B+tree (a sorted set; the storage of DaoDB's indexes).
   EVE_ROOT_BTREE = 3,
+  // A DaoDB database.
+  EVE_ROOT_DATABASE = 4,
 } eve_root_kind;
 
 // The opaque type of iterator handles (`eve_iter *` in C).

@@ -123,6 +123,12 @@ impl Slab {
         BTree::open(self, name, !self.is_read_only())
     }
 
+    /// The DaoDB database named `name`, created empty if missing (and the handle is
+    /// writable).
+    pub fn database(&self, name: &str) -> Result<crate::dao::Database<'_>> {
+        crate::dao::Database::open(self, name, !self.is_read_only())
+    }
+
     /// The set named `name`, created empty if missing (and the handle is writable).
     pub fn set(&self, name: &str) -> Result<HamtSet<'_>> {
         HamtSet::open(self, name, !self.is_read_only())

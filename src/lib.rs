@@ -29,6 +29,7 @@ mod root;
 mod slab;
 
 pub use btree::{BTree, KeyOp, Range, TreeSnapshot};
+pub use dao::Database;
 pub use epoch::{Guard, ReclaimReport};
 pub use error::{Error, ErrorKind, Result};
 pub use hamt::{Commit, HamtMap, HamtSet, Iter, MapTxn, Op, Snapshot};

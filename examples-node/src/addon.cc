@@ -444,6 +444,7 @@ Napi::Value Slab::FindRoot(const Napi::CallbackInfo& info) {
   const char* k = kind == EVE_ROOT_MAP     ? "map"
                   : kind == EVE_ROOT_SET   ? "set"
                   : kind == EVE_ROOT_BTREE ? "btree"
+                  : kind == EVE_ROOT_DATABASE ? "database"
                                            : "raw";
   out.Set("kind", Napi::String::New(env, k));
   return out;

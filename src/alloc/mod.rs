@@ -33,6 +33,7 @@ pub mod kind {
     pub const HAMT_LEAF: u8 = 0x12;
     pub const BTREE_LEAF: u8 = 0x20;
     pub const BTREE_BRANCH: u8 = 0x21;
+    pub const DAO_DATABASE: u8 = 0x22;
 }
 
 /// Bytes before a block's payload.

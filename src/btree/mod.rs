@@ -19,7 +19,7 @@ use crate::hamt::Commit;
 use crate::handle::Slab;
 use crate::root::{RootCell, RootKind};
 use crate::slab::Region;
-use edit::Edit;
+pub(crate) use edit::{normalise, Edit};
 use node::Node;
 use std::ops::Bound;
 
@@ -135,6 +135,11 @@ pub struct TreeSnapshot<'g> {
 }
 
 impl<'g> TreeSnapshot<'g> {
+    /// The version whose root node is `root`, read while a pin on `region` is held.
+    pub(crate) fn at(region: &'g Region, root: u64) -> TreeSnapshot<'g> {
+        TreeSnapshot { region, root }
+    }
+
     pub fn root(&self) -> u64 {
         self.root
     }

@@ -1,12 +1,17 @@
 //! The `dao` layer: DaoDB, a datom database whose indexes live in the slab (DESIGN.md,
 //! "DaoDB semantics"). This part holds the data model: values with an order-preserving
 //! encoding, datoms, and their keys in the four covering indexes (EAVT, AEVT, AVET, VAET),
-//! which the `btree` layer stores. The transactor, schema and views build on it.
+//! which the `btree` layer stores; and the store: a database block naming the four index
+//! trees and the transaction log, committed together with one CAS, and the views (current,
+//! as-of, since, history, the log) read in place. The EDN transactor and schema build on it.
 
 mod datom;
+mod store;
 mod value;
 
 pub use datom::{Datom, Index, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
+pub(crate) use store::database_children;
+pub use store::{Change, Database, Datoms, DbSnapshot, LogDatoms, TxReport};
 pub use value::Value;
 
 #[cfg(test)]

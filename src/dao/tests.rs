@@ -154,3 +154,169 @@ fn refuses_nan_and_bad_encodings() {
     assert!(Datom::from_key(Index::Eavt, &key[..key.len() - 1]).is_err());
     assert!(Datom::from_key(Index::Aevt, &[key.as_slice(), &[0]].concat()).is_err());
 }
+
+mod store {
+    use super::super::*;
+    use crate::{OpenOptions, Slab};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn change() -> impl Strategy<Value = Change> {
+        let v = prop_oneof![
+            (0i64..3).prop_map(Value::Long),
+            Just(Value::String("x".into())),
+            (20u64..22).prop_map(Value::Ref),
+        ];
+        (any::<bool>(), 20u64..23, 30u64..32, v).prop_map(|(add, e, a, v)| {
+            if add {
+                Change::Add { e, a, v }
+            } else {
+                Change::Retract { e, a, v }
+            }
+        })
+    }
+
+    fn sorted_keys(datoms: &[Datom], index: Index) -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = datoms
+            .iter()
+            .filter(|d| d.belongs_in(index))
+            .map(|d| d.key(index))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// The naive fold: the latest datom of each [e a v] at or before `t` (an assertion
+    /// beats a retraction of the same `t`), kept if it is an assertion.
+    fn fold(log: &[Datom], t: u64) -> Vec<Datom> {
+        let mut latest: BTreeMap<Vec<u8>, &Datom> = BTreeMap::new();
+        for d in log.iter().filter(|d| d.t <= t) {
+            let mut eav = d.e.to_be_bytes().to_vec();
+            eav.extend_from_slice(&d.a.to_be_bytes());
+            d.v.encode(&mut eav);
+            let slot = latest.entry(eav).or_insert(d);
+            if (d.t, d.m) >= (slot.t, slot.m) {
+                *slot = d;
+            }
+        }
+        latest
+            .into_values()
+            .filter(|d| d.m != RETRACTED)
+            .cloned()
+            .collect()
+    }
+
+    fn keys_of(datoms: impl Iterator<Item = crate::Result<Datom>>, index: Index) -> Vec<Vec<u8>> {
+        datoms.map(|d| d.unwrap().key(index)).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        #[test]
+        fn views_agree_with_a_fold_of_the_log(
+            transactions in prop::collection::vec(prop::collection::vec(change(), 0..8), 1..12),
+            probe in 0u64..14,
+        ) {
+            let slab = Slab::anonymous_with(&OpenOptions { max_size: 1 << 30, ..OpenOptions::default() }).unwrap();
+            let db = slab.database("db").unwrap();
+            let mut log: Vec<Datom> = Vec::new();
+            for (i, changes) in transactions.iter().enumerate() {
+                let report = db.transact(changes).unwrap();
+                prop_assert_eq!(report.t, i as u64 + 1, "t has no gaps");
+                prop_assert!(report.datoms.iter().all(|d| d.t == report.t));
+                log.extend(report.datoms);
+            }
+            let guard = slab.pin().unwrap();
+            let snapshot = db.snapshot(&guard).unwrap();
+            let n = transactions.len() as u64;
+            prop_assert_eq!(snapshot.basis_t(), n);
+            for index in Index::ALL {
+                prop_assert_eq!(keys_of(snapshot.history(index, &[]), index), sorted_keys(&log, index));
+                for t in [0, probe.min(n), n] {
+                    let expected = sorted_keys(&fold(&log, t), index);
+                    prop_assert_eq!(keys_of(snapshot.as_of(t, index, &[]), index), expected);
+                }
+                let since: Vec<Datom> = fold(&log, n).into_iter().filter(|d| d.t > probe).collect();
+                prop_assert_eq!(keys_of(snapshot.since(probe, index, &[]), index), sorted_keys(&since, index));
+            }
+            // A prefix: one entity's datoms in EAVT.
+            let e = 21u64.to_be_bytes();
+            let expected: Vec<Datom> = log.iter().filter(|d| d.e == 21).cloned().collect();
+            prop_assert_eq!(keys_of(snapshot.history(Index::Eavt, &e), Index::Eavt), sorted_keys(&expected, Index::Eavt));
+            // The log, from any t, in transaction order.
+            let from = probe.min(n + 1).max(1);
+            let tail: Vec<Datom> = snapshot.log_from(from).map(|d| d.unwrap()).collect();
+            let expected: Vec<Datom> = log.iter().filter(|d| d.t >= from).cloned().collect();
+            prop_assert_eq!(tail, expected);
+            drop(guard);
+
+            // Nothing leaked across all those commits.
+            for _ in 0..4 {
+                slab.reclaim().unwrap();
+            }
+            let mut slab = slab;
+            prop_assert_eq!(slab.recover().unwrap().freed_blocks, 0);
+        }
+    }
+
+    #[test]
+    fn concurrent_transactions_get_consecutive_ts() {
+        let slab = Slab::anonymous().unwrap();
+        let db = slab.database("db").unwrap();
+        let ts = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for thread in 0..4u64 {
+                let (db, ts) = (db, &ts);
+                s.spawn(move || {
+                    for i in 0..50u64 {
+                        let changes: Vec<Change> = (0..3)
+                            .map(|j| Change::Add {
+                                e: 100 + thread,
+                                a: 40 + j,
+                                v: Value::Long(i as i64),
+                            })
+                            .collect();
+                        ts.lock().unwrap().push(db.transact(&changes).unwrap().t);
+                    }
+                });
+            }
+        });
+        let mut ts = ts.into_inner().unwrap();
+        ts.sort();
+        assert_eq!(ts, (1..=200).collect::<Vec<u64>>());
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        assert_eq!(snapshot.history(Index::Aevt, &[]).count(), 600);
+        let log: Vec<u64> = snapshot.log_from(1).map(|d| d.unwrap().t).collect();
+        assert_eq!(log.len(), 600);
+        assert!(log.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn refuses_keys_too_long_and_changes_nothing() {
+        let slab = Slab::anonymous().unwrap();
+        let db = slab.database("db").unwrap();
+        db.transact(&[Change::Add {
+            e: 20,
+            a: 30,
+            v: Value::Long(1),
+        }])
+        .unwrap();
+        let long = Value::String("x".repeat(2000));
+        let error = db
+            .transact(&[Change::Add {
+                e: 20,
+                a: 30,
+                v: long,
+            }])
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument);
+        assert_eq!(db.basis_t().unwrap(), 1);
+        assert_eq!(
+            db.wait_after(0, Some(std::time::Duration::ZERO)).unwrap(),
+            1
+        );
+    }
+}

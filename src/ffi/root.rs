@@ -23,6 +23,8 @@ pub enum eve_root_kind {
     EVE_ROOT_SET = 2,
     /// The current version of a B+tree (a sorted set; the storage of DaoDB's indexes).
     EVE_ROOT_BTREE = 3,
+    /// A DaoDB database.
+    EVE_ROOT_DATABASE = 4,
 }
 
 impl From<RootKind> for eve_root_kind {
@@ -32,6 +34,7 @@ impl From<RootKind> for eve_root_kind {
             RootKind::HamtMap => eve_root_kind::EVE_ROOT_MAP,
             RootKind::HamtSet => eve_root_kind::EVE_ROOT_SET,
             RootKind::BTree => eve_root_kind::EVE_ROOT_BTREE,
+            RootKind::Dao => eve_root_kind::EVE_ROOT_DATABASE,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::root::{self, RootKind};
 use crate::slab::header::F_SWEEPS;
 use crate::slab::Region;
-use crate::{btree, hamt};
+use crate::{btree, dao, hamt};
 use std::sync::atomic::Ordering;
 
 /// What a sweep found.
@@ -35,7 +35,7 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
     for cell in root::all(region) {
         match cell.kind()? {
             RootKind::Raw => continue,
-            RootKind::HamtMap | RootKind::HamtSet | RootKind::BTree => {
+            RootKind::HamtMap | RootKind::HamtSet | RootKind::BTree | RootKind::Dao => {
                 let top = cell.load();
                 if top != 0 {
                     stack.push(top);
@@ -64,6 +64,7 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
                 stack.extend(nodes);
             }
             k if btree::is_node_kind(k) => stack.extend(btree::node_children(region, block)?),
+            kind::DAO_DATABASE => stack.extend(dao::database_children(region, block)?),
             other => {
                 return Err(Error::corrupt(format!(
                     "{}: block {block} of kind {other:#x} is reachable from a map root",

@@ -44,6 +44,8 @@ pub enum RootKind {
     HamtSet,
     /// The offset of a B+tree's root node (0 = empty tree).
     BTree,
+    /// The offset of a DaoDB database block (0 = empty database).
+    Dao,
 }
 
 impl RootKind {
@@ -53,6 +55,7 @@ impl RootKind {
             RootKind::HamtMap => 1,
             RootKind::HamtSet => 2,
             RootKind::BTree => 3,
+            RootKind::Dao => 4,
         }
     }
 
@@ -62,6 +65,7 @@ impl RootKind {
             1 => Some(RootKind::HamtMap),
             2 => Some(RootKind::HamtSet),
             3 => Some(RootKind::BTree),
+            4 => Some(RootKind::Dao),
             _ => None,
         }
     }

@@ -134,6 +134,7 @@ fn enum_constants_equal_rust() {
         eve_root_kind::EVE_ROOT_MAP,
         eve_root_kind::EVE_ROOT_SET,
         eve_root_kind::EVE_ROOT_BTREE,
+        eve_root_kind::EVE_ROOT_DATABASE,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(

@@ -16,7 +16,9 @@ public record RootInfo(int index, Kind kind) {
         /** {@code EVE_ROOT_SET}: the current version of a set. */
         SET,
         /** {@code EVE_ROOT_BTREE}: the current version of a B+tree (a sorted set). */
-        BTREE;
+        BTREE,
+        /** {@code EVE_ROOT_DATABASE}: a DaoDB database. */
+        DATABASE;
 
         static Kind of(int code) {
             return switch (code) {
@@ -24,6 +26,7 @@ public record RootInfo(int index, Kind kind) {
                 case 1 -> MAP;
                 case 2 -> SET;
                 case 3 -> BTREE;
+                case 4 -> DATABASE;
                 default -> throw new IllegalStateException("unknown eve_root_kind " + code);
             };
         }

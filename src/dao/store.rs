@@ -1,0 +1,417 @@
+//! A database in the slab and its lock-free commit. A database is one root word pointing
+//! at a small database block: the basis `t`, the next free entity id, and the roots of five
+//! B+trees — the four covering indexes and the transaction log. A transaction builds new
+//! versions of all five beside the published ones (each B+tree edited once, whatever the
+//! number of datoms), writes a new database block, and publishes everything with one CAS
+//! on the root word. If another writer published first, everything new is freed and the
+//! transaction is applied again on top of the winner, with the next `t`; so `t` increases
+//! by exactly one per published transaction, in every process.
+//!
+//! The log's keys are `t` (8 bytes), the datom's position in its transaction (4 bytes) and
+//! the datom's EAVT key: the datoms of each transaction in order, readable from any `t`.
+
+use super::datom::{Datom, Index, ASSERTED, RETRACTED};
+use super::value::Value;
+use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
+use crate::btree::{normalise, Edit, KeyOp, Range, TreeSnapshot, MAX_KEY_LEN};
+use crate::epoch::Guard;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handle::Slab;
+use crate::root::{RootCell, RootKind};
+use crate::slab::Region;
+use std::ops::Bound;
+
+/// The first entity id the database block's counter hands out (for the transactor's new
+/// entities); lower ids are the application's and the schema's (ids below 16 are reserved).
+pub const FIRST_ALLOCATED_ENTITY: u64 = 1 << 20;
+
+const TREES: usize = 5;
+const LOG: usize = 4;
+const HEADER_LEN: usize = 8 * (2 + TREES);
+
+fn tree_of(index: Index) -> usize {
+    match index {
+        Index::Eavt => 0,
+        Index::Aevt => 1,
+        Index::Avet => 2,
+        Index::Vaet => 3,
+    }
+}
+
+/// The contents of a database block.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Header {
+    t: u64,
+    next_entity: u64,
+    trees: [u64; TREES],
+}
+
+impl Header {
+    fn read(region: &Region, block: u64) -> Result<Header> {
+        if block == 0 {
+            return Ok(Header {
+                next_entity: FIRST_ALLOCATED_ENTITY,
+                ..Header::default()
+            });
+        }
+        let info = Allocator::new(region).block_info(block)?;
+        if info.kind != kind::DAO_DATABASE {
+            return Err(Error::corrupt(format!(
+                "{}: block {block} has kind {:#x}, not a database",
+                region.name(),
+                info.kind
+            )));
+        }
+        let bytes = region.bytes(block + BLOCK_HEADER_SIZE, HEADER_LEN as u64)?;
+        let word =
+            |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+        let mut trees = [0; TREES];
+        for (i, tree) in trees.iter_mut().enumerate() {
+            *tree = word(2 + i);
+        }
+        Ok(Header {
+            t: word(0),
+            next_entity: word(1),
+            trees,
+        })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN);
+        for word in [self.t, self.next_entity].iter().chain(&self.trees) {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// The B+tree roots a database block points at (for the reachability sweep).
+pub(crate) fn database_children(region: &Region, block: u64) -> Result<Vec<u64>> {
+    Ok(Header::read(region, block)?
+        .trees
+        .into_iter()
+        .filter(|&root| root != 0)
+        .collect())
+}
+
+/// One change of a transaction, on resolved entity and attribute ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Add { e: u64, a: u64, v: Value },
+    Retract { e: u64, a: u64, v: Value },
+}
+
+/// What a transaction did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxReport {
+    /// The transaction's `t`: the basis `t` before it, plus one.
+    pub t: u64,
+    /// The datoms written, in the order given.
+    pub datoms: Vec<Datom>,
+    /// How many times it was applied again because another writer published first.
+    pub retries: u64,
+}
+
+/// A datom database stored under a named root.
+#[derive(Clone, Copy)]
+pub struct Database<'s> {
+    slab: &'s Slab,
+    cell: RootCell<'s>,
+}
+
+impl<'s> Database<'s> {
+    pub(crate) fn open(slab: &'s Slab, name: &str, create: bool) -> Result<Database<'s>> {
+        let cell = RootCell::named(slab.region(), name, RootKind::Dao, create)?;
+        Ok(Database { slab, cell })
+    }
+
+    /// The database as of now, readable while `guard` lives.
+    pub fn snapshot<'g>(&self, guard: &'g Guard<'_>) -> Result<DbSnapshot<'g>> {
+        if !std::ptr::eq(guard.region(), self.slab.region()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the guard was pinned on a different slab handle",
+            ));
+        }
+        let header = Header::read(guard.region(), self.cell.load())?;
+        Ok(DbSnapshot {
+            region: guard.region(),
+            header,
+        })
+    }
+
+    /// The `t` of the last published transaction (0 for an empty database).
+    pub fn basis_t(&self) -> Result<u64> {
+        let _guard = self.slab.pin()?;
+        Ok(Header::read(self.slab.region(), self.cell.load())?.t)
+    }
+
+    /// Blocks until a transaction after `t` is published (by any process) or the timeout
+    /// passes; returns the basis `t` seen last.
+    pub fn wait_after(&self, t: u64, timeout: Option<std::time::Duration>) -> Result<u64> {
+        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        loop {
+            let seen = self.cell.load();
+            let basis = {
+                let _guard = self.slab.pin()?;
+                Header::read(self.slab.region(), seen)?.t
+            };
+            let remaining = match deadline {
+                None => None,
+                Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) => Some(left),
+                    None => return Ok(basis),
+                },
+            };
+            if basis > t {
+                return Ok(basis);
+            }
+            self.cell.wait_for_change(seen, remaining);
+        }
+    }
+
+    /// Applies `changes` as one transaction: every datom gets the next `t`, assertions
+    /// `m = 1` and retractions `m = 0`; all indexes and the log change together, with one
+    /// CAS. Nothing is written if an error is returned.
+    pub fn transact(&self, changes: &[Change]) -> Result<TxReport> {
+        let region = self.slab.region();
+        if !region.is_writable() {
+            return Err(region.read_only_error());
+        }
+        let mut retries = 0;
+        loop {
+            let _guard = self.slab.pin()?;
+            let base = self.cell.load();
+            let before = Header::read(region, base)?;
+            let t = before.t + 1;
+            let datoms: Vec<Datom> = changes
+                .iter()
+                .map(|change| match change {
+                    Change::Add { e, a, v } => (e, a, v, ASSERTED),
+                    Change::Retract { e, a, v } => (e, a, v, RETRACTED),
+                })
+                .map(|(&e, &a, v, m)| Datom {
+                    e,
+                    a,
+                    v: v.clone(),
+                    t,
+                    m,
+                })
+                .collect();
+            let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new(); TREES];
+            for (position, datom) in datoms.iter().enumerate() {
+                for index in Index::ALL {
+                    if datom.belongs_in(index) {
+                        keys[tree_of(index)].push(datom.key(index));
+                    }
+                }
+                let mut log_key = t.to_be_bytes().to_vec();
+                log_key.extend_from_slice(&(position as u32).to_be_bytes());
+                log_key.extend_from_slice(&datom.key(Index::Eavt));
+                keys[LOG].push(log_key);
+            }
+            if let Some(long) = keys.iter().flatten().find(|k| k.len() > MAX_KEY_LEN) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "a datom's index key takes {} bytes, over the {MAX_KEY_LEN} an index holds (values that long are not stored yet)",
+                        long.len()
+                    ),
+                ));
+            }
+
+            let mut edits = Vec::with_capacity(TREES);
+            let mut after = before;
+            after.t = t;
+            for (tree, tree_keys) in keys.iter().enumerate() {
+                let ops: Vec<KeyOp<'_>> = tree_keys.iter().map(|k| KeyOp::Insert(k)).collect();
+                let mut edit = Edit::new(region, before.trees[tree]);
+                edit.apply(&normalise(&ops))?;
+                after.trees[tree] = edit.root();
+                edits.push(edit);
+            }
+            // The database block is new in every transaction (its `t` changes).
+            let alloc = Allocator::new(region);
+            let block = alloc.alloc(kind::DAO_DATABASE, HEADER_LEN as u64)?;
+            if let Err(e) = region.write(block + BLOCK_HEADER_SIZE, &after.encode()) {
+                alloc.free(block)?;
+                return Err(e);
+            }
+            if self.cell.compare_exchange(base, block).is_ok() {
+                let mut unlinked: Vec<u64> =
+                    edits.into_iter().flat_map(|e| e.published()).collect();
+                if base != 0 {
+                    unlinked.push(base);
+                }
+                self.slab.retire_after_publish(&unlinked);
+                return Ok(TxReport { t, datoms, retries });
+            }
+            alloc.free(block)?;
+            drop(edits);
+            retries += 1;
+            if retries > 3 {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// One version of a database, valid while its pin lives. Its views (`as_of`, `history`,
+/// the log) all read the same published indexes in place.
+#[derive(Clone, Copy)]
+pub struct DbSnapshot<'g> {
+    region: &'g Region,
+    header: Header,
+}
+
+impl<'g> DbSnapshot<'g> {
+    /// The `t` of the last transaction this version includes.
+    pub fn basis_t(&self) -> u64 {
+        self.header.t
+    }
+
+    fn tree(&self, tree: usize) -> TreeSnapshot<'g> {
+        TreeSnapshot::at(self.region, self.header.trees[tree])
+    }
+
+    /// Every datom ever written to `index` whose key starts with `prefix` (the encoded
+    /// leading components, see `Datom::key`), assertions and retractions alike, in index
+    /// order: the history view.
+    pub fn history(&self, index: Index, prefix: &[u8]) -> Datoms<'g> {
+        let end = successor(prefix);
+        let range = self.tree(tree_of(index)).range(
+            Bound::Included(prefix),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        );
+        Datoms {
+            index,
+            range,
+            as_of: u64::MAX,
+            since: 0,
+            folded: false,
+            group: None,
+        }
+    }
+
+    /// The datoms true as of `t` (the latest datom of each `[e a v]` with a `t` at most
+    /// `t` is an assertion), in index order.
+    pub fn as_of(&self, t: u64, index: Index, prefix: &[u8]) -> Datoms<'g> {
+        Datoms {
+            as_of: t,
+            folded: true,
+            ..self.history(index, prefix)
+        }
+    }
+
+    /// The datoms true now.
+    pub fn current(&self, index: Index, prefix: &[u8]) -> Datoms<'g> {
+        self.as_of(self.header.t, index, prefix)
+    }
+
+    /// The datoms true now that were asserted after `t`.
+    pub fn since(&self, t: u64, index: Index, prefix: &[u8]) -> Datoms<'g> {
+        Datoms {
+            since: t,
+            ..self.current(index, prefix)
+        }
+    }
+
+    /// The transaction log from transaction `t` on: every datom of every transaction, in
+    /// the order of `t` and then of the transaction's own order.
+    pub fn log_from(&self, t: u64) -> LogDatoms<'g> {
+        let start = t.to_be_bytes();
+        LogDatoms {
+            range: self
+                .tree(LOG)
+                .range(Bound::Included(&start), Bound::Unbounded),
+        }
+    }
+}
+
+/// The smallest byte string greater than every string starting with `prefix` (`None` if
+/// there is none: the prefix is empty or all 0xFF).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Datoms read from an index in place, decoded; for the folded views, one per `[e a v]`.
+pub struct Datoms<'g> {
+    index: Index,
+    range: Range<'g>,
+    as_of: u64,
+    since: u64,
+    folded: bool,
+    /// The datom of the `[e a v]` group being read that is latest at or before `as_of`.
+    group: Option<Datom>,
+}
+
+impl Datoms<'_> {
+    /// Ends the current group: its latest datom, if it is an assertion in the view.
+    fn close_group(&mut self) -> Option<Datom> {
+        self.group
+            .take()
+            .filter(|d| d.m != RETRACTED && d.t > self.since)
+    }
+}
+
+impl Iterator for Datoms<'_> {
+    type Item = Result<Datom>;
+
+    fn next(&mut self) -> Option<Result<Datom>> {
+        loop {
+            let key = match self.range.next() {
+                None => return self.close_group().map(Ok),
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(key)) => key,
+            };
+            let datom = match Datom::from_key(self.index, key) {
+                Ok(d) => d,
+                Err(e) => return Some(Err(e)),
+            };
+            if !self.folded {
+                return Some(Ok(datom));
+            }
+            // Within an index the datoms of one [e a v] are adjacent, in order of t.
+            let same = self
+                .group
+                .as_ref()
+                .is_some_and(|g| g.e == datom.e && g.a == datom.a && g.v == datom.v);
+            let finished = if same { None } else { self.close_group() };
+            if datom.t <= self.as_of {
+                self.group = Some(datom);
+            } else if !same {
+                self.group = None;
+            }
+            if let Some(done) = finished {
+                return Some(Ok(done));
+            }
+        }
+    }
+}
+
+/// The transaction log read in place: `(t, datom)` in log order.
+pub struct LogDatoms<'g> {
+    range: Range<'g>,
+}
+
+impl Iterator for LogDatoms<'_> {
+    type Item = Result<Datom>;
+
+    fn next(&mut self) -> Option<Result<Datom>> {
+        let key = match self.range.next()? {
+            Ok(key) => key,
+            Err(e) => return Some(Err(e)),
+        };
+        if key.len() < 12 {
+            return Some(Err(Error::corrupt("a transaction log key is too short")));
+        }
+        Some(Datom::from_key(Index::Eavt, &key[12..]))
+    }
+}
