@@ -6,12 +6,16 @@
 //! as-of, since, history, the log) read in place. The EDN transactor and schema build on it.
 
 mod datom;
+mod schema;
 mod store;
+mod transact;
 mod value;
 
 pub use datom::{Datom, Index, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
+pub use schema::{Attribute, Schema, Unique, ValueType};
 pub(crate) use store::database_children;
-pub use store::{Change, Database, Datoms, DbSnapshot, LogDatoms, TxReport};
+pub use store::{Change, Database, Datoms, DbSnapshot, EntityIds, LogDatoms, TxReport};
+pub use transact::TxResult;
 pub use value::Value;
 
 #[cfg(test)]

@@ -174,6 +174,31 @@ impl<'s> Database<'s> {
     /// `m = 1` and retractions `m = 0`; all indexes and the log change together, with one
     /// CAS. Nothing is written if an error is returned.
     pub fn transact(&self, changes: &[Change]) -> Result<TxReport> {
+        self.transact_with(|_, _| {
+            let tuples = changes
+                .iter()
+                .map(|change| match change {
+                    Change::Add { e, a, v } => (*e, *a, v.clone(), ASSERTED),
+                    Change::Retract { e, a, v } => (*e, *a, v.clone(), RETRACTED),
+                })
+                .collect();
+            Ok((tuples, ()))
+        })
+        .map(|(report, ())| report)
+    }
+
+    /// The general commit: `build` sees the version the transaction starts from and an
+    /// allocator of new entity ids, and returns the datoms to write as `(e, a, v, m)` (the
+    /// store adds `t`) plus anything the caller wants back. If another writer publishes
+    /// first, `build` runs again on the new version, so it must be safe to call more than
+    /// once. An error from `build` abandons the transaction.
+    pub(crate) fn transact_with<R>(
+        &self,
+        mut build: impl FnMut(
+            &DbSnapshot<'_>,
+            &mut EntityIds,
+        ) -> Result<(Vec<(u64, u64, Value, u64)>, R)>,
+    ) -> Result<(TxReport, R)> {
         let region = self.slab.region();
         if !region.is_writable() {
             return Err(region.read_only_error());
@@ -184,19 +209,17 @@ impl<'s> Database<'s> {
             let base = self.cell.load();
             let before = Header::read(region, base)?;
             let t = before.t + 1;
-            let datoms: Vec<Datom> = changes
-                .iter()
-                .map(|change| match change {
-                    Change::Add { e, a, v } => (e, a, v, ASSERTED),
-                    Change::Retract { e, a, v } => (e, a, v, RETRACTED),
-                })
-                .map(|(&e, &a, v, m)| Datom {
-                    e,
-                    a,
-                    v: v.clone(),
-                    t,
-                    m,
-                })
+            let snapshot = DbSnapshot {
+                region,
+                header: before,
+            };
+            let mut ids = EntityIds {
+                next: before.next_entity,
+            };
+            let (tuples, extra) = build(&snapshot, &mut ids)?;
+            let datoms: Vec<Datom> = tuples
+                .into_iter()
+                .map(|(e, a, v, m)| Datom { e, a, v, t, m })
                 .collect();
             let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new(); TREES];
             for (position, datom) in datoms.iter().enumerate() {
@@ -223,6 +246,7 @@ impl<'s> Database<'s> {
             let mut edits = Vec::with_capacity(TREES);
             let mut after = before;
             after.t = t;
+            after.next_entity = ids.next;
             for (tree, tree_keys) in keys.iter().enumerate() {
                 let ops: Vec<KeyOp<'_>> = tree_keys.iter().map(|k| KeyOp::Insert(k)).collect();
                 let mut edit = Edit::new(region, before.trees[tree]);
@@ -244,7 +268,7 @@ impl<'s> Database<'s> {
                     unlinked.push(base);
                 }
                 self.slab.retire_after_publish(&unlinked);
-                return Ok(TxReport { t, datoms, retries });
+                return Ok((TxReport { t, datoms, retries }, extra));
             }
             alloc.free(block)?;
             drop(edits);
@@ -253,6 +277,20 @@ impl<'s> Database<'s> {
                 std::thread::yield_now();
             }
         }
+    }
+}
+
+/// Hands out new entity ids during one attempt of a transaction; the store keeps the
+/// counter in the database block, so ids are never reused, in any process.
+pub struct EntityIds {
+    next: u64,
+}
+
+impl EntityIds {
+    pub fn allocate(&mut self) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        id
     }
 }
 

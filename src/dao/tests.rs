@@ -320,3 +320,270 @@ mod store {
         );
     }
 }
+
+mod transactor {
+    use super::super::*;
+    use crate::{ErrorKind, Slab};
+
+    const SCHEMA: &str = r#"[
+        {:db/ident :person/email :db/valueType :db.type/string :db/unique :db.unique/identity}
+        {:db/ident :person/name :db/valueType :db.type/string}
+        {:db/ident :person/age :db/valueType :db.type/long}
+        {:db/ident :person/friend :db/valueType :db.type/ref :db/cardinality :db.cardinality/many}
+        {:db/ident :person/ssn :db/valueType :db.type/string :db/unique :db.unique/value}
+        {:db/ident :person/born :db/valueType :db.type/instant}
+        {:db/ident :tx/source :db/valueType :db.type/string}
+        {:db/ident :color/red}
+        {:db/ident :person/favorite :db/valueType :db.type/ref}
+    ]"#;
+
+    fn setup(slab: &Slab) -> Database<'_> {
+        let db = slab.database("people").unwrap();
+        db.transact_edn(SCHEMA, None).unwrap();
+        db
+    }
+
+    /// The current values of attribute `a` of entity `e`.
+    fn values(slab: &Slab, db: &Database<'_>, e: u64, a: &str) -> Vec<Value> {
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        let a = Schema::read(&snapshot).unwrap().attribute(a).unwrap().id;
+        let mut prefix = e.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&a.to_be_bytes());
+        snapshot
+            .current(Index::Eavt, &prefix)
+            .map(|d| d.unwrap().v)
+            .collect()
+    }
+
+    fn values_as_of(slab: &Slab, db: &Database<'_>, t: u64, e: u64, a: &str) -> Vec<Value> {
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        let a = Schema::read(&snapshot).unwrap().attribute(a).unwrap().id;
+        let mut prefix = e.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&a.to_be_bytes());
+        snapshot
+            .as_of(t, Index::Eavt, &prefix)
+            .map(|d| d.unwrap().v)
+            .collect()
+    }
+
+    fn s(text: &str) -> Value {
+        Value::String(text.into())
+    }
+
+    #[test]
+    fn tempids_upserts_and_cardinality_one() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        let first = db
+            .transact_edn(
+                r#"[{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]"#,
+                None,
+            )
+            .unwrap();
+        let ada = first.tempids["ada"];
+        assert!(ada >= crate::dao::FIRST_ENTITY);
+        assert_eq!(first.report.datoms.len(), 3);
+
+        // Upsert: a new tempid with Ada's unique identity is Ada; her name is replaced
+        // (cardinality one: the old value is retracted in the same transaction).
+        let second = db
+            .transact_edn(
+                r#"[{:db/id -1 :person/email "ada@x" :person/name "Countess"}]"#,
+                None,
+            )
+            .unwrap();
+        assert_eq!(second.tempids["-1"], ada);
+        let retracted: Vec<_> = second
+            .report
+            .datoms
+            .iter()
+            .filter(|d| d.m == RETRACTED)
+            .collect();
+        assert_eq!(retracted.len(), 1);
+        assert_eq!(retracted[0].v, s("Ada"));
+        assert_eq!(values(&slab, &db, ada, "person/name"), vec![s("Countess")]);
+        // as-of sees the old value.
+        assert_eq!(
+            values_as_of(&slab, &db, first.report.t, ada, "person/name"),
+            vec![s("Ada")]
+        );
+
+        // Asserting what is already true writes nothing.
+        let again = db
+            .transact_edn(r#"[[:db/add "x" :person/email "ada@x"]]"#, None)
+            .unwrap();
+        assert_eq!(again.tempids["x"], ada);
+        assert!(again.report.datoms.is_empty());
+    }
+
+    #[test]
+    fn retraction_supersedes_assertion() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        let tx = db
+            .transact_edn(r#"[{:db/id "b" :person/email "b@x" :person/age 40}]"#, None)
+            .unwrap();
+        let b = tx.tempids["b"];
+        let retract = db
+            .transact_edn(&format!("[[:db/retract {b} :person/age 40]]"), None)
+            .unwrap();
+        assert_eq!(retract.report.datoms[0].m, RETRACTED);
+        assert!(values(&slab, &db, b, "person/age").is_empty());
+        assert_eq!(
+            values_as_of(&slab, &db, tx.report.t, b, "person/age"),
+            vec![Value::Long(40)]
+        );
+        // History keeps both datoms.
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        let history: Vec<u64> = snapshot
+            .history(Index::Eavt, &b.to_be_bytes())
+            .map(|d| d.unwrap())
+            .filter(|d| d.v == Value::Long(40))
+            .map(|d| d.m)
+            .collect();
+        assert_eq!(history, vec![ASSERTED, RETRACTED]);
+    }
+
+    #[test]
+    fn refs_lookup_refs_idents_nesting_and_retract_entity() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        let tx = db
+            .transact_edn(
+                r#"[{:db/id "c" :person/email "c@x" :person/favorite :color/red
+                     :person/friend [{:person/email "d@x" :person/name "Dee"} [:person/email "c@x"]]}]"#,
+                None,
+            )
+            .err();
+        // The lookup ref names an entity that does not exist yet: refused, nothing written.
+        assert!(tx.is_some());
+        assert_eq!(db.basis_t().unwrap(), 1);
+        let tx = db
+            .transact_edn(
+                r#"[{:db/id "c" :person/email "c@x" :person/favorite :color/red
+                     :person/friend [{:person/email "d@x" :person/name "Dee"}]}]"#,
+                None,
+            )
+            .unwrap();
+        let c = tx.tempids["c"];
+        let friends = values(&slab, &db, c, "person/friend");
+        assert_eq!(friends.len(), 1);
+        let Value::Ref(d) = friends[0] else {
+            panic!("{friends:?}")
+        };
+        assert_eq!(values(&slab, &db, d, "person/name"), vec![s("Dee")]);
+        assert!(matches!(
+            values(&slab, &db, c, "person/favorite")[..],
+            [Value::Ref(_)]
+        ));
+        // A lookup ref as an entity, then retractEntity removes d and the refs to it.
+        db.transact_edn(r#"[[:db/add [:person/email "d@x"] :person/age 9]]"#, None)
+            .unwrap();
+        assert_eq!(values(&slab, &db, d, "person/age"), vec![Value::Long(9)]);
+        db.transact_edn(r#"[[:db/retractEntity [:person/email "d@x"]]]"#, None)
+            .unwrap();
+        assert!(values(&slab, &db, d, "person/name").is_empty());
+        assert!(values(&slab, &db, c, "person/friend").is_empty());
+        // [:db/retract e a] removes every value.
+        db.transact_edn(&format!("[[:db/retract {c} :person/favorite]]"), None)
+            .unwrap();
+        assert!(values(&slab, &db, c, "person/favorite").is_empty());
+    }
+
+    #[test]
+    fn metadata_becomes_the_m_of_the_assertions() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        let tx = db
+            .transact_edn(
+                r#"[{:person/email "m@x" :person/born #inst "1990-05-01T00:00:00Z"}]"#,
+                Some(r#"{:tx/source "import"}"#),
+            )
+            .unwrap();
+        let assertions: Vec<_> = tx
+            .report
+            .datoms
+            .iter()
+            .filter(|d| d.v != s("import"))
+            .collect();
+        let meta = assertions[0].m;
+        assert!(meta >= crate::dao::FIRST_ENTITY);
+        assert!(assertions.iter().all(|d| d.m == meta));
+        assert_eq!(values(&slab, &db, meta, "tx/source"), vec![s("import")]);
+        assert!(tx
+            .report
+            .datoms
+            .iter()
+            .any(|d| d.v == Value::Instant(641_520_000_000)));
+    }
+
+    #[test]
+    fn invalid_transactions_change_nothing() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        db.transact_edn(r#"[{:person/email "u@x" :person/ssn "123"}]"#, None)
+            .unwrap();
+        let t = db.basis_t().unwrap();
+        let cases = [
+            (
+                r#"[{:person/shoe-size 44}]"#,
+                "unknown attribute :person/shoe-size",
+            ),
+            (
+                r#"[{:person/age "old"}]"#,
+                "not a valid value of :person/age",
+            ),
+            (
+                r#"[{:person/email "v@x" :person/ssn "123"}]"#,
+                "unique conflict",
+            ),
+            (
+                r#"[{:db/id "a" :person/name "A"} {:db/id "a" :person/name "B"}]"#,
+                "conflicting values",
+            ),
+            ("[{:person/name \"x\"}\n {:person/age]", "line 2"),
+            ("[] []", "unexpected text"),
+            (
+                r#"[[:db/frobnicate 1 :person/age 3]]"#,
+                "not a transaction statement",
+            ),
+            (
+                r#"[{:db/ident :bad/attr :db/valueType :db.type/colour}]"#,
+                "not a value type",
+            ),
+            (r#"[[:db/add 3 :person/age 1]]"#, "reserved"),
+        ];
+        for (data, expected) in cases {
+            let error = db.transact_edn(data, None).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{data}");
+            assert!(
+                error.message().contains(expected),
+                "{data}: {}",
+                error.message()
+            );
+            assert_eq!(db.basis_t().unwrap(), t, "{data} changed the database");
+        }
+    }
+
+    #[test]
+    fn schema_changes_are_transactions() {
+        let slab = Slab::anonymous().unwrap();
+        let db = setup(&slab);
+        assert!(db.transact_edn(r#"[{:pet/name "Rex"}]"#, None).is_err());
+        db.transact_edn(
+            r#"[{:db/ident :pet/name :db/valueType :db.type/string :db/doc "a pet's name"}]"#,
+            None,
+        )
+        .unwrap();
+        let tx = db
+            .transact_edn(r#"[{:db/id "rex" :pet/name "Rex"}]"#, None)
+            .unwrap();
+        assert_eq!(
+            values(&slab, &db, tx.tempids["rex"], "pet/name"),
+            vec![s("Rex")]
+        );
+    }
+}
