@@ -46,6 +46,15 @@ typedef enum eve_status {
   EVE_ERR_INTERNAL = 13,
 } eve_status;
 
+// The four covering indexes.
+typedef enum eve_index {
+  EVE_INDEX_EAVT = 0,
+  EVE_INDEX_AEVT = 1,
+  EVE_INDEX_AVET = 2,
+  // Reference datoms only.
+  EVE_INDEX_VAET = 3,
+} eve_index;
+
 // What one `eve_op` does.
 enum eve_op_kind
 #ifdef __cplusplus
@@ -91,6 +100,46 @@ typedef enum eve_root_kind {
   EVE_ROOT_DATABASE = 4,
 } eve_root_kind;
 
+// The type of a datom's value (`eve_datom.value_type`).
+typedef enum eve_value_type {
+  EVE_VALUE_NIL = 0,
+  // In `int_value`: 0 or 1.
+  EVE_VALUE_BOOLEAN = 1,
+  // In `int_value`.
+  EVE_VALUE_LONG = 2,
+  // In `double_value`.
+  EVE_VALUE_DOUBLE = 3,
+  // UTF-8 in `bytes`.
+  EVE_VALUE_STRING = 4,
+  // UTF-8 in `bytes`, without the leading colon.
+  EVE_VALUE_KEYWORD = 5,
+  // UTF-8 in `bytes`.
+  EVE_VALUE_SYMBOL = 6,
+  // 16 bytes in `bytes`.
+  EVE_VALUE_UUID = 7,
+  // Milliseconds since 1970 in `int_value`.
+  EVE_VALUE_INSTANT = 8,
+  // In `bytes`.
+  EVE_VALUE_BYTES = 9,
+  // An entity id in `int_value`.
+  EVE_VALUE_REF = 10,
+} eve_value_type;
+
+// Which datoms a cursor shows.
+typedef enum eve_view {
+  // The datoms true now.
+  EVE_VIEW_CURRENT = 0,
+  // The datoms true as of transaction `t`.
+  EVE_VIEW_AS_OF = 1,
+  // The datoms true now that were asserted after transaction `t`.
+  EVE_VIEW_SINCE = 2,
+  // Every assertion and retraction ever written.
+  EVE_VIEW_HISTORY = 3,
+} eve_view;
+
+// The opaque type of datom cursor handles (`eve_cursor *` in C).
+typedef struct eve_cursor eve_cursor;
+
 // The opaque type of iterator handles (`eve_iter *` in C).
 typedef struct eve_iter eve_iter;
 
@@ -100,6 +149,19 @@ typedef struct eve_read eve_read;
 // The opaque type of slab handles (`eve_slab *` in C).
 typedef struct eve_slab eve_slab;
 
+// What `eve_db_transact` did.
+typedef struct eve_tx_report {
+  // The transaction's `t`.
+  uint64_t t;
+  // Datoms written (assertions and retractions).
+  uint64_t datoms;
+  // Times the transaction was applied again because another writer published first.
+  uint64_t retries;
+  // The tempid resolutions as an EDN map (`{"ada" 1048576, "-1" 1048577}`), valid until
+  // the next eve call on this thread.
+  const char *tempids;
+} eve_tx_report;
+
 // A byte string passed in or handed out: `data` points at `len` bytes. Values handed out
 // by lookups point into the slab itself (zero copy); `data` is NULL when a lookup found
 // nothing.
@@ -107,6 +169,23 @@ typedef struct eve_bytes {
   const uint8_t *data;
   size_t len;
 } eve_bytes;
+
+// One datom `[e a v t m]` as a cursor hands it out. `m` is 0 for a retraction, 1 for an
+// assertion, or the id of the transaction's metadata entity.
+typedef struct eve_datom {
+  uint64_t e;
+  uint64_t a;
+  uint64_t t;
+  uint64_t m;
+  // An `eve_value_type`.
+  uint32_t value_type;
+  int64_t int_value;
+  double double_value;
+  // For strings, keywords, symbols, bytes and uuids: the bytes. They point into the slab
+  // itself unless the value contains a NUL byte (then into a copy held by the cursor),
+  // and are valid until the next `eve_cursor_next` or `eve_cursor_close` on the cursor.
+  struct eve_bytes bytes;
+} eve_datom;
 
 // One change in a batch given to `eve_map_transact`.
 typedef struct eve_op {
@@ -194,6 +273,107 @@ typedef struct eve_sweep_report {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Finds the database called `name`, creating it empty if missing and the handle is
+// writable, and stores its root index in `*db`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_open(struct eve_slab *slab, const char *name, uint32_t *db);
+
+// Runs a transaction on the database at root index `db`: `tx_edn` is EDN transaction
+// data (a vector of entity maps and `[:db/add e a v]`, `[:db/retract e a v]`,
+// `[:db/retract e a]`, `[:db/retractEntity e]` statements, with tempids, idents and lookup
+// refs), `metadata_edn` an optional EDN map (NULL for none) that becomes the transaction's
+// metadata entity. Lock-free: on conflict with another writer it is re-run on the new
+// version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
+// for malformed EDN, where) and changes nothing. `out` may be NULL.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_transact(struct eve_slab *slab,
+                                uint32_t db,
+                                const char *tx_edn,
+                                const char *metadata_edn,
+                                struct eve_tx_report *out);
+
+// Blocks until a transaction after `t` is published in the database at root index `db`
+// (by any process) or `timeout_ms` passes (negative: no limit); stores the basis `t` seen
+// last in `*basis_t` (at most `t` only on timeout). `eve_db_wait(slab, db, 0, 0, &t)`
+// reads the basis `t` without waiting.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_wait(struct eve_slab *slab,
+                            uint32_t db,
+                            uint64_t t,
+                            int64_t timeout_ms,
+                            uint64_t *basis_t);
+
+// Stores the entity named by `ident` (a keyword, with or without the colon) in the
+// version `read` sees in `*entity`, or fails with `EVE_ERR_NOT_FOUND`. Attribute ids in
+// datoms are such entities.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_ident(struct eve_read *read,
+                             uint32_t db,
+                             const char *ident,
+                             uint64_t *entity);
+
+// Opens a cursor over the datoms of `index` in the database at root index `db`, in the
+// version `read` sees, filtered by `view` (`t` is the transaction for
+// `EVE_VIEW_AS_OF` and `EVE_VIEW_SINCE`, ignored otherwise) and limited to the keys that
+// start with `components_edn`: an EDN vector of leading components in the index's order
+// (`[20 :person/name]` in EAVT, `[:person/email "a@x"]` in AVET), or NULL for all. The
+// cursor holds its own pin, belongs to the calling thread, and stays valid after the read
+// ends; close it with `eve_cursor_close`. `index` and `view` are `eve_index` and
+// `eve_view` values.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_datoms(struct eve_read *read,
+                              uint32_t db,
+                              uint32_t index,
+                              uint32_t view,
+                              uint64_t t,
+                              const char *components_edn,
+                              struct eve_cursor **out);
+
+// Opens a cursor over the transaction log of the database at root index `db`, in the
+// version `read` sees, from transaction `from_t` on: every datom of every transaction, in
+// order of `t` and then of the transaction's own order. Otherwise like `eve_db_datoms`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_log(struct eve_read *read,
+                           uint32_t db,
+                           uint64_t from_t,
+                           struct eve_cursor **out);
+
+// Stores up to `capacity` further datoms in `datoms[0..n]` and `n` in `*count`; `n` is 0
+// once the cursor is exhausted. Byte values stay valid until the next call on the cursor.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_cursor_next(struct eve_cursor *cursor,
+                                struct eve_datom *datoms,
+                                size_t capacity,
+                                size_t *count);
+
+// Closes a datom cursor; the bytes it handed out become invalid.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_cursor_close(struct eve_cursor *cursor);
 
 // The message of the last error on the calling thread: a NUL-terminated UTF-8 string, empty
 // if no eve call on this thread has failed yet. The pointer stays valid until the next eve

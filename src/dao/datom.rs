@@ -76,6 +76,15 @@ impl Datom {
         out
     }
 
+    /// Where the encoded value starts in a key of `index`.
+    pub fn value_offset(index: Index) -> usize {
+        match index {
+            Index::Eavt | Index::Aevt => 16,
+            Index::Avet => 8,
+            Index::Vaet => 0,
+        }
+    }
+
     /// The datom a key of `index` encodes.
     pub fn from_key(index: Index, key: &[u8]) -> Result<Datom> {
         let mut r = Reader { rest: key, index };

@@ -125,6 +125,27 @@ impl<'s> Database<'s> {
         Ok(Database { slab, cell })
     }
 
+    /// The database at `index` of the root table.
+    pub(crate) fn at(slab: &'s Slab, index: u64) -> Result<Database<'s>> {
+        let cell = RootCell::at(slab.region(), index)?;
+        if cell.kind()? != RootKind::Dao {
+            return Err(Error::new(
+                ErrorKind::WrongKind,
+                format!("root {index} ({:?}) is not a database", cell.name()?),
+            ));
+        }
+        Ok(Database { slab, cell })
+    }
+
+    /// The root word (the current database block).
+    pub(crate) fn root(&self) -> u64 {
+        self.cell.load()
+    }
+
+    pub fn root_index(&self) -> u64 {
+        self.cell.index()
+    }
+
     /// The database as of now, readable while `guard` lives.
     pub fn snapshot<'g>(&self, guard: &'g Guard<'_>) -> Result<DbSnapshot<'g>> {
         if !std::ptr::eq(guard.region(), self.slab.region()) {
@@ -303,6 +324,15 @@ pub struct DbSnapshot<'g> {
 }
 
 impl<'g> DbSnapshot<'g> {
+    /// The version whose database block is `block` (a root word read under a pin of
+    /// `region` that is still held).
+    pub(crate) fn at(region: &'g Region, block: u64) -> Result<DbSnapshot<'g>> {
+        Ok(DbSnapshot {
+            region,
+            header: Header::read(region, block)?,
+        })
+    }
+
     /// The `t` of the last transaction this version includes.
     pub fn basis_t(&self) -> u64 {
         self.header.t
@@ -386,23 +416,27 @@ pub struct Datoms<'g> {
     as_of: u64,
     since: u64,
     folded: bool,
-    /// The datom of the `[e a v]` group being read that is latest at or before `as_of`.
-    group: Option<Datom>,
+    /// The datom (and its key) of the `[e a v]` group being read that is latest at or
+    /// before `as_of`.
+    group: Option<(&'g [u8], Datom)>,
 }
 
-impl Datoms<'_> {
+impl<'g> Datoms<'g> {
+    /// The index the datoms come from (and their keys are in).
+    pub fn index(&self) -> Index {
+        self.index
+    }
+
     /// Ends the current group: its latest datom, if it is an assertion in the view.
-    fn close_group(&mut self) -> Option<Datom> {
+    fn close_group(&mut self) -> Option<(&'g [u8], Datom)> {
         self.group
             .take()
-            .filter(|d| d.m != RETRACTED && d.t > self.since)
+            .filter(|(_, d)| d.m != RETRACTED && d.t > self.since)
     }
-}
 
-impl Iterator for Datoms<'_> {
-    type Item = Result<Datom>;
-
-    fn next(&mut self) -> Option<Result<Datom>> {
+    /// The next datom with its index key, which lies in the slab (so values can be handed
+    /// out without copying, see `Datom::key`).
+    pub fn next_with_key(&mut self) -> Option<Result<(&'g [u8], Datom)>> {
         loop {
             let key = match self.range.next() {
                 None => return self.close_group().map(Ok),
@@ -414,16 +448,16 @@ impl Iterator for Datoms<'_> {
                 Err(e) => return Some(Err(e)),
             };
             if !self.folded {
-                return Some(Ok(datom));
+                return Some(Ok((key, datom)));
             }
             // Within an index the datoms of one [e a v] are adjacent, in order of t.
             let same = self
                 .group
                 .as_ref()
-                .is_some_and(|g| g.e == datom.e && g.a == datom.a && g.v == datom.v);
+                .is_some_and(|(_, g)| g.e == datom.e && g.a == datom.a && g.v == datom.v);
             let finished = if same { None } else { self.close_group() };
             if datom.t <= self.as_of {
-                self.group = Some(datom);
+                self.group = Some((key, datom));
             } else if !same {
                 self.group = None;
             }
@@ -434,15 +468,22 @@ impl Iterator for Datoms<'_> {
     }
 }
 
+impl Iterator for Datoms<'_> {
+    type Item = Result<Datom>;
+
+    fn next(&mut self) -> Option<Result<Datom>> {
+        self.next_with_key().map(|r| r.map(|(_, datom)| datom))
+    }
+}
+
 /// The transaction log read in place: `(t, datom)` in log order.
 pub struct LogDatoms<'g> {
     range: Range<'g>,
 }
 
-impl Iterator for LogDatoms<'_> {
-    type Item = Result<Datom>;
-
-    fn next(&mut self) -> Option<Result<Datom>> {
+impl<'g> LogDatoms<'g> {
+    /// The next datom with its EAVT key, which lies in the slab.
+    pub fn next_with_key(&mut self) -> Option<Result<(&'g [u8], Datom)>> {
         let key = match self.range.next()? {
             Ok(key) => key,
             Err(e) => return Some(Err(e)),
@@ -450,6 +491,14 @@ impl Iterator for LogDatoms<'_> {
         if key.len() < 12 {
             return Some(Err(Error::corrupt("a transaction log key is too short")));
         }
-        Some(Datom::from_key(Index::Eavt, &key[12..]))
+        Some(Datom::from_key(Index::Eavt, &key[12..]).map(|d| (&key[12..], d)))
+    }
+}
+
+impl Iterator for LogDatoms<'_> {
+    type Item = Result<Datom>;
+
+    fn next(&mut self) -> Option<Result<Datom>> {
+        self.next_with_key().map(|r| r.map(|(_, datom)| datom))
     }
 }

@@ -388,6 +388,82 @@ impl Database<'_> {
     }
 }
 
+impl DbSnapshot<'_> {
+    /// Encodes the leading components of a key of `index` given as an EDN vector in the
+    /// index's order, e.g. `[20 :person/name]` for EAVT or `[:person/email "a@x"]` for AVET:
+    /// entities as ids, idents or lookup refs, attributes as keywords, values as EDN of the
+    /// attribute's type, `t` as a number. The result is the prefix to scan.
+    pub fn index_prefix(&self, index: Index, components: &str) -> Result<Vec<u8>> {
+        let parsed = owned(&read_edn(components, "index components")?);
+        let parts = match &parsed {
+            Edn::Vector(v) | Edn::List(v) => v.clone(),
+            other => {
+                return Err(invalid(format!(
+                    "index components are a vector, not {other}"
+                )))
+            }
+        };
+        let schema = Schema::read(self)?;
+        let resolver = Resolver {
+            db: self,
+            schema: &schema,
+            tempids: HashMap::new(),
+        };
+        #[derive(Clone, Copy)]
+        enum Part {
+            E,
+            A,
+            V,
+            T,
+        }
+        let order: [Part; 4] = match index {
+            Index::Eavt => [Part::E, Part::A, Part::V, Part::T],
+            Index::Aevt => [Part::A, Part::E, Part::V, Part::T],
+            Index::Avet => [Part::A, Part::V, Part::E, Part::T],
+            Index::Vaet => [Part::V, Part::A, Part::E, Part::T],
+        };
+        if parts.len() > 4 {
+            return Err(invalid(
+                "an index key has at most four leading components (e a v t)",
+            ));
+        }
+        let mut out = Vec::new();
+        let mut attribute: Option<Attribute> = None;
+        for (part, edn) in order.iter().zip(&parts) {
+            match part {
+                Part::E => {
+                    out.extend_from_slice(&resolver.entity(&entity_ref(edn)?)?.to_be_bytes())
+                }
+                Part::A => {
+                    let a = schema.attribute(&attribute_name(edn)?)?.clone();
+                    out.extend_from_slice(&a.id.to_be_bytes());
+                    attribute = Some(a);
+                }
+                Part::V => {
+                    let value = match &attribute {
+                        Some(a) => resolver.value(a, edn)?,
+                        // VAET: the value comes first and is a reference.
+                        None => Value::Ref(resolver.entity(&entity_ref(edn)?)?),
+                    };
+                    value.encode(&mut out);
+                }
+                Part::T => match edn {
+                    Edn::Int(t) if *t >= 0 => out.extend_from_slice(&(*t as u64).to_be_bytes()),
+                    other => {
+                        return Err(invalid(format!("t is a non-negative number, not {other}")))
+                    }
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// The entity named by the ident `ident` (with or without the leading colon).
+    pub fn ident(&self, ident: &str) -> Result<Option<u64>> {
+        Ok(Schema::read(self)?.entity(ident.trim_start_matches(':')))
+    }
+}
+
 type Tuples = Vec<(u64, u64, Value, u64)>;
 
 fn run(

@@ -31,6 +31,7 @@ enum Kind {
     Slab = 1,
     Read = 2,
     Iter = 3,
+    Cursor = 4,
 }
 
 impl Kind {
@@ -39,6 +40,7 @@ impl Kind {
             Kind::Slab => "slab",
             Kind::Read => "read",
             Kind::Iter => "iterator",
+            Kind::Cursor => "datom cursor",
         }
     }
 }
@@ -73,6 +75,7 @@ impl Token {
             1 => Kind::Slab,
             2 => Kind::Read,
             3 => Kind::Iter,
+            4 => Kind::Cursor,
             _ => return Err(invalid_handle(kind, "is not an eve handle")),
         };
         if found != kind {
@@ -240,6 +243,12 @@ pub struct eve_iter {
     _never_dereferenced: [u8; 0],
 }
 
+/// The opaque type of datom cursor handles (`eve_cursor *` in C).
+#[allow(non_camel_case_types)]
+pub struct eve_cursor {
+    _never_dereferenced: [u8; 0],
+}
+
 /// A pin held for C, with the slab it pins kept alive.
 pub(crate) struct Pinned {
     // Dropped only by `unpin`; a `Pinned` dropped without it abandons the pin (see
@@ -299,9 +308,25 @@ pub(crate) struct OpenIter {
     pub(crate) pinned: Pinned,
 }
 
+/// Where a datom cursor reads from.
+pub(crate) enum DatomSource {
+    Index(crate::dao::Datoms<'static>),
+    Log(crate::dao::LogDatoms<'static>),
+}
+
+/// An open datom cursor: its own pin, its position, and the values it had to copy (those
+/// with escaped bytes) for the batch it handed out last.
+pub(crate) struct OpenCursor {
+    // Before `pinned`: the source borrows the slab the pin keeps alive.
+    pub(crate) source: DatomSource,
+    pub(crate) copies: Vec<Vec<u8>>,
+    pub(crate) pinned: Pinned,
+}
+
 enum Local {
     Read(OpenRead),
     Iter(OpenIter),
+    Cursor(OpenCursor),
 }
 
 impl Local {
@@ -311,6 +336,10 @@ impl Local {
             Local::Iter(iter) => {
                 drop(iter.iter);
                 iter.pinned.unpin();
+            }
+            Local::Cursor(cursor) => {
+                drop(cursor.source);
+                cursor.pinned.unpin();
             }
         }
     }
@@ -399,6 +428,28 @@ pub(crate) fn register_iter(iter: OpenIter) -> Result<*mut eve_iter, Failure> {
     register_local(Local::Iter(iter), Kind::Iter).map(std::ptr::without_provenance_mut)
 }
 
+pub(crate) fn register_cursor(cursor: OpenCursor) -> Result<*mut eve_cursor, Failure> {
+    register_local(Local::Cursor(cursor), Kind::Cursor).map(std::ptr::without_provenance_mut)
+}
+
+/// Runs `body` on the open datom cursor behind `handle`.
+pub(crate) fn with_cursor<R>(
+    handle: *mut eve_cursor,
+    body: impl FnOnce(&mut OpenCursor) -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    with_locals(|locals| {
+        let token = local_token(handle.addr(), Kind::Cursor, locals.tag)?;
+        match locals.table.get_mut(token)? {
+            Local::Cursor(cursor) => body(cursor),
+            _ => Err(closed(Kind::Cursor)),
+        }
+    })
+}
+
+pub(crate) fn end_cursor(handle: *mut eve_cursor) -> Result<(), Failure> {
+    end_local(handle.addr(), Kind::Cursor)
+}
+
 /// Runs `body` on the open read behind `handle`.
 pub(crate) fn with_read<R>(
     handle: *mut eve_read,
@@ -408,7 +459,7 @@ pub(crate) fn with_read<R>(
         let token = local_token(handle.addr(), Kind::Read, locals.tag)?;
         match locals.table.get_mut(token)? {
             Local::Read(read) => body(read),
-            Local::Iter(_) => Err(closed(Kind::Read)),
+            _ => Err(closed(Kind::Read)),
         }
     })
 }
@@ -422,7 +473,7 @@ pub(crate) fn with_iter<R>(
         let token = local_token(handle.addr(), Kind::Iter, locals.tag)?;
         match locals.table.get_mut(token)? {
             Local::Iter(iter) => body(iter),
-            Local::Read(_) => Err(closed(Kind::Iter)),
+            _ => Err(closed(Kind::Iter)),
         }
     })
 }

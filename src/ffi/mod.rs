@@ -6,10 +6,11 @@
 //!
 //! One file per concept: `slab` (open, close, stats, recovery), `root` (raw named words),
 //! `map` (finding maps, transactions), `read` (snapshots and lookups), `iter` (walking a
-//! map), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
+//! map), `db` (DaoDB: transactions, datom cursors), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
 //! `version`.
 
 mod args;
+mod db;
 mod error;
 mod handles;
 mod iter;
@@ -20,8 +21,12 @@ mod slab;
 mod version;
 
 pub use args::eve_bytes;
+pub use db::{
+    eve_cursor_close, eve_cursor_next, eve_datom, eve_db_datoms, eve_db_ident, eve_db_log,
+    eve_db_open, eve_db_transact, eve_db_wait, eve_index, eve_tx_report, eve_value_type, eve_view,
+};
 pub use error::{eve_last_error_message, eve_status_name, EveStatus};
-pub use handles::{eve_iter, eve_read, eve_slab};
+pub use handles::{eve_cursor, eve_iter, eve_read, eve_slab};
 pub use iter::{eve_iter_close, eve_iter_next, eve_iter_open};
 pub use map::{eve_commit, eve_map_open, eve_map_transact, eve_op, eve_op_kind};
 pub use read::{eve_read_begin, eve_read_count, eve_read_end, eve_read_get, eve_read_get_many};

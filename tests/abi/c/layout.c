@@ -73,10 +73,29 @@ static const struct abi_layout_row ROWS[] = {
     FIELD(eve_sweep_report, freed_blocks),
     FIELD(eve_sweep_report, freed_bytes),
 
+    STRUCT(eve_datom),
+    FIELD(eve_datom, e),
+    FIELD(eve_datom, a),
+    FIELD(eve_datom, t),
+    FIELD(eve_datom, m),
+    FIELD(eve_datom, value_type),
+    FIELD(eve_datom, int_value),
+    FIELD(eve_datom, double_value),
+    FIELD(eve_datom, bytes),
+
+    STRUCT(eve_tx_report),
+    FIELD(eve_tx_report, t),
+    FIELD(eve_tx_report, datoms),
+    FIELD(eve_tx_report, retries),
+    FIELD(eve_tx_report, tempids),
+
     ENUM(eve_status),
     ENUM(eve_op_kind),
     ENUM(eve_open_flag),
     ENUM(eve_root_kind),
+    ENUM(eve_index),
+    ENUM(eve_view),
+    ENUM(eve_value_type),
 };
 
 const struct abi_layout_row *abi_layouts(size_t *count) {

@@ -97,8 +97,12 @@ fn opaque_handles_stay_opaque() {
             std::mem::size_of::<header::eve_iter>(),
             std::mem::size_of::<eve::ffi::eve_iter>(),
         ),
+        (
+            std::mem::size_of::<header::eve_cursor>(),
+            std::mem::size_of::<eve::ffi::eve_cursor>(),
+        ),
     ];
-    assert_eq!(sizes, [(0, 0); 3]);
+    assert_eq!(sizes, [(0, 0); 4]);
     assert_eq!(OPAQUE_STRUCTS.len(), sizes.len());
 }
 
@@ -135,6 +139,25 @@ fn enum_constants_equal_rust() {
         eve_root_kind::EVE_ROOT_SET,
         eve_root_kind::EVE_ROOT_BTREE,
         eve_root_kind::EVE_ROOT_DATABASE,
+        eve_index::EVE_INDEX_EAVT,
+        eve_index::EVE_INDEX_AEVT,
+        eve_index::EVE_INDEX_AVET,
+        eve_index::EVE_INDEX_VAET,
+        eve_view::EVE_VIEW_CURRENT,
+        eve_view::EVE_VIEW_AS_OF,
+        eve_view::EVE_VIEW_SINCE,
+        eve_view::EVE_VIEW_HISTORY,
+        eve_value_type::EVE_VALUE_NIL,
+        eve_value_type::EVE_VALUE_BOOLEAN,
+        eve_value_type::EVE_VALUE_LONG,
+        eve_value_type::EVE_VALUE_DOUBLE,
+        eve_value_type::EVE_VALUE_STRING,
+        eve_value_type::EVE_VALUE_KEYWORD,
+        eve_value_type::EVE_VALUE_SYMBOL,
+        eve_value_type::EVE_VALUE_UUID,
+        eve_value_type::EVE_VALUE_INSTANT,
+        eve_value_type::EVE_VALUE_BYTES,
+        eve_value_type::EVE_VALUE_REF,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(
@@ -200,6 +223,8 @@ macro_rules! fn_ptr {
     (3) => { unsafe extern "C" fn(_, _, _) -> _ };
     (4) => { unsafe extern "C" fn(_, _, _, _) -> _ };
     (5) => { unsafe extern "C" fn(_, _, _, _, _) -> _ };
+    (6) => { unsafe extern "C" fn(_, _, _, _, _, _) -> _ };
+    (7) => { unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ };
 }
 
 /// Checks at compile time that the header's declaration of each function has exactly the
@@ -223,6 +248,14 @@ macro_rules! same_fns {
 fn function_signatures_equal_rust() {
     let checked = same_fns![
         eve_last_error_message / 0,
+        eve_db_open / 3,
+        eve_db_transact / 5,
+        eve_db_wait / 5,
+        eve_db_ident / 4,
+        eve_db_datoms / 7,
+        eve_db_log / 4,
+        eve_cursor_next / 4,
+        eve_cursor_close / 1,
         eve_status_name / 1,
         eve_iter_open / 3,
         eve_iter_next / 5,

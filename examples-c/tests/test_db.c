@@ -1,0 +1,179 @@
+/* DaoDB through the C ABI: transacting EDN, reading datoms zero-copy through cursors on
+ * every index and view, the transaction log, waiting for the next transaction, and the
+ * error paths. */
+#include <sys/wait.h>
+
+#include "check.h"
+
+static const char *SCHEMA =
+    "[{:db/ident :person/email :db/valueType :db.type/string :db/unique :db.unique/identity}"
+    " {:db/ident :person/name :db/valueType :db.type/string}"
+    " {:db/ident :person/age :db/valueType :db.type/long}"
+    " {:db/ident :person/friend :db/valueType :db.type/ref :db/cardinality :db.cardinality/many}]";
+
+/* Reads every datom of a cursor into `out`; returns how many. */
+static size_t drain(eve_cursor *cursor, eve_datom *out, size_t capacity) {
+    size_t total = 0, n = 0;
+    do {
+        eve_datom batch[3];
+        CHECK_OK(eve_cursor_next(cursor, batch, 3, &n));
+        for (size_t i = 0; i < n && total < capacity; i++) out[total++] = batch[i];
+    } while (n > 0);
+    CHECK_OK(eve_cursor_close(cursor));
+    return total;
+}
+
+int main(void) {
+    char path[256];
+    temp_slab_path(path, sizeof path, "db");
+    eve_slab *slab;
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    uint32_t db, again, map;
+    CHECK_OK(eve_db_open(slab, "people", &db));
+    CHECK_OK(eve_db_open(slab, "people", &again));
+    CHECK(db == again);
+    CHECK_OK(eve_map_open(slab, "a map", &map));
+    CHECK_STATUS(eve_db_open(slab, "a map", &again), EVE_ERR_WRONG_KIND);
+    CHECK_STATUS(eve_db_open(slab, NULL, &again), EVE_ERR_NULL_POINTER);
+
+    eve_tx_report report;
+    CHECK_OK(eve_db_transact(slab, db, SCHEMA, NULL, &report));
+    CHECK(report.t == 1 && report.datoms > 0);
+    CHECK_OK(eve_db_transact(slab, db,
+                             "[{:db/id \"ada\" :person/email \"ada@x\" :person/name \"Ada\" :person/age 36}"
+                             " {:db/id \"bob\" :person/email \"bob@x\" :person/name \"Bob\" :person/friend \"ada\"}]",
+                             "{:person/name \"import job\"}", &report));
+    CHECK(report.t == 2);
+    CHECK(strstr(report.tempids, "\"ada\"") != NULL && strstr(report.tempids, "\"bob\"") != NULL);
+    long long ada = 0;
+    sscanf(strstr(report.tempids, "\"ada\"") + 6, "%lld", &ada);
+    CHECK(ada > 0);
+    uint64_t t2 = report.t;
+    /* Cardinality one: Ada's age is replaced; the old value stays in history. */
+    CHECK_OK(eve_db_transact(slab, db, "[[:db/add [:person/email \"ada@x\"] :person/age 37]]", NULL, &report));
+    CHECK(report.t == 3 && report.datoms == 2);
+    CHECK_OK(eve_db_transact(slab, db, "[]", NULL, NULL));
+
+    /* Rejected transactions change nothing and say why. */
+    uint64_t basis = 0;
+    CHECK_OK(eve_db_wait(slab, db, 0, 0, &basis));
+    CHECK(basis == 4);
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/shoe 44}]", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("unknown attribute :person/shoe");
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/age \"old\"}]", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/name\n \"x\"", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("line 2");
+    CHECK_STATUS(eve_db_transact(slab, db, "[]", "[not a map]", NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_transact(slab, db, NULL, NULL, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_db_transact(slab, map, "[]", NULL, NULL), EVE_ERR_WRONG_KIND);
+    CHECK_OK(eve_db_wait(slab, db, 0, 0, &basis));
+    CHECK(basis == 4);
+
+    eve_read *read;
+    CHECK_OK(eve_read_begin(slab, &read));
+    uint64_t name_attr = 0, age_attr = 0;
+    CHECK_OK(eve_db_ident(read, db, ":person/name", &name_attr));
+    CHECK_OK(eve_db_ident(read, db, "person/age", &age_attr));
+    CHECK(name_attr != 0 && age_attr != 0 && name_attr != age_attr);
+    uint64_t nobody;
+    CHECK_STATUS(eve_db_ident(read, db, ":person/nobody", &nobody), EVE_ERR_NOT_FOUND);
+
+    /* Current EAVT of Ada: email, name, age 37 (not 36). */
+    eve_datom datoms[64];
+    char components[64];
+    snprintf(components, sizeof components, "[%lld]", ada);
+    eve_cursor *cursor;
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_EAVT, EVE_VIEW_CURRENT, 0, components, &cursor));
+    size_t n = drain(cursor, datoms, 64);
+    CHECK(n == 3);
+    int saw_age = 0, saw_name = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECK(datoms[i].e == (uint64_t)ada);
+        if (datoms[i].a == age_attr) {
+            saw_age = 1;
+            CHECK(datoms[i].value_type == EVE_VALUE_LONG && datoms[i].int_value == 37);
+        }
+        if (datoms[i].a == name_attr) saw_name = 1;
+    }
+    CHECK(saw_age && saw_name);
+
+    /* As of t2 Ada was 36; history has 36 asserted, 36 retracted, 37 asserted. */
+    snprintf(components, sizeof components, "[%lld :person/age]", ada);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_EAVT, EVE_VIEW_AS_OF, t2, components, &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n == 1 && datoms[0].int_value == 36);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_EAVT, EVE_VIEW_HISTORY, 0, components, &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n == 3);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_EAVT, EVE_VIEW_SINCE, t2, components, &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n == 1 && datoms[0].int_value == 37);
+
+    /* AVET lookup by value, zero-copy string out of the slab. */
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_AVET, EVE_VIEW_CURRENT, 0, "[:person/name \"Bob\"]", &cursor));
+    eve_datom bob;
+    CHECK_OK(eve_cursor_next(cursor, &bob, 1, &n));
+    CHECK(n == 1 && bob.value_type == EVE_VALUE_STRING && bytes_equal(bob.bytes, "Bob"));
+    CHECK_OK(eve_cursor_close(cursor));
+
+    /* VAET: who refers to Ada. AEVT: every name. */
+    snprintf(components, sizeof components, "[%lld]", ada);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_VAET, EVE_VIEW_CURRENT, 0, components, &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n == 1 && datoms[0].e == bob.e && datoms[0].value_type == EVE_VALUE_REF &&
+          datoms[0].int_value == ada);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_AEVT, EVE_VIEW_CURRENT, 0, "[:person/name]", &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n == 3); /* Ada, Bob, and the metadata entity ("import job") */
+
+    /* The transaction metadata entity is the m of transaction 2's assertions. */
+    CHECK_OK(eve_db_log(read, db, 2, &cursor));
+    n = drain(cursor, datoms, 64);
+    CHECK(n >= 8);
+    uint64_t meta = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECK(datoms[i].t >= 2);
+        if (datoms[i].t == 2 && datoms[i].e == (uint64_t)ada) meta = datoms[i].m;
+    }
+    CHECK(meta >= 16);
+
+    /* Bad arguments and handles. */
+    CHECK_STATUS(eve_db_datoms(read, db, 9, EVE_VIEW_CURRENT, 0, NULL, &cursor), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_datoms(read, db, EVE_INDEX_EAVT, 7, 0, NULL, &cursor), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_datoms(read, db, EVE_INDEX_AVET, 0, 0, "[:person/age \"x\"]", &cursor),
+                 EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_datoms(read, db, EVE_INDEX_EAVT, 0, 0, "[1 2", &cursor), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_datoms(read, map, EVE_INDEX_EAVT, 0, 0, NULL, &cursor), EVE_ERR_WRONG_KIND);
+    CHECK_STATUS(eve_db_datoms(read, db, EVE_INDEX_EAVT, 0, 0, NULL, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_cursor_next(NULL, datoms, 1, &n), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_cursor_close((eve_cursor *)read), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_OK(eve_db_datoms(read, db, EVE_INDEX_EAVT, 0, 0, NULL, &cursor));
+    CHECK_STATUS(eve_cursor_next(cursor, datoms, 0, &n), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_cursor_next(cursor, NULL, 4, &n), EVE_ERR_NULL_POINTER);
+    CHECK_OK(eve_cursor_close(cursor));
+    CHECK_STATUS(eve_cursor_close(cursor), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_OK(eve_read_end(read));
+
+    /* Waiting: a timeout returns the old basis; a transaction in another process wakes. */
+    CHECK_OK(eve_db_wait(slab, db, 4, 30, &basis));
+    CHECK(basis == 4);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        eve_slab *own;
+        if (eve_slab_open(path, NULL, &own) != EVE_OK) _exit(2);
+        usleep(50 * 1000);
+        eve_status s = eve_db_transact(own, db, "[{:person/email \"late@x\"}]", NULL, NULL);
+        eve_slab_close(own);
+        _exit(s == EVE_OK ? 0 : 3);
+    }
+    CHECK_OK(eve_db_wait(slab, db, 4, -1, &basis));
+    CHECK(basis == 5);
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    CHECK_OK(eve_slab_close(slab));
+    unlink(path);
+    return finish("test_db");
+}

@@ -1,0 +1,511 @@
+//! DaoDB through the C ABI: opening a database, transacting EDN, reading datoms from an
+//! index or the transaction log through a cursor, and waiting for the next transaction.
+
+use super::args::{self, eve_bytes, Out, OutArray};
+use super::error::{run, Failure};
+use super::handles::{self, eve_cursor, eve_read, eve_slab, DatomSource, OpenCursor, Pinned};
+use super::EveStatus;
+use crate::dao::{Database, Datom, DbSnapshot, Index, Value};
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::time::Duration;
+
+/// The four covering indexes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum eve_index {
+    EVE_INDEX_EAVT = 0,
+    EVE_INDEX_AEVT = 1,
+    EVE_INDEX_AVET = 2,
+    /// Reference datoms only.
+    EVE_INDEX_VAET = 3,
+}
+
+/// Which datoms a cursor shows.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum eve_view {
+    /// The datoms true now.
+    EVE_VIEW_CURRENT = 0,
+    /// The datoms true as of transaction `t`.
+    EVE_VIEW_AS_OF = 1,
+    /// The datoms true now that were asserted after transaction `t`.
+    EVE_VIEW_SINCE = 2,
+    /// Every assertion and retraction ever written.
+    EVE_VIEW_HISTORY = 3,
+}
+
+/// The type of a datom's value (`eve_datom.value_type`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum eve_value_type {
+    EVE_VALUE_NIL = 0,
+    /// In `int_value`: 0 or 1.
+    EVE_VALUE_BOOLEAN = 1,
+    /// In `int_value`.
+    EVE_VALUE_LONG = 2,
+    /// In `double_value`.
+    EVE_VALUE_DOUBLE = 3,
+    /// UTF-8 in `bytes`.
+    EVE_VALUE_STRING = 4,
+    /// UTF-8 in `bytes`, without the leading colon.
+    EVE_VALUE_KEYWORD = 5,
+    /// UTF-8 in `bytes`.
+    EVE_VALUE_SYMBOL = 6,
+    /// 16 bytes in `bytes`.
+    EVE_VALUE_UUID = 7,
+    /// Milliseconds since 1970 in `int_value`.
+    EVE_VALUE_INSTANT = 8,
+    /// In `bytes`.
+    EVE_VALUE_BYTES = 9,
+    /// An entity id in `int_value`.
+    EVE_VALUE_REF = 10,
+}
+
+/// One datom `[e a v t m]` as a cursor hands it out. `m` is 0 for a retraction, 1 for an
+/// assertion, or the id of the transaction's metadata entity.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct eve_datom {
+    pub e: u64,
+    pub a: u64,
+    pub t: u64,
+    pub m: u64,
+    /// An `eve_value_type`.
+    pub value_type: u32,
+    pub int_value: i64,
+    pub double_value: f64,
+    /// For strings, keywords, symbols, bytes and uuids: the bytes. They point into the slab
+    /// itself unless the value contains a NUL byte (then into a copy held by the cursor),
+    /// and are valid until the next `eve_cursor_next` or `eve_cursor_close` on the cursor.
+    pub bytes: eve_bytes,
+}
+
+/// What `eve_db_transact` did.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct eve_tx_report {
+    /// The transaction's `t`.
+    pub t: u64,
+    /// Datoms written (assertions and retractions).
+    pub datoms: u64,
+    /// Times the transaction was applied again because another writer published first.
+    pub retries: u64,
+    /// The tempid resolutions as an EDN map (`{"ada" 1048576, "-1" 1048577}`), valid until
+    /// the next eve call on this thread.
+    pub tempids: *const c_char,
+}
+
+thread_local! {
+    static TEMPIDS: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Finds the database called `name`, creating it empty if missing and the handle is
+/// writable, and stores its root index in `*db`.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_open(
+    slab: *mut eve_slab,
+    name: *const c_char,
+    db: *mut u32,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(db, "db")?;
+        // SAFETY: the header documents `name` as a NUL-terminated string.
+        let name = unsafe { args::text(name, "name") }?;
+        let slab = handles::slab(slab)?;
+        out.write(slab.database(name)?.root_index() as u32);
+        Ok(())
+    })
+}
+
+/// Runs a transaction on the database at root index `db`: `tx_edn` is EDN transaction
+/// data (a vector of entity maps and `[:db/add e a v]`, `[:db/retract e a v]`,
+/// `[:db/retract e a]`, `[:db/retractEntity e]` statements, with tempids, idents and lookup
+/// refs), `metadata_edn` an optional EDN map (NULL for none) that becomes the transaction's
+/// metadata entity. Lock-free: on conflict with another writer it is re-run on the new
+/// version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
+/// for malformed EDN, where) and changes nothing. `out` may be NULL.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_transact(
+    slab: *mut eve_slab,
+    db: u32,
+    tx_edn: *const c_char,
+    metadata_edn: *const c_char,
+    out: *mut eve_tx_report,
+) -> EveStatus {
+    run(|| {
+        let out = Out::optional(out, "out")?;
+        // SAFETY: the header documents both as NUL-terminated strings (metadata may be NULL).
+        let tx = unsafe { args::text(tx_edn, "tx_edn") }?;
+        let metadata = if metadata_edn.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { args::text(metadata_edn, "metadata_edn") }?)
+        };
+        let slab = handles::slab(slab)?;
+        let result = Database::at(&slab, db.into())?.transact_edn(tx, metadata)?;
+        if let Some(out) = out {
+            let tempids = result
+                .tempids
+                .iter()
+                .map(|(k, v)| format!("{k:?} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let text = CString::new(format!("{{{tempids}}}")).unwrap_or_default();
+            let pointer = TEMPIDS
+                .try_with(|slot| {
+                    *slot.borrow_mut() = text;
+                    slot.borrow().as_ptr()
+                })
+                .unwrap_or(c"{}".as_ptr());
+            out.write(eve_tx_report {
+                t: result.report.t,
+                datoms: result.report.datoms.len() as u64,
+                retries: result.report.retries,
+                tempids: pointer,
+            });
+        }
+        Ok(())
+    })
+}
+
+/// Blocks until a transaction after `t` is published in the database at root index `db`
+/// (by any process) or `timeout_ms` passes (negative: no limit); stores the basis `t` seen
+/// last in `*basis_t` (at most `t` only on timeout). `eve_db_wait(slab, db, 0, 0, &t)`
+/// reads the basis `t` without waiting.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_wait(
+    slab: *mut eve_slab,
+    db: u32,
+    t: u64,
+    timeout_ms: i64,
+    basis_t: *mut u64,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(basis_t, "basis_t")?;
+        let slab = handles::slab(slab)?;
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        out.write(Database::at(&slab, db.into())?.wait_after(t, timeout)?);
+        Ok(())
+    })
+}
+
+/// The version of the database at root index `db` that `read` sees (fixed at its first
+/// use in the read, like a map's).
+fn snapshot<'r>(read: &'r mut handles::OpenRead, db: u32) -> crate::Result<DbSnapshot<'r>> {
+    let index = u64::from(db);
+    let block = match read.versions.iter().find(|(i, _)| *i == index) {
+        Some(&(_, block)) => block,
+        None => {
+            let block = Database::at(read.pinned.slab(), index)?.root();
+            read.versions.push((index, block));
+            block
+        }
+    };
+    DbSnapshot::at(read.pinned.guard().region(), block)
+}
+
+/// The database block `read` fixed for `db` (after `snapshot` has run).
+fn version_of(read: &handles::OpenRead, db: u32) -> Result<u64, Failure> {
+    read.versions
+        .iter()
+        .find(|(i, _)| *i == u64::from(db))
+        .map(|v| v.1)
+        .ok_or_else(|| Failure::new(EveStatus::EVE_ERR_INTERNAL, "the read lost its version"))
+}
+
+/// Stores the entity named by `ident` (a keyword, with or without the colon) in the
+/// version `read` sees in `*entity`, or fails with `EVE_ERR_NOT_FOUND`. Attribute ids in
+/// datoms are such entities.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_ident(
+    read: *mut eve_read,
+    db: u32,
+    ident: *const c_char,
+    entity: *mut u64,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(entity, "entity")?;
+        // SAFETY: the header documents `ident` as a NUL-terminated string.
+        let ident = unsafe { args::text(ident, "ident") }?;
+        handles::with_read(read, |read| {
+            let found = snapshot(read, db)?.ident(ident)?;
+            let e = found.ok_or_else(|| {
+                Failure::new(
+                    EveStatus::EVE_ERR_NOT_FOUND,
+                    format!("no entity has the ident {ident}"),
+                )
+            })?;
+            out.write(e);
+            Ok(())
+        })
+    })
+}
+
+fn index_of(index: eve_index) -> Index {
+    match index {
+        eve_index::EVE_INDEX_EAVT => Index::Eavt,
+        eve_index::EVE_INDEX_AEVT => Index::Aevt,
+        eve_index::EVE_INDEX_AVET => Index::Avet,
+        eve_index::EVE_INDEX_VAET => Index::Vaet,
+    }
+}
+
+/// Opens a cursor over the datoms of `index` in the database at root index `db`, in the
+/// version `read` sees, filtered by `view` (`t` is the transaction for
+/// `EVE_VIEW_AS_OF` and `EVE_VIEW_SINCE`, ignored otherwise) and limited to the keys that
+/// start with `components_edn`: an EDN vector of leading components in the index's order
+/// (`[20 :person/name]` in EAVT, `[:person/email "a@x"]` in AVET), or NULL for all. The
+/// cursor holds its own pin, belongs to the calling thread, and stays valid after the read
+/// ends; close it with `eve_cursor_close`. `index` and `view` are `eve_index` and
+/// `eve_view` values.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_datoms(
+    read: *mut eve_read,
+    db: u32,
+    index: u32,
+    view: u32,
+    t: u64,
+    components_edn: *const c_char,
+    out: *mut *mut eve_cursor,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(out, "out")?;
+        let index = match index {
+            0 => eve_index::EVE_INDEX_EAVT,
+            1 => eve_index::EVE_INDEX_AEVT,
+            2 => eve_index::EVE_INDEX_AVET,
+            3 => eve_index::EVE_INDEX_VAET,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "index {other} is not an eve_index"
+                )))
+            }
+        };
+        if view > 3 {
+            return Err(Failure::invalid(format!("view {view} is not an eve_view")));
+        }
+        let components = if components_edn.is_null() {
+            None
+        } else {
+            // SAFETY: the header documents it as a NUL-terminated string.
+            Some(unsafe { args::text(components_edn, "components_edn") }?)
+        };
+        let open = handles::with_read(read, |read| {
+            let prefix = match components {
+                Some(text) => snapshot(read, db)?.index_prefix(index_of(index), text)?,
+                None => {
+                    snapshot(read, db)?;
+                    Vec::new()
+                }
+            };
+            let root = version_of(read, db)?;
+            let pinned = Pinned::new(read.pinned.shared_slab())?;
+            let db_snapshot = DbSnapshot::at(pinned.guard().region(), root)?;
+            let i = index_of(index);
+            let datoms = match view {
+                0 => db_snapshot.current(i, &prefix),
+                1 => db_snapshot.as_of(t, i, &prefix),
+                2 => db_snapshot.since(t, i, &prefix),
+                _ => db_snapshot.history(i, &prefix),
+            };
+            // SAFETY: the cursor borrows the region inside the slab that `pinned` keeps
+            // alive and pinned; `OpenCursor` drops the cursor before `pinned`.
+            let datoms = unsafe {
+                std::mem::transmute::<crate::dao::Datoms<'_>, crate::dao::Datoms<'static>>(datoms)
+            };
+            Ok(OpenCursor {
+                source: DatomSource::Index(datoms),
+                copies: Vec::new(),
+                pinned,
+            })
+        })?;
+        out.write(handles::register_cursor(open)?);
+        Ok(())
+    })
+}
+
+/// Opens a cursor over the transaction log of the database at root index `db`, in the
+/// version `read` sees, from transaction `from_t` on: every datom of every transaction, in
+/// order of `t` and then of the transaction's own order. Otherwise like `eve_db_datoms`.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_log(
+    read: *mut eve_read,
+    db: u32,
+    from_t: u64,
+    out: *mut *mut eve_cursor,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(out, "out")?;
+        let open = handles::with_read(read, |read| {
+            snapshot(read, db)?;
+            let root = version_of(read, db)?;
+            let pinned = Pinned::new(read.pinned.shared_slab())?;
+            let log = DbSnapshot::at(pinned.guard().region(), root)?.log_from(from_t);
+            // SAFETY: as in `eve_db_datoms`.
+            let log = unsafe {
+                std::mem::transmute::<crate::dao::LogDatoms<'_>, crate::dao::LogDatoms<'static>>(
+                    log,
+                )
+            };
+            Ok(OpenCursor {
+                source: DatomSource::Log(log),
+                copies: Vec::new(),
+                pinned,
+            })
+        })?;
+        out.write(handles::register_cursor(open)?);
+        Ok(())
+    })
+}
+
+/// Fills `out` with a datom, pointing its bytes into the key in the slab when the value
+/// needs no unescaping, and into a copy kept in `copies` otherwise.
+fn describe(key: &[u8], index: Index, datom: Datom, copies: &mut Vec<Vec<u8>>) -> eve_datom {
+    let mut out = eve_datom {
+        e: datom.e,
+        a: datom.a,
+        t: datom.t,
+        m: datom.m,
+        value_type: 0,
+        int_value: 0,
+        double_value: 0.0,
+        bytes: eve_bytes::ABSENT,
+    };
+    // The payload follows the tag byte of the value in the key.
+    let payload = &key[Datom::value_offset(index) + 1..];
+    let text = |bytes: &[u8], copies: &mut Vec<Vec<u8>>| {
+        if payload.starts_with(bytes) && payload.get(bytes.len()) == Some(&0) {
+            eve_bytes::of(&payload[..bytes.len()])
+        } else {
+            copies.push(bytes.to_vec());
+            eve_bytes::of(copies.last().expect("just pushed"))
+        }
+    };
+    let (value_type, bytes) = match &datom.v {
+        Value::Nil => (eve_value_type::EVE_VALUE_NIL, None),
+        Value::Boolean(b) => {
+            out.int_value = *b as i64;
+            (eve_value_type::EVE_VALUE_BOOLEAN, None)
+        }
+        Value::Long(l) => {
+            out.int_value = *l;
+            (eve_value_type::EVE_VALUE_LONG, None)
+        }
+        Value::Double(d) => {
+            out.double_value = *d;
+            (eve_value_type::EVE_VALUE_DOUBLE, None)
+        }
+        Value::String(s) => (
+            eve_value_type::EVE_VALUE_STRING,
+            Some(text(s.as_bytes(), copies)),
+        ),
+        Value::Keyword(s) => (
+            eve_value_type::EVE_VALUE_KEYWORD,
+            Some(text(s.as_bytes(), copies)),
+        ),
+        Value::Symbol(s) => (
+            eve_value_type::EVE_VALUE_SYMBOL,
+            Some(text(s.as_bytes(), copies)),
+        ),
+        Value::Bytes(b) => (eve_value_type::EVE_VALUE_BYTES, Some(text(b, copies))),
+        Value::Uuid(_) => (
+            eve_value_type::EVE_VALUE_UUID,
+            Some(eve_bytes::of(&payload[..16])),
+        ),
+        Value::Instant(ms) => {
+            out.int_value = *ms;
+            (eve_value_type::EVE_VALUE_INSTANT, None)
+        }
+        Value::Ref(e) => {
+            out.int_value = *e as i64;
+            (eve_value_type::EVE_VALUE_REF, None)
+        }
+    };
+    out.value_type = value_type as u32;
+    if let Some(bytes) = bytes {
+        out.bytes = bytes;
+    }
+    out
+}
+
+/// Stores up to `capacity` further datoms in `datoms[0..n]` and `n` in `*count`; `n` is 0
+/// once the cursor is exhausted. Byte values stay valid until the next call on the cursor.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_cursor_next(
+    cursor: *mut eve_cursor,
+    datoms: *mut eve_datom,
+    capacity: usize,
+    count: *mut usize,
+) -> EveStatus {
+    run(|| {
+        let out_count = Out::new(count, "count")?;
+        if capacity == 0 {
+            return Err(Failure::invalid("capacity must be at least 1"));
+        }
+        let out = OutArray::new(datoms, capacity, "datoms")?;
+        handles::with_cursor(cursor, |open| {
+            open.copies.clear();
+            let mut n = 0;
+            while n < out.capacity() {
+                let (next, index) = match &mut open.source {
+                    DatomSource::Index(d) => {
+                        let index = d.index();
+                        (d.next_with_key(), index)
+                    }
+                    DatomSource::Log(l) => (l.next_with_key(), Index::Eavt),
+                };
+                let Some(next) = next else { break };
+                let (key, datom) = next?;
+                out.write(n, describe(key, index, datom, &mut open.copies));
+                n += 1;
+            }
+            out_count.write(n);
+            Ok(())
+        })
+    })
+}
+
+/// Closes a datom cursor; the bytes it handed out become invalid.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_cursor_close(cursor: *mut eve_cursor) -> EveStatus {
+    run(|| handles::end_cursor(cursor))
+}
