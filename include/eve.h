@@ -100,6 +100,21 @@ typedef enum eve_root_kind {
   EVE_ROOT_DATABASE = 4,
 } eve_root_kind;
 
+// Bits of `eve_db_transact`'s `flags`.
+enum eve_tx_flag
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Return only once the transaction is on disk: its data is synced before the root
+  // that publishes it, then the root (writers committing at once share that sync).
+  // Without it a transaction survives any process crash but not a power loss.
+  EVE_TX_SYNCED = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_tx_flag;
+#endif // __cplusplus
+
 // The type of a datom's value (`eve_datom.value_type`).
 typedef enum eve_value_type {
   EVE_VALUE_NIL = 0,
@@ -286,8 +301,8 @@ enum eve_status eve_db_open(struct eve_slab *slab, const char *name, uint32_t *d
 // data (a vector of entity maps and `[:db/add e a v]`, `[:db/retract e a v]`,
 // `[:db/retract e a]`, `[:db/retractEntity e]` statements, with tempids, idents and lookup
 // refs), `metadata_edn` an optional EDN map (NULL for none) that becomes the transaction's
-// metadata entity. Lock-free: on conflict with another writer it is re-run on the new
-// version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
+// metadata entity. `flags` is 0 or `EVE_TX_SYNCED`. Lock-free: on conflict with another
+// writer it is re-run on the new version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
 // for malformed EDN, where) and changes nothing. `out` may be NULL.
 //
 // # Safety
@@ -297,6 +312,7 @@ enum eve_status eve_db_transact(struct eve_slab *slab,
                                 uint32_t db,
                                 const char *tx_edn,
                                 const char *metadata_edn,
+                                uint32_t flags,
                                 struct eve_tx_report *out);
 
 // Blocks until a transaction after `t` is published in the database at root index `db`

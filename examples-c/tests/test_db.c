@@ -37,12 +37,12 @@ int main(void) {
     CHECK_STATUS(eve_db_open(slab, NULL, &again), EVE_ERR_NULL_POINTER);
 
     eve_tx_report report;
-    CHECK_OK(eve_db_transact(slab, db, SCHEMA, NULL, &report));
+    CHECK_OK(eve_db_transact(slab, db, SCHEMA, NULL, 0, &report));
     CHECK(report.t == 1 && report.datoms > 0);
     CHECK_OK(eve_db_transact(slab, db,
                              "[{:db/id \"ada\" :person/email \"ada@x\" :person/name \"Ada\" :person/age 36}"
                              " {:db/id \"bob\" :person/email \"bob@x\" :person/name \"Bob\" :person/friend \"ada\"}]",
-                             "{:person/name \"import job\"}", &report));
+                             "{:person/name \"import job\"}", 0, &report));
     CHECK(report.t == 2);
     CHECK(strstr(report.tempids, "\"ada\"") != NULL && strstr(report.tempids, "\"bob\"") != NULL);
     long long ada = 0;
@@ -50,24 +50,28 @@ int main(void) {
     CHECK(ada > 0);
     uint64_t t2 = report.t;
     /* Cardinality one: Ada's age is replaced; the old value stays in history. */
-    CHECK_OK(eve_db_transact(slab, db, "[[:db/add [:person/email \"ada@x\"] :person/age 37]]", NULL, &report));
+    CHECK_OK(eve_db_transact(slab, db, "[[:db/add [:person/email \"ada@x\"] :person/age 37]]", NULL, 0, &report));
     CHECK(report.t == 3 && report.datoms == 2);
-    CHECK_OK(eve_db_transact(slab, db, "[]", NULL, NULL));
+    CHECK_OK(eve_db_transact(slab, db, "[]", NULL, 0, NULL));
+    /* A synced transaction is on disk when it returns; unknown flags are refused. */
+    CHECK_OK(eve_db_transact(slab, db, "[{:person/email \"sync@x\"}]", NULL, EVE_TX_SYNCED, &report));
+    CHECK(report.t == 5);
+    CHECK_STATUS(eve_db_transact(slab, db, "[]", NULL, 8, NULL), EVE_ERR_INVALID_ARGUMENT);
 
     /* Rejected transactions change nothing and say why. */
     uint64_t basis = 0;
     CHECK_OK(eve_db_wait(slab, db, 0, 0, &basis));
-    CHECK(basis == 4);
-    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/shoe 44}]", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK(basis == 5);
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/shoe 44}]", NULL, 0, NULL), EVE_ERR_INVALID_ARGUMENT);
     CHECK_MESSAGE("unknown attribute :person/shoe");
-    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/age \"old\"}]", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/name\n \"x\"", NULL, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/age \"old\"}]", NULL, 0, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_transact(slab, db, "[{:person/name\n \"x\"", NULL, 0, NULL), EVE_ERR_INVALID_ARGUMENT);
     CHECK_MESSAGE("line 2");
-    CHECK_STATUS(eve_db_transact(slab, db, "[]", "[not a map]", NULL), EVE_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(eve_db_transact(slab, db, NULL, NULL, NULL), EVE_ERR_NULL_POINTER);
-    CHECK_STATUS(eve_db_transact(slab, map, "[]", NULL, NULL), EVE_ERR_WRONG_KIND);
+    CHECK_STATUS(eve_db_transact(slab, db, "[]", "[not a map]", 0, NULL), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_transact(slab, db, NULL, NULL, 0, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_db_transact(slab, map, "[]", NULL, 0, NULL), EVE_ERR_WRONG_KIND);
     CHECK_OK(eve_db_wait(slab, db, 0, 0, &basis));
-    CHECK(basis == 4);
+    CHECK(basis == 5);
 
     eve_read *read;
     CHECK_OK(eve_read_begin(slab, &read));
@@ -155,20 +159,20 @@ int main(void) {
     CHECK_OK(eve_read_end(read));
 
     /* Waiting: a timeout returns the old basis; a transaction in another process wakes. */
-    CHECK_OK(eve_db_wait(slab, db, 4, 30, &basis));
-    CHECK(basis == 4);
+    CHECK_OK(eve_db_wait(slab, db, 5, 30, &basis));
+    CHECK(basis == 5);
     fflush(NULL);
     pid_t child = fork();
     if (child == 0) {
         eve_slab *own;
         if (eve_slab_open(path, NULL, &own) != EVE_OK) _exit(2);
         usleep(50 * 1000);
-        eve_status s = eve_db_transact(own, db, "[{:person/email \"late@x\"}]", NULL, NULL);
+        eve_status s = eve_db_transact(own, db, "[{:person/email \"late@x\"}]", NULL, 0, NULL);
         eve_slab_close(own);
         _exit(s == EVE_OK ? 0 : 3);
     }
-    CHECK_OK(eve_db_wait(slab, db, 4, -1, &basis));
-    CHECK(basis == 5);
+    CHECK_OK(eve_db_wait(slab, db, 5, -1, &basis));
+    CHECK(basis == 6);
     int status = 0;
     waitpid(child, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -112,17 +112,38 @@ pub struct TxReport {
     pub retries: u64,
 }
 
+/// How far a commit goes before `transact` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Published in memory: survives any process crash, not a power loss.
+    #[default]
+    None,
+    /// Also on disk: the transaction's data is synced before the root that points to it is
+    /// published, and the root after; writers committing together share the root's sync.
+    Synced,
+}
+
 /// A datom database stored under a named root.
 #[derive(Clone, Copy)]
 pub struct Database<'s> {
     slab: &'s Slab,
     cell: RootCell<'s>,
+    durability: Durability,
 }
 
 impl<'s> Database<'s> {
     pub(crate) fn open(slab: &'s Slab, name: &str, create: bool) -> Result<Database<'s>> {
         let cell = RootCell::named(slab.region(), name, RootKind::Dao, create)?;
-        Ok(Database { slab, cell })
+        Ok(Database {
+            slab,
+            cell,
+            durability: Durability::None,
+        })
+    }
+
+    /// The same database, committing with `durability`.
+    pub fn with_durability(self, durability: Durability) -> Database<'s> {
+        Database { durability, ..self }
     }
 
     /// The database at `index` of the root table.
@@ -134,7 +155,11 @@ impl<'s> Database<'s> {
                 format!("root {index} ({:?}) is not a database", cell.name()?),
             ));
         }
-        Ok(Database { slab, cell })
+        Ok(Database {
+            slab,
+            cell,
+            durability: Durability::None,
+        })
     }
 
     /// The root word (the current database block).
@@ -282,6 +307,13 @@ impl<'s> Database<'s> {
                 alloc.free(block)?;
                 return Err(e);
             }
+            if self.durability == Durability::Synced {
+                // Data first: nothing the new root reaches may be missing after a power loss.
+                if let Err(e) = region.sync_data() {
+                    alloc.free(block)?;
+                    return Err(e);
+                }
+            }
             if self.cell.compare_exchange(base, block).is_ok() {
                 let mut unlinked: Vec<u64> =
                     edits.into_iter().flat_map(|e| e.published()).collect();
@@ -289,6 +321,10 @@ impl<'s> Database<'s> {
                     unlinked.push(base);
                 }
                 self.slab.retire_after_publish(&unlinked);
+                if self.durability == Durability::Synced {
+                    // Published already: a failed root sync is reported, not undone.
+                    region.sync_roots()?;
+                }
                 return Ok((TxReport { t, datoms, retries }, extra));
             }
             alloc.free(block)?;

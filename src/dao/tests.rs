@@ -295,6 +295,50 @@ mod store {
     }
 
     #[test]
+    fn synced_commits_from_many_threads_share_root_syncs() {
+        use crate::slab::header::{F_SYNC_DONE, F_SYNC_TICKETS};
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let slab = Slab::open(dir.path().join("durable.slab")).unwrap();
+        let db = slab
+            .database("db")
+            .unwrap()
+            .with_durability(Durability::Synced);
+        std::thread::scope(|s| {
+            for thread in 0..4u64 {
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let change = Change::Add {
+                            e: 100 + thread,
+                            a: 40,
+                            v: Value::Long(i),
+                        };
+                        db.transact(&[change]).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(db.basis_t().unwrap(), 100);
+        let tickets = slab.region().meta(F_SYNC_TICKETS).load(Ordering::SeqCst);
+        let done = slab.region().meta(F_SYNC_DONE).load(Ordering::SeqCst);
+        assert_eq!(tickets, 100, "every synced commit waited for its root");
+        assert_eq!(done, 100, "and every one of them is covered by a sync");
+        // A database opened without the option does not sync.
+        slab.database("db")
+            .unwrap()
+            .transact(&[Change::Add {
+                e: 1,
+                a: 2,
+                v: Value::Nil,
+            }])
+            .unwrap();
+        assert_eq!(
+            slab.region().meta(F_SYNC_TICKETS).load(Ordering::SeqCst),
+            100
+        );
+    }
+
+    #[test]
     fn refuses_keys_too_long_and_changes_nothing() {
         let slab = Slab::anonymous().unwrap();
         let db = slab.database("db").unwrap();

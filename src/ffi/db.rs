@@ -85,6 +85,16 @@ pub struct eve_datom {
     pub bytes: eve_bytes,
 }
 
+/// Bits of `eve_db_transact`'s `flags`.
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+pub enum eve_tx_flag {
+    /// Return only once the transaction is on disk: its data is synced before the root
+    /// that publishes it, then the root (writers committing at once share that sync).
+    /// Without it a transaction survives any process crash but not a power loss.
+    EVE_TX_SYNCED = 1,
+}
+
 /// What `eve_db_transact` did.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -131,8 +141,8 @@ pub unsafe extern "C" fn eve_db_open(
 /// data (a vector of entity maps and `[:db/add e a v]`, `[:db/retract e a v]`,
 /// `[:db/retract e a]`, `[:db/retractEntity e]` statements, with tempids, idents and lookup
 /// refs), `metadata_edn` an optional EDN map (NULL for none) that becomes the transaction's
-/// metadata entity. Lock-free: on conflict with another writer it is re-run on the new
-/// version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
+/// metadata entity. `flags` is 0 or `EVE_TX_SYNCED`. Lock-free: on conflict with another
+/// writer it is re-run on the new version. Invalid data fails with `EVE_ERR_INVALID_ARGUMENT` (the message says what and,
 /// for malformed EDN, where) and changes nothing. `out` may be NULL.
 ///
 /// # Safety
@@ -144,10 +154,20 @@ pub unsafe extern "C" fn eve_db_transact(
     db: u32,
     tx_edn: *const c_char,
     metadata_edn: *const c_char,
+    flags: u32,
     out: *mut eve_tx_report,
 ) -> EveStatus {
     run(|| {
         let out = Out::optional(out, "out")?;
+        let durability = match flags {
+            0 => crate::dao::Durability::None,
+            f if f == eve_tx_flag::EVE_TX_SYNCED as u32 => crate::dao::Durability::Synced,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "flags has unknown bits {other:#x}"
+                )))
+            }
+        };
         // SAFETY: the header documents both as NUL-terminated strings (metadata may be NULL).
         let tx = unsafe { args::text(tx_edn, "tx_edn") }?;
         let metadata = if metadata_edn.is_null() {
@@ -157,7 +177,9 @@ pub unsafe extern "C" fn eve_db_transact(
             Some(unsafe { args::text(metadata_edn, "metadata_edn") }?)
         };
         let slab = handles::slab(slab)?;
-        let result = Database::at(&slab, db.into())?.transact_edn(tx, metadata)?;
+        let result = Database::at(&slab, db.into())?
+            .with_durability(durability)
+            .transact_edn(tx, metadata)?;
         if let Some(out) = out {
             let tempids = result
                 .tempids

@@ -64,6 +64,12 @@ pub const F_BYTES_IN_USE: u64 = 448;
 pub const F_BLOCKS_IN_USE: u64 = 456;
 /// One past the highest reader slot ever claimed; scans stop here.
 pub const F_READERS_HIGH_WATER: u64 = 512;
+/// Group commit of durable roots: tickets taken by writers waiting for their published
+/// root to reach the disk, the highest ticket known durable, and the owner of the sync in
+/// progress (0 when none).
+pub const F_SYNC_TICKETS: u64 = 576;
+pub const F_SYNC_DONE: u64 = 584;
+pub const F_SYNC_OWNER: u64 = 592;
 
 /// Geometry read from (or written to) a header, trusted only after `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

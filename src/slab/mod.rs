@@ -10,6 +10,7 @@
 //! The layers above see offsets, never addresses: `Region` turns an offset into a bounded
 //! slice or an atomic word, and refuses offsets outside the file.
 
+mod durable;
 pub mod file;
 pub mod header;
 pub mod process;

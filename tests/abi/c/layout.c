@@ -96,6 +96,7 @@ static const struct abi_layout_row ROWS[] = {
     ENUM(eve_index),
     ENUM(eve_view),
     ENUM(eve_value_type),
+    ENUM(eve_tx_flag),
 };
 
 const struct abi_layout_row *abi_layouts(size_t *count) {

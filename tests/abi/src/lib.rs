@@ -49,6 +49,7 @@ macro_rules! layouts {
             enum eve_index
             enum eve_view
             enum eve_value_type
+            enum eve_tx_flag
         )
     };
     (@table $m:ident; $(struct $s:ident { $($f:ident),* $(,)? })* $(enum $e:ident)*) => {{

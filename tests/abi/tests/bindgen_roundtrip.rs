@@ -158,6 +158,7 @@ fn enum_constants_equal_rust() {
         eve_value_type::EVE_VALUE_INSTANT,
         eve_value_type::EVE_VALUE_BYTES,
         eve_value_type::EVE_VALUE_REF,
+        eve_tx_flag::EVE_TX_SYNCED,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(
@@ -249,7 +250,7 @@ fn function_signatures_equal_rust() {
     let checked = same_fns![
         eve_last_error_message / 0,
         eve_db_open / 3,
-        eve_db_transact / 5,
+        eve_db_transact / 6,
         eve_db_wait / 5,
         eve_db_ident / 4,
         eve_db_datoms / 7,
