@@ -15,6 +15,11 @@
 // `message` eve's explanation. Arguments of the wrong type throw TypeError, out of range
 // ones RangeError.
 //
+// DaoDB: slab.database(name) gives a database's root index; slab.transactEdn runs EDN
+// transaction data; read.ident/datoms/log query the version a read sees and return plain
+// datom objects whose values are copies (they outlive the read). Entity ids, attribute ids
+// and t are numbers (all below 2^53).
+//
 // Threads: a Slab may be used by the thread (main or worker_thread) that opened it; a Read
 // and its Iters belong to the thread that began the read. Each worker opens its own Slab
 // on the same file (or relies on the slab being shared memory across processes).
@@ -96,6 +101,102 @@ export interface SweepReport {
   freedBlocks: number;
   freedBytes: number;
 }
+
+// ---- DaoDB ------------------------------------------------------------------------------
+
+/** The root index of a DaoDB database, as returned by database(). */
+export type DbIndex = number;
+
+/** An entity id (attribute ids and metadata entities are entities too); below 2^53. */
+export type EntityId = number;
+
+/** The four covering indexes (VAET holds reference datoms only). */
+export type DatomIndexName = 'eavt' | 'aevt' | 'avet' | 'vaet';
+
+/** Which datoms a query shows: true now, as of t, asserted after t (and true now), or every assertion and retraction. */
+export type DatomViewName = 'current' | 'asOf' | 'since' | 'history';
+
+/** eve_index values by name. */
+export const DatomIndex: Readonly<Record<DatomIndexName, number>>;
+/** eve_view values by name. */
+export const DatomView: Readonly<Record<DatomViewName, number>>;
+
+/** What a transaction did. */
+export interface TxReport {
+  /** The transaction's t (the database's basis t after it). */
+  t: number;
+  /** Datoms written (assertions and retractions); 0 when everything was already true. */
+  datoms: number;
+  /** Times the transaction was applied again because another writer published first. */
+  retries: number;
+  /** Each tempid of the data (strings as written, negative numbers as text like '-1') and its entity. */
+  tempids: Record<string, EntityId>;
+}
+
+export interface TransactOptions {
+  /** An EDN map (text) whose attributes describe the transaction: it becomes an entity, the `m` of the assertions. */
+  metadata?: string | null;
+  /** Return only once the transaction is on disk (EVE_TX_SYNCED); default false (survives a process crash, not a power loss). */
+  synced?: boolean;
+}
+
+/** A JS value as a component of an index key (see toEdn). */
+export type EdnComponent = number | bigint | boolean | null | string | Date | readonly EdnComponent[];
+
+export interface DatomsOptions {
+  /** The transaction of the asOf and since views (required for them, ignored otherwise). */
+  t?: U64;
+  /**
+   * Leading components of the index's keys, in its order: EDN text ('[:person/email "a@x"]'
+   * in AVET, '[20 :person/name]' in EAVT) or an array of JS values (see toEdn). None: all.
+   */
+  components?: string | readonly EdnComponent[] | null;
+}
+
+/** The type of a datom's value, and the JS type it comes back as. */
+export interface DatomValueTypes {
+  nil: null;
+  boolean: boolean;
+  /** A number when it is a safe integer, else a BigInt. */
+  long: number | bigint;
+  double: number;
+  string: string;
+  /** Without the leading colon: 'person/name'. */
+  keyword: string;
+  symbol: string;
+  /** Canonical text: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6'. */
+  uuid: string;
+  instant: Date;
+  /** A copy. */
+  bytes: Buffer;
+  /** The entity referred to. */
+  ref: EntityId;
+}
+
+export type DatomValueType = keyof DatomValueTypes;
+
+/** One datom [e a v t m]; narrow `value` by testing `type`. */
+export type Datom = {
+  [K in DatomValueType]: {
+    /** The entity. */
+    e: EntityId;
+    /** The attribute (an entity: read.ident(db, ':person/name')). */
+    a: EntityId;
+    /** The transaction. */
+    t: number;
+    /** 0 for a retraction, 1 for an assertion, or (>= 16) the transaction's metadata entity. */
+    m: number;
+    type: K;
+    value: DatomValueTypes[K];
+  };
+}[DatomValueType];
+
+/**
+ * EDN text for a JS value: integers (numbers or BigInts), doubles, booleans, null as nil, a
+ * string starting with ':' as a keyword and any other string as a string, a Date as #inst,
+ * an array as a vector. (A string value that starts with ':' must be given as EDN text.)
+ */
+export function toEdn(value: EdnComponent, what?: string): string;
 
 /** The error of every failing eve call. */
 export class EveError extends Error {
@@ -185,6 +286,29 @@ export class Slab {
    * While it is pending, close() throws EVE_ERR_BUSY.
    */
   waitForChange(root: RootIndex, seen: U64, timeoutMs?: number): Promise<bigint>;
+  /**
+   * The index of the DaoDB database `name`, created empty if missing on a writable handle.
+   * EVE_ERR_WRONG_KIND for a root of another kind; EVE_ERR_NOT_FOUND on a read-only handle
+   * when missing.
+   */
+  database(name: string): DbIndex;
+  /**
+   * Runs EDN transaction data (a vector of entity maps and [:db/add e a v],
+   * [:db/retract e a v], [:db/retract e a], [:db/retractEntity e], with tempids, idents and
+   * lookup refs) as one atomic transaction, re-run on conflict with another writer. Invalid
+   * data (malformed EDN, an unknown attribute, a wrong value type, ...) throws
+   * EVE_ERR_INVALID_ARGUMENT with eve's explanation and changes nothing.
+   */
+  transactEdn(db: DbIndex, txEdn: string, options?: TransactOptions): TxReport;
+  /** The t of the database's latest transaction (0 for none). */
+  basisT(db: DbIndex): number;
+  /**
+   * Resolves with the basis t once a transaction after `afterT` is published (by any thread
+   * or process), or with the basis t (at most `afterT`) after `timeoutMs` milliseconds. A
+   * negative, infinite or omitted timeout waits for ever. Runs on the libuv threadpool like
+   * waitForChange; while it is pending, close() throws EVE_ERR_BUSY.
+   */
+  waitForTransaction(db: DbIndex, afterT: U64, timeoutMs?: number): Promise<number>;
   /** Counters. */
   stats(): Stats;
   /** Frees every retired block no reader can still reach. EVE_ERR_READ_ONLY on a read-only handle. */
@@ -247,6 +371,20 @@ export class Read {
   end(): void;
   /** True once the read has ended. */
   readonly ended: boolean;
+  /**
+   * The entity whose :db/ident is `ident` (a keyword, with or without the colon) in the
+   * version of the database this read sees (fixed at its first use in the read), or undefined.
+   */
+  ident(db: DbIndex, ident: string): EntityId | undefined;
+  /**
+   * Every datom of `index` (default 'eavt') in `view` (default 'current') whose key starts
+   * with `options.components`, in index order; one native call that drains eve's cursor 256
+   * datoms at a time. The datoms are copies: they outlive the read. The asOf and since
+   * views need `options.t`.
+   */
+  datoms(db: DbIndex, index?: DatomIndexName, view?: DatomViewName, options?: DatomsOptions): Datom[];
+  /** Every datom of every transaction from `fromT` (default 0) on, in order of t and then of each transaction. */
+  log(db: DbIndex, fromT?: U64): Datom[];
   /** end() (for `using`). */
   [Symbol.dispose](): void;
 }

@@ -8,6 +8,10 @@
 // Zero copy: Buffers handed out by a Read (get, getMany, entries) view the slab itself.
 // They are valid until the read ends; then they are detached and read as empty (length 0).
 // Copy what you keep (Buffer.from(buf)). Never write into them.
+//
+// DaoDB: slab.database/transactEdn/basisT/waitForTransaction and read.ident/datoms/log.
+// Datoms are plain objects {e, a, t, m, type, value} whose values are copies (they outlive
+// the read).
 
 const path = require('node:path');
 
@@ -55,6 +59,18 @@ Object.defineProperties(Slab.prototype, {
     value: function waitForChange(root, seen, timeoutMs) {
       try {
         return this._waitForChange(root, seen, timeoutMs);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    writable: true,
+    configurable: true,
+  },
+  /** Resolves with the basis t once a transaction after `afterT` is published, or on timeout. */
+  waitForTransaction: {
+    value: function waitForTransaction(db, afterT, timeoutMs) {
+      try {
+        return this._waitForTransaction(db, afterT, timeoutMs);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -115,6 +131,60 @@ if (dispose) {
   });
 }
 
+// ---- DaoDB helpers ----------------------------------------------------------------------
+
+/** eve_index values by name. */
+const DatomIndex = Object.freeze({ eavt: 0, aevt: 1, avet: 2, vaet: 3 });
+/** eve_view values by name. */
+const DatomView = Object.freeze({ current: 0, asOf: 1, since: 2, history: 3 });
+
+function enumArg(table, value, what) {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be one of ${Object.keys(table).join(', ')}`);
+  if (!Object.prototype.hasOwnProperty.call(table, value)) {
+    throw new TypeError(`${what} must be one of ${Object.keys(table).join(', ')}, not ${JSON.stringify(value)}`);
+  }
+  return table[value];
+}
+
+/**
+ * EDN text for a JS value: numbers and BigInts as integers (or doubles), booleans, null as
+ * nil, a string starting with ':' as a keyword and any other string as a string, a Date as
+ * #inst, an array as a vector (e.g. a lookup ref).
+ */
+function toEdn(value, what) {
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) throw new RangeError(`${what} must be a finite number`);
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        throw new RangeError(`${what} must be a safe integer (or a BigInt)`);
+      }
+      return String(value); // '42' an integer; '1.5', '1e-7' doubles
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      if (value.startsWith(':')) {
+        if (value.length < 2 || /[\s,"\\\[\]{}()]/.test(value)) {
+          throw new TypeError(`${what}: ${JSON.stringify(value)} is not a keyword`);
+        }
+        return value;
+      }
+      return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    case 'object':
+      if (value === null) return 'nil';
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw new RangeError(`${what} is an invalid Date`);
+        return `#inst "${value.toISOString()}"`;
+      }
+      if (Array.isArray(value)) return `[${value.map((v, i) => toEdn(v, `${what}[${i}]`)).join(' ')}]`;
+      break;
+    default:
+      break;
+  }
+  throw new TypeError(`${what} must be a number, BigInt, boolean, null, string, Date or array`);
+}
+
 // ---- Read ------------------------------------------------------------------------------
 
 // getCopy copies through a scratch buffer with getInto: no external Buffer is created, which
@@ -132,6 +202,30 @@ Object.defineProperties(Read.prototype, {
         n = this.getInto(map, key, scratch);
       }
       return Buffer.from(scratch.subarray(0, n));
+    },
+    writable: true,
+    configurable: true,
+  },
+  /**
+   * The datoms of `index` ('eavt', 'aevt', 'avet', 'vaet') in `view` ('current', 'asOf',
+   * 'since', 'history'; `t` for asOf and since) whose keys start with `components` (EDN
+   * text like '[:person/email "ada@x"]' or an array of JS values, see toEdn), as an array
+   * of {e, a, t, m, type, value}: one native call, which drains the cursor 256 at a time.
+   */
+  datoms: {
+    value: function datoms(db, index = 'eavt', view = 'current', { t, components } = {}) {
+      const i = enumArg(DatomIndex, index, 'index');
+      const v = enumArg(DatomView, view, 'view');
+      if ((v === DatomView.asOf || v === DatomView.since) && t === undefined) {
+        throw new TypeError(`the ${view} view needs options.t`);
+      }
+      let edn;
+      if (components !== undefined && components !== null) {
+        if (typeof components === 'string') edn = components;
+        else if (Array.isArray(components)) edn = toEdn(components, 'components');
+        else throw new TypeError('components must be EDN text or an array');
+      }
+      return this._datoms(db, i, v, t, edn);
     },
     writable: true,
     configurable: true,
@@ -198,6 +292,9 @@ function bufferAddress(buf) {
 }
 
 module.exports = {
+  DatomIndex,
+  DatomView,
+  toEdn,
   open,
   openAnonymous,
   version,

@@ -5,6 +5,12 @@
 //   Read  - an eve_read handle (belongs to the JS thread that began it)
 //   Iter  - an eve_iter handle opened from a Read
 //
+// DaoDB (the datom database in a slab): Slab gains database/transactEdn/basisT and
+// _waitForTransaction, Read gains ident/_datoms/log. A datom query opens an eve_cursor,
+// drains it in batches of 256 (eve_cursor_next) and closes it within one native call, so no
+// cursor outlives a call; the bytes of string/keyword/symbol/bytes/uuid values (valid only
+// until the next eve_cursor_next) are copied into JS strings and Buffers at once.
+//
 // Zero copy: values (and iterator keys) come back as Buffers over external memory that
 // points straight into the slab mapping. Each Read (and Iter) remembers every ArrayBuffer
 // it handed out; when the read ends (or the iterator closes, or the Read is garbage
@@ -17,6 +23,7 @@
 
 #include <napi.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -282,6 +289,10 @@ class Slab : public Napi::ObjectWrap<Slab> {
   Napi::Value IsReadOnly(const Napi::CallbackInfo& info);
   Napi::Value BeginRead(const Napi::CallbackInfo& info);
   Napi::Value WaitForChange(const Napi::CallbackInfo& info);
+  Napi::Value Database(const Napi::CallbackInfo& info);
+  Napi::Value TransactEdn(const Napi::CallbackInfo& info);
+  Napi::Value BasisT(const Napi::CallbackInfo& info);
+  Napi::Value WaitForTransaction(const Napi::CallbackInfo& info);
 
   eve_slab* slab_ = nullptr;
   bool closed_ = false;
@@ -315,6 +326,9 @@ class Read : public Napi::ObjectWrap<Read> {
   Napi::Value End(const Napi::CallbackInfo& info);
   Napi::Value GetInto(const Napi::CallbackInfo& info);
   Napi::Value Ended(const Napi::CallbackInfo& info);
+  Napi::Value Ident(const Napi::CallbackInfo& info);
+  Napi::Value Datoms(const Napi::CallbackInfo& info);
+  Napi::Value Log(const Napi::CallbackInfo& info);
   void CloseIters(napi_env env);
   void Detach(napi_env env);
 
@@ -382,6 +396,10 @@ Napi::Function Slab::Define(Napi::Env env) {
                          InstanceMethod<&Slab::IsReadOnly>("isReadOnly"),
                          InstanceMethod<&Slab::BeginRead>("read"),
                          InstanceMethod<&Slab::WaitForChange>("_waitForChange"),
+                         InstanceMethod<&Slab::Database>("database"),
+                         InstanceMethod<&Slab::TransactEdn>("transactEdn"),
+                         InstanceMethod<&Slab::BasisT>("basisT"),
+                         InstanceMethod<&Slab::WaitForTransaction>("_waitForTransaction"),
                      });
 }
 
@@ -640,22 +658,222 @@ class WaitWorker : public Napi::AsyncWorker {
   std::string message_;
 };
 
+// A timeout in milliseconds for eve: undefined, negative or infinite gives -1 (for ever).
+int64_t ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info[i].IsUndefined()) return -1;
+  if (!info[i].IsNumber()) ThrowType(env, "timeoutMs must be a number");
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (std::isnan(d)) ThrowRange(env, "timeoutMs must not be NaN");
+  if (d < 0 || d >= 9.2e18) return -1;
+  return static_cast<int64_t>(std::ceil(d));
+}
+
 // _waitForChange(root, seen, timeoutMs): timeoutMs < 0, Infinity or undefined waits for ever.
 Napi::Value Slab::WaitForChange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t root = ArgIndex(info, 0, "root");
   uint64_t seen = ToU64(env, info[1], "seen");
-  int64_t timeout = -1;
-  if (!info[2].IsUndefined()) {
-    if (!info[2].IsNumber()) ThrowType(env, "timeoutMs must be a number");
-    double d = info[2].As<Napi::Number>().DoubleValue();
-    if (std::isnan(d)) ThrowRange(env, "timeoutMs must not be NaN");
-    if (d < 0 || d >= 9.2e18)
-      timeout = -1;
-    else
-      timeout = static_cast<int64_t>(std::ceil(d));
-  }
+  int64_t timeout = ArgTimeout(info, 2);
   WaitWorker* w = new WaitWorker(env, Value(), slab_, root, seen, timeout);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+
+// ---------------------------------------------------------------------------------------
+// DaoDB on the Slab.
+
+// A number for an entity id, t or count (all far below 2^53 in practice).
+inline Napi::Number Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+// database(name): the root index of the database `name`, created empty if missing.
+Napi::Value Slab::Database(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 0, "database name");
+  uint32_t index = 0;
+  Check(info.Env(), eve_db_open(slab_, name.c_str(), &index));
+  return Napi::Number::New(info.Env(), index);
+}
+
+// Appends the UTF-8 encoding of code point `cp` to `out`.
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Parses eve's tempid map (`{"ada" 1048576, "-1" 1048577}`: string keys escaped like
+// Rust's Debug, `\"`, `\\`, `\n`, `\r`, `\t`, `\0`, `\'`, `\u{1F600}`) into a JS object
+// whose properties are own data properties (even one called "__proto__").
+Napi::Object ParseTempids(Napi::Env env, const char* text) {
+  Napi::Object out = Napi::Object::New(env);
+  if (text == nullptr) return out;
+  auto bad = [&]() -> Napi::Error {
+    return Napi::Error::New(env, std::string("cannot parse the tempids eve returned: ") + text);
+  };
+  const char* p = text;
+  auto skip = [&]() {
+    while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+  };
+  skip();
+  if (*p++ != '{') throw bad();
+  for (;;) {
+    skip();
+    if (*p == '}') break;
+    if (*p++ != '"') throw bad();
+    std::string key;
+    for (;;) {
+      char c = *p++;
+      if (c == '\0') throw bad();
+      if (c == '"') break;
+      if (c != '\\') {
+        key += c;
+        continue;
+      }
+      char e = *p++;
+      switch (e) {
+        case 'n': key += '\n'; break;
+        case 'r': key += '\r'; break;
+        case 't': key += '\t'; break;
+        case '0': key += '\0'; break;
+        case '\\': key += '\\'; break;
+        case '"': key += '"'; break;
+        case '\'': key += '\''; break;
+        case 'u': {
+          if (*p++ != '{') throw bad();
+          uint32_t cp = 0;
+          int digits = 0;
+          for (; std::isxdigit(static_cast<unsigned char>(*p)); p++, digits++) {
+            char h = *p;
+            cp = cp * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+          }
+          if (*p++ != '}' || digits == 0 || digits > 6 || cp > 0x10FFFF) throw bad();
+          AppendUtf8(key, cp);
+          break;
+        }
+        default:
+          throw bad();
+      }
+    }
+    skip();
+    if (*p < '0' || *p > '9') throw bad();
+    uint64_t id = 0;
+    for (; *p >= '0' && *p <= '9'; p++) id = id * 10 + static_cast<uint64_t>(*p - '0');
+    out.DefineProperty(Napi::PropertyDescriptor::Value(Napi::String::New(env, key), Num(env, id),
+                                                       napi_default_jsproperty));
+  }
+  return out;
+}
+
+// transactEdn(db, txEdn, {metadata, synced}): runs EDN transaction data on the database;
+// returns {t, datoms, retries, tempids}. `metadata` is an EDN map (text) or undefined/null.
+Napi::Value Slab::TransactEdn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  std::string tx = ArgName(info, 1, "txEdn");
+  std::string metadata;
+  bool has_metadata = false;
+  uint32_t flags = 0;
+  Napi::Value v = info[2];
+  if (!v.IsUndefined() && !v.IsNull()) {
+    if (!v.IsObject()) ThrowType(env, "options must be an object");
+    Napi::Object opts = v.As<Napi::Object>();
+    Napi::Value m = opts.Get("metadata");
+    if (!m.IsUndefined() && !m.IsNull()) {
+      if (!m.IsString()) ThrowType(env, "options.metadata must be a string (an EDN map)");
+      metadata = m.As<Napi::String>().Utf8Value();
+      if (metadata.find('\0') != std::string::npos) ThrowType(env, "options.metadata must not contain NUL");
+      has_metadata = true;
+    }
+    Napi::Value synced = opts.Get("synced");
+    if (!synced.IsUndefined()) {
+      if (!synced.IsBoolean()) ThrowType(env, "options.synced must be a boolean");
+      if (synced.As<Napi::Boolean>().Value()) flags |= EVE_TX_SYNCED;
+    }
+  }
+  eve_tx_report report{};
+  Check(env, eve_db_transact(slab_, db, tx.c_str(), has_metadata ? metadata.c_str() : nullptr, flags, &report));
+  // report.tempids lives until the next eve call on this thread: parse it first.
+  Napi::Object tempids = ParseTempids(env, report.tempids);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("t", Num(env, report.t));
+  out.Set("datoms", Num(env, report.datoms));
+  out.Set("retries", Num(env, report.retries));
+  out.Set("tempids", tempids);
+  return out;
+}
+
+// basisT(db): the t of the database's latest transaction (eve_db_wait without waiting).
+Napi::Value Slab::BasisT(const Napi::CallbackInfo& info) {
+  uint32_t db = ArgIndex(info, 0, "db");
+  uint64_t t = 0;
+  Check(info.Env(), eve_db_wait(slab_, db, 0, 0, &t));
+  return Num(info.Env(), t);
+}
+
+// Runs eve_db_wait on the libuv threadpool and settles a promise with the basis t.
+class DbWaitWorker : public Napi::AsyncWorker {
+ public:
+  DbWaitWorker(Napi::Env env, Napi::Object slab_obj, eve_slab* slab, uint32_t db, uint64_t after, int64_t timeout)
+      : Napi::AsyncWorker(env, "eve:waitForTransaction"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        slab_ref_(Napi::Persistent(slab_obj)),
+        slab_(slab),
+        db_(db),
+        after_(after),
+        timeout_(timeout) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    status_ = eve_db_wait(slab_, db_, after_, timeout_, &basis_);
+    if (status_ != EVE_OK) message_ = eve_last_error_message();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status_ == EVE_OK)
+      deferred_.Resolve(Num(env, basis_));
+    else
+      deferred_.Reject(MakeEveError(env, status_, message_).Value());
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference slab_ref_;  // keeps the Slab (and its handle) alive while waiting
+  eve_slab* slab_;
+  uint32_t db_;
+  uint64_t after_;
+  int64_t timeout_;
+  uint64_t basis_ = 0;
+  eve_status status_ = EVE_OK;
+  std::string message_;
+};
+
+// _waitForTransaction(db, afterT, timeoutMs): resolves with the basis t once a transaction
+// after `afterT` is published, or with the basis t (<= afterT) on timeout.
+Napi::Value Slab::WaitForTransaction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  uint64_t after = ToU64(env, info[1], "afterT");
+  int64_t timeout = ArgTimeout(info, 2);
+  DbWaitWorker* w = new DbWaitWorker(env, Value(), slab_, db, after, timeout);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -674,6 +892,9 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceMethod<&Read::Iterate>("iterate"),
                          InstanceMethod<&Read::End>("end"),
                          InstanceAccessor<&Read::Ended>("ended"),
+                         InstanceMethod<&Read::Ident>("ident"),
+                         InstanceMethod<&Read::Datoms>("_datoms"),
+                         InstanceMethod<&Read::Log>("log"),
                      });
 }
 
@@ -830,6 +1051,157 @@ Napi::Value Read::End(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Read::Ended(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ended_); }
+
+
+// ---------------------------------------------------------------------------------------
+// DaoDB on the Read.
+
+// ident(db, ident): the entity with that :db/ident (a keyword, with or without the colon)
+// in the version this read sees, or undefined.
+Napi::Value Read::Ident(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  std::string ident = ArgName(info, 1, "ident");
+  uint64_t e = 0;
+  eve_status s = eve_db_ident(read_, db, ident.c_str(), &e);
+  if (s == EVE_ERR_NOT_FOUND) return env.Undefined();
+  Check(env, s);
+  return Num(env, e);
+}
+
+// Closes a cursor on every way out of a native call.
+class CursorGuard {
+ public:
+  explicit CursorGuard(eve_cursor* c) : c_(c) {}
+  ~CursorGuard() {
+    if (c_ != nullptr) eve_cursor_close(c_);
+  }
+  eve_cursor* get() const { return c_; }
+  // Closes now, reporting failure.
+  eve_status Close() {
+    eve_cursor* c = c_;
+    c_ = nullptr;
+    return eve_cursor_close(c);
+  }
+
+ private:
+  eve_cursor* c_;
+};
+
+const char* const kValueTypeNames[] = {"nil",  "boolean", "long",    "double", "string", "keyword",
+                                       "symbol", "uuid",  "instant", "bytes",  "ref"};
+constexpr uint32_t kValueTypes = sizeof(kValueTypeNames) / sizeof(kValueTypeNames[0]);
+
+// The JS value of a datom's value; copies its bytes (valid only until the next
+// eve_cursor_next).
+napi_value DatomValue(Napi::Env env, const eve_datom& d) {
+  const char* bytes = reinterpret_cast<const char*>(d.bytes.data != nullptr ? d.bytes.data : kEmpty);
+  switch (d.value_type) {
+    case EVE_VALUE_NIL:
+      return env.Null();
+    case EVE_VALUE_BOOLEAN:
+      return Napi::Boolean::New(env, d.int_value != 0);
+    case EVE_VALUE_LONG:
+      if (d.int_value >= -9007199254740991LL && d.int_value <= 9007199254740991LL)
+        return Napi::Number::New(env, static_cast<double>(d.int_value));
+      return Napi::BigInt::New(env, d.int_value);
+    case EVE_VALUE_DOUBLE:
+      return Napi::Number::New(env, d.double_value);
+    case EVE_VALUE_STRING:
+    case EVE_VALUE_KEYWORD:
+    case EVE_VALUE_SYMBOL:
+      return Napi::String::New(env, bytes, d.bytes.len);
+    case EVE_VALUE_UUID: {
+      if (d.bytes.len != 16) throw MakeEveError(env, EVE_ERR_INTERNAL, "a uuid datom without 16 bytes");
+      static const char hex[] = "0123456789abcdef";
+      char text[36];
+      size_t j = 0;
+      for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[j++] = '-';
+        uint8_t b = d.bytes.data[i];
+        text[j++] = hex[b >> 4];
+        text[j++] = hex[b & 15];
+      }
+      return Napi::String::New(env, text, sizeof text);
+    }
+    case EVE_VALUE_INSTANT:
+      return Napi::Date::New(env, static_cast<double>(d.int_value));
+    case EVE_VALUE_BYTES:
+      return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes), d.bytes.len);
+    case EVE_VALUE_REF:
+      return Num(env, static_cast<uint64_t>(d.int_value));
+    default:
+      throw MakeEveError(env, EVE_ERR_INTERNAL, "a datom of unknown value type " + std::to_string(d.value_type));
+  }
+}
+
+// Drains `cursor` into an array of {e, a, t, m, type, value} objects, 256 datoms per
+// eve_cursor_next, and closes it.
+Napi::Array DrainCursor(Napi::Env env, eve_cursor* cursor) {
+  CursorGuard guard(cursor);
+  constexpr size_t kBatch = 256;
+  eve_datom batch[kBatch];
+  Napi::String ke = Napi::String::New(env, "e"), ka = Napi::String::New(env, "a"), kt = Napi::String::New(env, "t"),
+               km = Napi::String::New(env, "m"), ktype = Napi::String::New(env, "type"),
+               kvalue = Napi::String::New(env, "value");
+  std::vector<Napi::String> type_names;
+  type_names.reserve(kValueTypes);
+  for (uint32_t i = 0; i < kValueTypes; i++) type_names.push_back(Napi::String::New(env, kValueTypeNames[i]));
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (;;) {
+    size_t count = 0;
+    Check(env, eve_cursor_next(guard.get(), batch, kBatch, &count));
+    if (count == 0) break;
+    for (size_t i = 0; i < count; i++) {
+      Napi::HandleScope scope(env);
+      const eve_datom& d = batch[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set(ke, Num(env, d.e));
+      o.Set(ka, Num(env, d.a));
+      o.Set(kt, Num(env, d.t));
+      o.Set(km, Num(env, d.m));
+      o.Set(ktype, d.value_type < kValueTypes ? Napi::Value(type_names[d.value_type]) : env.Undefined());
+      o.Set(kvalue, Napi::Value(env, DatomValue(env, d)));
+      out.Set(n++, o);
+    }
+  }
+  Check(env, guard.Close());
+  return out;
+}
+
+// Reads a u64 `t` argument: undefined gives 0.
+uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info[i].IsUndefined()) return 0;
+  return ToU64(info.Env(), info[i], what);
+}
+
+// _datoms(db, index, view, t, componentsEdn): every datom of the index (an eve_index) in
+// the view (an eve_view; t for asOf/since) whose key starts with the components (an EDN
+// vector, or undefined for all). index.js turns names and JS components into these.
+Napi::Value Read::Datoms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  uint32_t index = ArgIndex(info, 1, "index");
+  uint32_t view = ArgIndex(info, 2, "view");
+  uint64_t t = ArgT(info, 3, "t");
+  std::string components;
+  bool has_components = !info[4].IsUndefined() && !info[4].IsNull();
+  if (has_components) components = ArgName(info, 4, "components");
+  eve_cursor* cursor = nullptr;
+  Check(env, eve_db_datoms(read_, db, index, view, t, has_components ? components.c_str() : nullptr, &cursor));
+  return DrainCursor(env, cursor);
+}
+
+// log(db, fromT = 0): every datom of every transaction from `fromT` on, in order.
+Napi::Value Read::Log(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  uint64_t from = ArgT(info, 1, "fromT");
+  eve_cursor* cursor = nullptr;
+  Check(env, eve_db_log(read_, db, from, &cursor));
+  return DrainCursor(env, cursor);
+}
 
 // ---------------------------------------------------------------------------------------
 // Iter implementation.
