@@ -2,6 +2,7 @@ package dev.eve;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -116,6 +117,44 @@ final class Native {
                     JAVA_LONG.withName("freed_bytes"))
             .withName("eve_sweep_report");
 
+    /**
+     * {@code struct eve_datom { uint64_t e, a, t, m; uint32_t value_type; <4 bytes padding>
+     * int64_t int_value; double double_value; eve_bytes bytes; }}: 72 bytes.
+     */
+    static final StructLayout EVE_DATOM = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("e"),
+                    JAVA_LONG.withName("a"),
+                    JAVA_LONG.withName("t"),
+                    JAVA_LONG.withName("m"),
+                    JAVA_INT.withName("value_type"),
+                    MemoryLayout.paddingLayout(4),
+                    JAVA_LONG.withName("int_value"),
+                    JAVA_DOUBLE.withName("double_value"),
+                    EVE_BYTES.withName("bytes"))
+            .withName("eve_datom");
+
+    static final long DATOM_E = offset(EVE_DATOM, "e");
+    static final long DATOM_A = offset(EVE_DATOM, "a");
+    static final long DATOM_T = offset(EVE_DATOM, "t");
+    static final long DATOM_M = offset(EVE_DATOM, "m");
+    static final long DATOM_VALUE_TYPE = offset(EVE_DATOM, "value_type");
+    static final long DATOM_INT_VALUE = offset(EVE_DATOM, "int_value");
+    static final long DATOM_DOUBLE_VALUE = offset(EVE_DATOM, "double_value");
+    static final long DATOM_BYTES = offset(EVE_DATOM, "bytes");
+
+    /** {@code struct eve_tx_report { uint64_t t, datoms, retries; const char *tempids; }}: 32 bytes. */
+    static final StructLayout EVE_TX_REPORT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("t"),
+                    JAVA_LONG.withName("datoms"),
+                    JAVA_LONG.withName("retries"),
+                    ADDRESS.withName("tempids"))
+            .withName("eve_tx_report");
+
+    static final long TX_REPORT_T = offset(EVE_TX_REPORT, "t");
+    static final long TX_REPORT_DATOMS = offset(EVE_TX_REPORT, "datoms");
+    static final long TX_REPORT_RETRIES = offset(EVE_TX_REPORT, "retries");
+    static final long TX_REPORT_TEMPIDS = offset(EVE_TX_REPORT, "tempids");
+
     /** {@code enum eve_status} (a C enum: an {@code int}). */
     static final ValueLayout.OfInt STATUS = JAVA_INT;
 
@@ -123,6 +162,7 @@ final class Native {
     static final int EVE_OP_REMOVE = 2;
     static final int EVE_OPEN_READ_ONLY = 1;
     static final int EVE_OPEN_MUST_EXIST = 2;
+    static final int EVE_TX_SYNCED = 1;
 
     // ---- downcall handles --------------------------------------------------------------
 
@@ -188,6 +228,31 @@ final class Native {
             FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS, SIZE_T, ADDRESS),
             Linker.Option.critical(true));
     private static final MethodHandle ITER_CLOSE = function("eve_iter_close", FunctionDescriptor.of(STATUS, ADDRESS));
+
+    private static final MethodHandle DB_OPEN =
+            function("eve_db_open", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_TRANSACT = function(
+            "eve_db_transact", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+    private static final MethodHandle DB_WAIT =
+            function("eve_db_wait", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle DB_IDENT =
+            function("eve_db_ident", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_DATOMS = function(
+            "eve_db_datoms",
+            FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_LOG =
+            function("eve_db_log", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
+    /**
+     * {@code eve_cursor_next}, critical with heap access like {@link #ITER_NEXT}: it fills a
+     * {@code long[]} that holds the {@code eve_datom} array (every field is 8-byte aligned).
+     * One call decodes at most a batch of datoms from the pinned slab; it never blocks and
+     * never calls back into Java.
+     */
+    private static final MethodHandle CURSOR_NEXT = function(
+            "eve_cursor_next",
+            FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS),
+            Linker.Option.critical(true));
+    private static final MethodHandle CURSOR_CLOSE = function("eve_cursor_close", FunctionDescriptor.of(STATUS, ADDRESS));
 
     // ---- wrappers (one per C function) ---------------------------------------------------
 
@@ -425,6 +490,73 @@ final class Native {
         }
     }
 
+    static int dbOpen(MemorySegment slab, MemorySegment name, MemorySegment db) {
+        try {
+            return (int) DB_OPEN.invokeExact(slab, name, db);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbTransact(
+            MemorySegment slab, int db, MemorySegment txEdn, MemorySegment metadataEdn, int flags, MemorySegment out) {
+        try {
+            return (int) DB_TRANSACT.invokeExact(slab, db, txEdn, metadataEdn, flags, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbWait(MemorySegment slab, int db, long afterT, long timeoutMs, MemorySegment basisT) {
+        try {
+            return (int) DB_WAIT.invokeExact(slab, db, afterT, timeoutMs, basisT);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbIdent(MemorySegment read, int db, MemorySegment ident, MemorySegment entity) {
+        try {
+            return (int) DB_IDENT.invokeExact(read, db, ident, entity);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbDatoms(
+            MemorySegment read, int db, int index, int view, long viewT, MemorySegment componentsEdn, MemorySegment out) {
+        try {
+            return (int) DB_DATOMS.invokeExact(read, db, index, view, viewT, componentsEdn, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbLog(MemorySegment read, int db, long fromT, MemorySegment out) {
+        try {
+            return (int) DB_LOG.invokeExact(read, db, fromT, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code datoms} and {@code count} may be heap segments (critical downcall). */
+    static int cursorNext(MemorySegment cursor, MemorySegment datoms, long capacity, MemorySegment count) {
+        try {
+            return (int) CURSOR_NEXT.invokeExact(cursor, datoms, capacity, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int cursorClose(MemorySegment cursor) {
+        try {
+            return (int) CURSOR_CLOSE.invokeExact(cursor);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     // ---- helpers -------------------------------------------------------------------------
 
     /** Throws the {@link EveException} for {@code status} unless it is {@code EVE_OK}. */
@@ -457,6 +589,20 @@ final class Native {
             throw new IllegalArgumentException("a name must not contain NUL characters");
         }
         return arena.allocateFrom(name);
+    }
+
+    /**
+     * A text argument ({@code what} names it in errors) as a NUL-terminated UTF-8 string
+     * allocated in {@code arena}, or {@code NULL} for {@code null}.
+     */
+    static MemorySegment text(Arena arena, String text, String what) {
+        if (text == null) {
+            return MemorySegment.NULL;
+        }
+        if (text.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + " must not contain NUL characters");
+        }
+        return arena.allocateFrom(text);
     }
 
     /** The byte offset of the field {@code name} in {@code layout}. */

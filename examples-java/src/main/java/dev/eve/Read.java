@@ -2,16 +2,21 @@ package dev.eve;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.function.BiConsumer;
 
 /**
@@ -32,6 +37,10 @@ import java.util.function.BiConsumer;
  * one after {@link #close()} throws {@link IllegalStateException} instead of touching memory
  * that may have been freed. Copy what you keep ({@link #getBytes}, {@link #getString}).
  * Using a closed read throws {@link IllegalStateException} too.
+ *
+ * <p>The same goes for DaoDB databases: the first use of a database in a read ({@link
+ * #ident}, {@link #datoms}, {@link #log}) fixes the version it sees. Their {@link Datom}s
+ * are copies, valid for ever.
  */
 public final class Read implements AutoCloseable {
     /** Entries fetched per {@code eve_iter_next} call. */
@@ -44,6 +53,7 @@ public final class Read implements AutoCloseable {
     private final long[] found = new long[2];
     private final MemorySegment foundSegment = MemorySegment.ofArray(found);
     private final List<Entries> openIterators = new ArrayList<>();
+    private final List<Datoms> openCursors = new ArrayList<>();
     private boolean closed;
 
     Read(MemorySegment handle) {
@@ -162,8 +172,75 @@ public final class Read implements AutoCloseable {
         return entries;
     }
 
+    // ---- DaoDB ----------------------------------------------------------------------------
+
     /**
-     * Ends the read ({@code eve_read_end}), after closing the iterators still open on it.
+     * The entity named by the keyword {@code ident} ({@code "person/email"} or {@code
+     * ":person/email"}) in the database at {@code db}, in the version this read sees ({@code
+     * eve_db_ident}). Attribute ids in datoms are such entities. Fails with {@code
+     * EVE_ERR_NOT_FOUND} when no entity has that ident.
+     */
+    public long ident(int db, String ident) {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(JAVA_LONG);
+            Native.check(Native.dbIdent(handle, db, Native.text(call, ident, "an ident"), out), "eve_db_ident " + ident);
+            return out.get(JAVA_LONG, 0);
+        }
+    }
+
+    /** Every datom true now in {@code index} of the database at {@code db}. */
+    public Datoms datoms(int db, Index index) {
+        return datoms(db, index, View.CURRENT, 0, null);
+    }
+
+    /** The datoms true now in {@code index} whose keys start with {@code componentsEdn} (see below). */
+    public Datoms datoms(int db, Index index, String componentsEdn) {
+        return datoms(db, index, View.CURRENT, 0, componentsEdn);
+    }
+
+    /**
+     * A cursor over the datoms of {@code index} in the database at {@code db}, in the
+     * version this read sees ({@code eve_db_datoms}), in index order. {@code view} filters
+     * them ({@code t} is the transaction for {@link View#AS_OF} and {@link View#SINCE},
+     * ignored otherwise); {@code componentsEdn}, an EDN vector of leading components in the
+     * index's order ({@code [20 :person/name]} in EAVT, {@code [:person/email "a@x"]} in
+     * AVET), keeps only the datoms that start with them, and {@code null} keeps all.
+     *
+     * <p>The cursor fetches {@value #ITER_BATCH} datoms per native call and copies each
+     * value out as it hands it over. It closes itself once exhausted, or when closed (use
+     * try-with-resources if you may stop early), or when this read closes. It belongs to
+     * this thread, like the read. Malformed components fail with {@code
+     * EVE_ERR_INVALID_ARGUMENT}.
+     */
+    public Datoms datoms(int db, Index index, View view, long t, String componentsEdn) {
+        Objects.requireNonNull(index, "index");
+        Objects.requireNonNull(view, "view");
+        ensureOpen();
+        return register(new Datoms(this, (call, out) -> Native.dbDatoms(
+                handle, db, index.code, view.code, t, Native.text(call, componentsEdn, "the components"), out),
+                "eve_db_datoms"));
+    }
+
+    /**
+     * A cursor over the transaction log of the database at {@code db}, in the version this
+     * read sees, from transaction {@code fromT} on ({@code eve_db_log}): every datom of every
+     * transaction (assertions and retractions), in order of {@code t} and then of the
+     * transaction's own order. Otherwise like {@link #datoms(int, Index, View, long, String)}.
+     */
+    public Datoms log(int db, long fromT) {
+        ensureOpen();
+        return register(new Datoms(this, (call, out) -> Native.dbLog(handle, db, fromT, out), "eve_db_log"));
+    }
+
+    private Datoms register(Datoms datoms) {
+        openCursors.add(datoms);
+        return datoms;
+    }
+
+    /**
+     * Ends the read ({@code eve_read_end}), after closing the iterators and datom cursors
+     * still open on it.
      * Every segment it handed out becomes inaccessible. Calling it again is a no-op.
      */
     @Override
@@ -173,6 +250,9 @@ public final class Read implements AutoCloseable {
         }
         for (Entries entries : List.copyOf(openIterators)) {
             entries.close();
+        }
+        for (Datoms datoms : List.copyOf(openCursors)) {
+            datoms.close();
         }
         Native.check(Native.readEnd(handle), "eve_read_end");
         closed = true;
@@ -290,6 +370,124 @@ public final class Read implements AutoCloseable {
             available = 0;
             arena.close();
             read.openIterators.remove(this);
+        }
+    }
+
+    /** Opens a cursor: one of eve_db_datoms or eve_db_log, with its arguments in {@code call}. */
+    @FunctionalInterface
+    private interface CursorOpener {
+        int open(Arena call, MemorySegment out);
+    }
+
+    /**
+     * An open datom cursor ({@code eve_cursor *}) over an index or the log of a DaoDB
+     * database. It keeps its own pin in eve. Every {@link Datom} it returns is a copy; the
+     * bytes eve hands out are only valid until its next batch, so values are copied as
+     * {@link #next()} returns them. Confined to the thread that opened it, like the read
+     * (eve refuses calls from other threads with an {@link EveException}). Once closed,
+     * {@link #hasNext()} is false.
+     */
+    public static final class Datoms implements Iterator<Datom>, AutoCloseable {
+        /** eve_datom as longs: 72 bytes, every field 8-byte aligned. */
+        private static final int DATOM_LONGS = (int) (Native.EVE_DATOM.byteSize() / Long.BYTES);
+
+        private final Read read;
+        private final MemorySegment cursor;
+        /** eve_cursor_next fills this heap array (an eve_datom[ITER_BATCH]) directly: no native buffer. */
+        private final MemorySegment batch = MemorySegment.ofArray(new long[DATOM_LONGS * ITER_BATCH]);
+        private final long[] fetched = new long[1];
+        private final MemorySegment fetchedSegment = MemorySegment.ofArray(fetched);
+        private int position;
+        private int available;
+        private boolean exhausted;
+        private boolean closed;
+
+        private Datoms(Read read, CursorOpener opener, String what) {
+            this.read = read;
+            try (Arena call = Arena.ofConfined()) {
+                MemorySegment out = call.allocate(ADDRESS);
+                Native.check(opener.open(call, out), what);
+                cursor = out.get(ADDRESS, 0);
+            }
+        }
+
+        /** The eve handle (for tests). */
+        MemorySegment handle() {
+            return cursor;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (position < available) {
+                return true;
+            }
+            if (exhausted || closed) {
+                return false;
+            }
+            int status = Native.cursorNext(cursor, batch, ITER_BATCH, fetchedSegment);
+            if (status != Status.OK) {
+                throw Native.failure(status, "eve_cursor_next");
+            }
+            available = (int) fetched[0];
+            position = 0;
+            if (available == 0) {
+                exhausted = true;
+                close();
+                return false;
+            }
+            return true;
+        }
+
+        @Override
+        public Datom next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            long at = position++ * Native.EVE_DATOM.byteSize();
+            ValueType type = ValueType.of(batch.get(JAVA_INT, at + Native.DATOM_VALUE_TYPE));
+            long number = batch.get(JAVA_LONG, at + Native.DATOM_INT_VALUE);
+            Object value = switch (type) {
+                case NIL -> null;
+                case BOOLEAN -> number != 0;
+                case LONG, REF -> number;
+                case DOUBLE -> batch.get(JAVA_DOUBLE, at + Native.DATOM_DOUBLE_VALUE);
+                case INSTANT -> Instant.ofEpochMilli(number);
+                case STRING, KEYWORD, SYMBOL -> new String(bytes(at), StandardCharsets.UTF_8);
+                case BYTES -> bytes(at);
+                case UUID -> {
+                    ByteBuffer uuid = ByteBuffer.wrap(bytes(at)); // 16 bytes, big-endian
+                    yield new UUID(uuid.getLong(), uuid.getLong());
+                }
+            };
+            return new Datom(
+                    batch.get(JAVA_LONG, at + Native.DATOM_E),
+                    batch.get(JAVA_LONG, at + Native.DATOM_A),
+                    batch.get(JAVA_LONG, at + Native.DATOM_T),
+                    batch.get(JAVA_LONG, at + Native.DATOM_M),
+                    type,
+                    value);
+        }
+
+        /** A copy of the eve_bytes of the datom at {@code at}: valid only until the next batch. */
+        private byte[] bytes(long at) {
+            long data = batch.get(JAVA_LONG, at + Native.DATOM_BYTES + Native.BYTES_DATA);
+            long length = batch.get(JAVA_LONG, at + Native.DATOM_BYTES + Native.BYTES_LEN);
+            if (data == 0 || length == 0) {
+                return new byte[0];
+            }
+            return MemorySegment.ofAddress(data).reinterpret(length).toArray(JAVA_BYTE);
+        }
+
+        /** Closes the cursor ({@code eve_cursor_close}). Idempotent. */
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            Native.check(Native.cursorClose(cursor), "eve_cursor_close");
+            closed = true;
+            available = 0;
+            read.openCursors.remove(this);
         }
     }
 }

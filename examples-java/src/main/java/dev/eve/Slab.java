@@ -11,12 +11,13 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * An open eve slab ({@code eve_slab *}): a file (or anonymous shared memory) holding named
- * maps and raw 64-bit roots, shared by every process and handle that opens it.
+ * maps, raw 64-bit roots and DaoDB databases, shared by every process and handle that opens it.
  *
  * <p>A {@code Slab} may be used by any number of threads at once. Writes ({@link
  * #transact}, {@link #put}, {@link #compareExchange}) are atomic and lock-free; reads go
@@ -276,6 +277,90 @@ public final class Slab implements AutoCloseable {
     /** Removes the UTF-8 {@code key} if present (a transaction of one). */
     public Commit remove(int map, String key) {
         return transact(map, List.of(Op.remove(key)));
+    }
+
+    // ---- DaoDB ----------------------------------------------------------------------------
+
+    /**
+     * The index of the DaoDB database called {@code name} (1 to 80 bytes of UTF-8), created
+     * empty if it is missing and the handle is writable ({@code eve_db_open}). Every process
+     * gets the same index for the same name. Fails with {@code EVE_ERR_WRONG_KIND} if {@code
+     * name} is a root of another kind, and {@code EVE_ERR_NOT_FOUND} on a read-only handle
+     * when it is missing.
+     */
+    public int database(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_INT);
+            Native.check(Native.dbOpen(handle, Native.name(arena, name), out), "eve_db_open " + name);
+            return out.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Runs the EDN transaction data {@code txEdn} on the database at {@code db}, without metadata, not synced. */
+    public TxReport transact(int db, String txEdn) {
+        return transact(db, txEdn, null, false);
+    }
+
+    /**
+     * Runs a transaction on the database at {@code db} ({@code eve_db_transact}). {@code
+     * txEdn} is EDN transaction data: a vector of entity maps and {@code [:db/add e a v]},
+     * {@code [:db/retract e a v]}, {@code [:db/retract e a]}, {@code [:db/retractEntity e]}
+     * statements, with tempids, idents and lookup refs. {@code metadataEdn} is an EDN map
+     * (or {@code null}) whose attributes describe the transaction: it becomes an entity of
+     * its own, and the {@code m} of every assertion of the transaction. With {@code synced}
+     * ({@code EVE_TX_SYNCED}) it returns only once the transaction is on disk; without it a
+     * transaction survives any process crash but not a power loss.
+     *
+     * <p>Lock-free: if another writer (in any process) publishes first, the transaction is
+     * run again on the new version ({@link TxReport#retries()}). Invalid data (malformed
+     * EDN, an unknown attribute, a value of the wrong type, a unique conflict) fails with
+     * {@code EVE_ERR_INVALID_ARGUMENT}, the message saying what and where, and changes
+     * nothing; a root of another kind at {@code db} fails with {@code EVE_ERR_WRONG_KIND}.
+     */
+    public TxReport transact(int db, String txEdn, String metadataEdn, boolean synced) {
+        Objects.requireNonNull(txEdn, "txEdn");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tx = Native.text(arena, txEdn, "the transaction data");
+            MemorySegment metadata = Native.text(arena, metadataEdn, "the transaction metadata");
+            MemorySegment out = arena.allocate(Native.EVE_TX_REPORT);
+            int flags = synced ? Native.EVE_TX_SYNCED : 0;
+            Native.check(Native.dbTransact(handle, db, tx, metadata, flags, out), "eve_db_transact");
+            // The tempids text lives only until the next eve call on this thread: copy it first.
+            String tempids = Native.cString(out.get(ADDRESS, Native.TX_REPORT_TEMPIDS));
+            Map<String, Long> resolved = tempids.isEmpty() ? Map.of() : TxReport.parseTempids(tempids);
+            return new TxReport(
+                    out.get(JAVA_LONG, Native.TX_REPORT_T),
+                    out.get(JAVA_LONG, Native.TX_REPORT_DATOMS),
+                    out.get(JAVA_LONG, Native.TX_REPORT_RETRIES),
+                    resolved);
+        }
+    }
+
+    /**
+     * Blocks until a transaction after {@code afterT} is published in the database at {@code
+     * db} (by any process), or {@code timeout} passes ({@code eve_db_wait}); {@code null} or
+     * a negative timeout waits for ever, a timeout is rounded up to whole milliseconds.
+     * Returns the basis {@code t} seen last: at most {@code afterT} only on timeout.
+     *
+     * <p>Like {@link #waitForChange}, the thread waits inside native code: {@link
+     * Thread#interrupt()} does not wake it, and {@link #close()} fails with {@code
+     * EVE_ERR_BUSY} meanwhile.
+     */
+    public long waitForTransaction(int db, long afterT, Duration timeout) {
+        long millis = timeoutMillis(timeout);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            Native.check(Native.dbWait(handle, db, afterT, millis, out), "eve_db_wait");
+            return out.get(JAVA_LONG, 0);
+        }
+    }
+
+    /**
+     * The basis {@code t} of the database at {@code db}: the {@code t} of its last
+     * transaction, 0 before the first ({@code eve_db_wait(slab, db, 0, 0, &t)}, which does not wait).
+     */
+    public long basisT(int db) {
+        return waitForTransaction(db, 0, Duration.ZERO);
     }
 
     /**

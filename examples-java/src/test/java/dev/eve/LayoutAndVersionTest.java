@@ -25,6 +25,21 @@ class LayoutAndVersionTest {
         assertEquals(16, Native.EVE_RECLAIM_REPORT.byteSize());
         assertEquals(32, Native.EVE_SWEEP_REPORT.byteSize());
         assertEquals(8, Native.EVE_OP.byteAlignment());
+        assertEquals(72, Native.EVE_DATOM.byteSize());
+        assertEquals(0, Native.DATOM_E);
+        assertEquals(8, Native.DATOM_A);
+        assertEquals(16, Native.DATOM_T);
+        assertEquals(24, Native.DATOM_M);
+        assertEquals(32, Native.DATOM_VALUE_TYPE);
+        assertEquals(40, Native.DATOM_INT_VALUE);
+        assertEquals(48, Native.DATOM_DOUBLE_VALUE);
+        assertEquals(56, Native.DATOM_BYTES);
+        assertEquals(8, Native.EVE_DATOM.byteAlignment());
+        assertEquals(32, Native.EVE_TX_REPORT.byteSize());
+        assertEquals(0, Native.TX_REPORT_T);
+        assertEquals(8, Native.TX_REPORT_DATOMS);
+        assertEquals(16, Native.TX_REPORT_RETRIES);
+        assertEquals(24, Native.TX_REPORT_TEMPIDS);
     }
 
     @Test
