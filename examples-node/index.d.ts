@@ -377,6 +377,12 @@ export class Read {
    */
   ident(db: DbIndex, ident: string): EntityId | undefined;
   /**
+   * The entity an EDN reference names (`'1048576'`, `':color/red'` or
+   * `'[:person/email "a@x"]'`) as EDN text of its attributes in this read's version, e.g.
+   * `{:db/id 1048576, :person/name "Ada"}`. Throws EVE_ERR_INVALID_ARGUMENT if none.
+   */
+  entity(db: DbIndex, reference: string): string;
+  /**
    * Every datom of `index` (default 'eavt') in `view` (default 'current') whose key starts
    * with `options.components`, in index order; one native call that drains eve's cursor 256
    * datoms at a time. The datoms are copies: they outlive the read. The asOf and since

@@ -341,6 +341,20 @@ enum eve_status eve_db_ident(struct eve_read *read,
                              const char *ident,
                              uint64_t *entity);
 
+// Stores in `*edn` the entity named by `entity_edn` (an id such as `"1048576"`, an ident
+// such as `":color/red"`, or a lookup ref such as `"[:person/email \"a@x\"]"`) as an EDN
+// map of its attributes in the version `read` sees: `{:db/id 1048576, :person/name
+// "Ada", :person/friend #{1048577}}`. The text stays valid until the next eve call on this
+// thread. Fails with `EVE_ERR_INVALID_ARGUMENT` if the reference names no entity.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_entity(struct eve_read *read,
+                              uint32_t db,
+                              const char *entity_edn,
+                              const char **edn);
+
 // Opens a cursor over the datoms of `index` in the database at root index `db`, in the
 // version `read` sees, filtered by `view` (`t` is the transaction for
 // `EVE_VIEW_AS_OF` and `EVE_VIEW_SINCE`, ignored otherwise) and limited to the keys that

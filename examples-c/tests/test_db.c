@@ -130,6 +130,17 @@ int main(void) {
     n = drain(cursor, datoms, 64);
     CHECK(n == 3); /* Ada, Bob, and the metadata entity ("import job") */
 
+    /* Entity lookup as EDN, by lookup ref or id. */
+    const char *entity = NULL;
+    CHECK_OK(eve_db_entity(read, db, "[:person/email \"ada@x\"]", &entity));
+    CHECK(entity && strstr(entity, ":person/age 37") && strstr(entity, ":person/name \"Ada\""));
+    snprintf(components, sizeof components, "%lld", ada);
+    CHECK_OK(eve_db_entity(read, db, components, &entity));
+    CHECK(strstr(entity, ":person/email \"ada@x\"") != NULL);
+    CHECK_STATUS(eve_db_entity(read, db, "[:person/email \"nobody\"]", &entity), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_entity(read, db, "\"tempid\"", &entity), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_entity(read, db, NULL, &entity), EVE_ERR_NULL_POINTER);
+
     /* The transaction metadata entity is the m of transaction 2's assertions. */
     CHECK_OK(eve_db_log(read, db, 2, &cursor));
     n = drain(cursor, datoms, 64);

@@ -327,6 +327,7 @@ class Read : public Napi::ObjectWrap<Read> {
   Napi::Value GetInto(const Napi::CallbackInfo& info);
   Napi::Value Ended(const Napi::CallbackInfo& info);
   Napi::Value Ident(const Napi::CallbackInfo& info);
+  Napi::Value Entity(const Napi::CallbackInfo& info);
   Napi::Value Datoms(const Napi::CallbackInfo& info);
   Napi::Value Log(const Napi::CallbackInfo& info);
   void CloseIters(napi_env env);
@@ -893,6 +894,7 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceMethod<&Read::End>("end"),
                          InstanceAccessor<&Read::Ended>("ended"),
                          InstanceMethod<&Read::Ident>("ident"),
+                         InstanceMethod<&Read::Entity>("entity"),
                          InstanceMethod<&Read::Datoms>("_datoms"),
                          InstanceMethod<&Read::Log>("log"),
                      });
@@ -1067,6 +1069,21 @@ Napi::Value Read::Ident(const Napi::CallbackInfo& info) {
   if (s == EVE_ERR_NOT_FOUND) return env.Undefined();
   Check(env, s);
   return Num(env, e);
+}
+
+// entity(db, ref): the entity an EDN reference names (an id, an ident or a lookup ref) as
+// the EDN text of its attributes in the version this read sees.
+Napi::Value Read::Entity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  if (info.Length() < 2 || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "entity reference must be a string of EDN");
+  }
+  std::string reference = info[1].As<Napi::String>().Utf8Value();
+  const char* edn = nullptr;
+  Check(env, eve_db_entity(read_, db, reference.c_str(), &edn));
+  // Valid until the next eve call on this thread: copied into a JS string now.
+  return Napi::String::New(env, edn);
 }
 
 // Closes a cursor on every way out of a native call.

@@ -127,6 +127,20 @@ test('tempids, upsert through :db.unique/identity, cardinality one in current/as
   slab.close();
 });
 
+test('an entity as EDN, by lookup ref or id; unknown references throw', () => {
+  const { slab, db } = setup();
+  const { ada } = slab.transactEdn(db, '[{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]').tempids;
+  slab.withRead((read) => {
+    const text = read.entity(db, '[:person/email "ada@x"]');
+    assert.ok(text.startsWith(`{:db/id ${ada},`), text);
+    assert.ok(text.includes(':person/name "Ada"') && text.includes(':person/age 36'), text);
+    assert.equal(read.entity(db, String(ada)), text);
+    throwsEve(assert, () => read.entity(db, '[:person/email "nobody@x"]'), 'EVE_ERR_INVALID_ARGUMENT');
+    assert.throws(() => read.entity(db, 42), TypeError);
+  });
+  slab.close();
+});
+
 test('AVET lookup by value; VAET finds the references to an entity', () => {
   const { slab, db } = setup();
   const tx = slab.transactEdn(

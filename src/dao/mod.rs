@@ -6,6 +6,7 @@
 //! as-of, since, history, the log) read in place. The EDN transactor and schema build on it.
 
 mod datom;
+mod entity;
 mod schema;
 mod store;
 mod transact;
@@ -16,7 +17,13 @@ pub use schema::{Attribute, Schema, Unique, ValueType};
 pub(crate) use store::database_children;
 pub use store::{Change, Database, Datoms, DbSnapshot, Durability, EntityIds, LogDatoms, TxReport};
 pub use transact::TxResult;
-pub use value::Value;
+pub use value::{edn_string, Value};
+
+/// Does `text` read as one EDN form? (For tests of the EDN this layer writes.)
+#[cfg(test)]
+pub(crate) fn transact_read_check(text: &str) -> bool {
+    transact::read_edn(text, "test").is_ok()
+}
 
 #[cfg(test)]
 mod tests;

@@ -631,3 +631,51 @@ mod transactor {
         );
     }
 }
+
+mod entities {
+    use super::super::*;
+    use crate::Slab;
+
+    #[test]
+    fn entity_lookup_and_edn() {
+        let slab = Slab::anonymous().unwrap();
+        let db = slab.database("db").unwrap();
+        db.transact_edn(
+            r#"[{:db/ident :p/email :db/valueType :db.type/string :db/unique :db.unique/identity}
+                {:db/ident :p/tags :db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}
+                {:db/ident :p/born :db/valueType :db.type/instant}
+                {:db/ident :p/score :db/valueType :db.type/double}]"#,
+            None,
+        )
+        .unwrap();
+        let tx = db
+            .transact_edn(
+                r#"[{:db/id "a" :p/email "a\"b@x" :p/tags [:x :y] :p/born #inst "2001-02-03T04:05:06.007Z" :p/score 2}]"#,
+                None,
+            )
+            .unwrap();
+        let a = tx.tempids["a"];
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        assert_eq!(
+            snapshot.resolve_entity(r#"[:p/email "a\"b@x"]"#).unwrap(),
+            a
+        );
+        assert_eq!(snapshot.resolve_entity(&a.to_string()).unwrap(), a);
+        assert!(snapshot.resolve_entity(r#"[:p/email "nobody"]"#).is_err());
+        let attributes = snapshot.entity(a).unwrap();
+        assert_eq!(
+            attributes[":p/tags"],
+            vec![Value::Keyword("x".into()), Value::Keyword("y".into())]
+        );
+        let edn = snapshot.entity_edn(a).unwrap();
+        assert_eq!(
+            edn,
+            format!(
+                r#"{{:db/id {a}, :p/born #inst "2001-02-03T04:05:06.007Z", :p/email "a\"b@x", :p/score 2.0, :p/tags #{{:x :y}}}}"#
+            )
+        );
+        // The EDN reads back.
+        assert!(crate::dao::transact_read_check(&edn));
+    }
+}

@@ -458,6 +458,21 @@ impl DbSnapshot<'_> {
         Ok(out)
     }
 
+    /// The entity an EDN reference names: an id, an ident keyword or a lookup ref.
+    pub fn resolve_entity(&self, reference: &str) -> Result<u64> {
+        let parsed = owned(&read_edn(reference, "entity reference")?);
+        let schema = Schema::read(self)?;
+        let resolver = Resolver {
+            db: self,
+            schema: &schema,
+            tempids: HashMap::new(),
+        };
+        match entity_ref(&parsed)? {
+            EntityRef::Temp(t) => Err(invalid(format!("{t:?} is a tempid, not an entity"))),
+            r => resolver.entity(&r),
+        }
+    }
+
     /// The entity named by the ident `ident` (with or without the leading colon).
     pub fn ident(&self, ident: &str) -> Result<Option<u64>> {
         Ok(Schema::read(self)?.entity(ident.trim_start_matches(':')))

@@ -101,6 +101,45 @@ impl Value {
         }
     }
 
+    /// The value as EDN text (`"text"`, `:keyword`, `#inst "…"`, `#uuid "…"`, ...). Bytes,
+    /// which EDN has no literal for, are written as `#eve/bytes "hex"`.
+    pub fn to_edn(&self) -> String {
+        match self {
+            Value::Nil => "nil".into(),
+            Value::Boolean(b) => b.to_string(),
+            Value::Long(l) => l.to_string(),
+            Value::Double(d) if d.is_infinite() => {
+                if *d > 0.0 {
+                    "##Inf".into()
+                } else {
+                    "##-Inf".into()
+                }
+            }
+            Value::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => format!("{d:.1}"),
+            Value::Double(d) => d.to_string(),
+            Value::String(s) => edn_string(s),
+            Value::Keyword(k) => format!(":{k}"),
+            Value::Symbol(s) => s.clone(),
+            Value::Uuid(u) => {
+                let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
+                format!(
+                    "#uuid \"{}-{}-{}-{}-{}\"",
+                    &hex[..8],
+                    &hex[8..12],
+                    &hex[12..16],
+                    &hex[16..20],
+                    &hex[20..]
+                )
+            }
+            Value::Instant(ms) => format!("#inst \"{}\"", instant_text(*ms)),
+            Value::Bytes(b) => {
+                let hex: String = b.iter().map(|b| format!("{b:02x}")).collect();
+                format!("#eve/bytes \"{hex}\"")
+            }
+            Value::Ref(e) => e.to_string(),
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode(&mut out);
@@ -193,6 +232,49 @@ impl PartialOrd for Value {
 }
 
 impl Eq for Value {}
+
+/// An EDN string literal.
+pub fn edn_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// RFC 3339 text of a millisecond timestamp, in UTC.
+fn instant_text(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
 
 fn ordered_double(d: f64) -> [u8; 8] {
     let bits = d.to_bits();

@@ -112,7 +112,18 @@ pub struct eve_tx_report {
 }
 
 thread_local! {
-    static TEMPIDS: RefCell<CString> = RefCell::new(CString::default());
+    /// Text handed back to C (tempids, entities), valid until the next call that sets it.
+    static TEXT: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Keeps `text` in this thread's buffer and returns a pointer to it.
+fn hand_out(text: String) -> *const c_char {
+    let text = CString::new(text).unwrap_or_default();
+    TEXT.try_with(|slot| {
+        *slot.borrow_mut() = text;
+        slot.borrow().as_ptr()
+    })
+    .unwrap_or(c"".as_ptr())
 }
 
 /// Finds the database called `name`, creating it empty if missing and the handle is
@@ -187,13 +198,7 @@ pub unsafe extern "C" fn eve_db_transact(
                 .map(|(k, v)| format!("{k:?} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let text = CString::new(format!("{{{tempids}}}")).unwrap_or_default();
-            let pointer = TEMPIDS
-                .try_with(|slot| {
-                    *slot.borrow_mut() = text;
-                    slot.borrow().as_ptr()
-                })
-                .unwrap_or(c"{}".as_ptr());
+            let pointer = hand_out(format!("{{{tempids}}}"));
             out.write(eve_tx_report {
                 t: result.report.t,
                 datoms: result.report.datoms.len() as u64,
@@ -283,6 +288,36 @@ pub unsafe extern "C" fn eve_db_ident(
             out.write(e);
             Ok(())
         })
+    })
+}
+
+/// Stores in `*edn` the entity named by `entity_edn` (an id such as `"1048576"`, an ident
+/// such as `":color/red"`, or a lookup ref such as `"[:person/email \"a@x\"]"`) as an EDN
+/// map of its attributes in the version `read` sees: `{:db/id 1048576, :person/name
+/// "Ada", :person/friend #{1048577}}`. The text stays valid until the next eve call on this
+/// thread. Fails with `EVE_ERR_INVALID_ARGUMENT` if the reference names no entity.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_entity(
+    read: *mut eve_read,
+    db: u32,
+    entity_edn: *const c_char,
+    edn: *mut *const c_char,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(edn, "edn")?;
+        // SAFETY: the header documents `entity_edn` as a NUL-terminated string.
+        let reference = unsafe { args::text(entity_edn, "entity_edn") }?;
+        let text = handles::with_read(read, |read| {
+            let snapshot = snapshot(read, db)?;
+            let e = snapshot.resolve_entity(reference)?;
+            Ok(snapshot.entity_edn(e)?)
+        })?;
+        out.write(hand_out(text));
+        Ok(())
     })
 }
 

@@ -253,6 +253,7 @@ fn function_signatures_equal_rust() {
         eve_db_transact / 6,
         eve_db_wait / 5,
         eve_db_ident / 4,
+        eve_db_entity / 4,
         eve_db_datoms / 7,
         eve_db_log / 4,
         eve_cursor_next / 4,

@@ -189,6 +189,24 @@ public final class Read implements AutoCloseable {
         }
     }
 
+    /**
+     * The entity named by {@code entityEdn} (an id such as {@code "1048576"}, an ident such as
+     * {@code ":color/red"} or a lookup ref such as {@code "[:person/email \"a@x\"]"}) as an
+     * EDN map of its attributes in the version this read sees ({@code eve_db_entity}), e.g.
+     * {@code {:db/id 1048576, :person/name "Ada"}}.
+     */
+    public String entity(int db, String entityEdn) {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            Native.check(
+                    Native.dbEntity(handle, db, Native.text(call, entityEdn, "an entity reference"), out),
+                    "eve_db_entity " + entityEdn);
+            // Valid until the next eve call on this thread: copy it now.
+            return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
+        }
+    }
+
     /** Every datom true now in {@code index} of the database at {@code db}. */
     public Datoms datoms(int db, Index index) {
         return datoms(db, index, View.CURRENT, 0, null);

@@ -91,6 +91,21 @@ class DatabaseTest {
     }
 
     @Test
+    void entitiesAsEdn() {
+        TxReport tx = slab.transact(db, """
+                [{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]
+                """);
+        long ada = tx.tempid("ada");
+        String byRef = reading(read -> read.entity(db, "[:person/email \"ada@x\"]"));
+        assertTrue(byRef.startsWith("{:db/id " + ada + ","), byRef);
+        assertTrue(byRef.contains(":person/name \"Ada\""), byRef);
+        assertTrue(byRef.contains(":person/age 36"), byRef);
+        assertEquals(byRef, reading(read -> read.entity(db, Long.toString(ada))));
+        EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> read.entity(db, "[:person/email \"nobody@x\"]")));
+        assertTrue(e.getMessage().contains("finds no entity"), e.getMessage());
+    }
+
+    @Test
     void databasesAreNamedRoots() {
         assertEquals(db, slab.database("people"));
         int other = slab.database("other");
