@@ -34,12 +34,13 @@ pub mod kind {
     pub const BTREE_LEAF: u8 = 0x20;
     pub const BTREE_BRANCH: u8 = 0x21;
     pub const DAO_DATABASE: u8 = 0x22;
+    pub const BTREE_KEY: u8 = 0x23;
 }
 
 /// Bytes before a block's payload.
 pub const BLOCK_HEADER_SIZE: u64 = 8;
 /// Class byte of a block that is the single block of an extent.
-const EXTENT_CLASS: u8 = 0xFF;
+pub const EXTENT_CLASS: u8 = 0xFF;
 /// Fixed bits 16..32 of every block header: a cheap check that an offset really points at a
 /// block and not into the middle of one.
 const BLOCK_CHECK: u64 = 0xB10C;

@@ -82,7 +82,7 @@ impl<'r> Edit<'r> {
             if keys.is_empty() {
                 return Ok(false);
             }
-            let entries: Vec<Entry<'_>> = keys.iter().map(|&key| Entry { key, child: 0 }).collect();
+            let entries: Vec<Entry<'_>> = keys.iter().map(|&key| Entry::leaf(key)).collect();
             Some(self.write_level(0, &entries)?)
         } else {
             self.edit(self.root, ops)?
@@ -120,22 +120,33 @@ impl<'r> Edit<'r> {
     }
 
     fn edit_leaf(&mut self, leaf: Node<'r>, ops: &[KeyOp<'_>]) -> Result<Replacement<'r>> {
-        let mut keys: Vec<&[u8]> = Vec::with_capacity(leaf.count + ops.len());
+        let mut entries: Vec<Entry<'_>> = Vec::with_capacity(leaf.count + ops.len());
+        // Key blocks of removed long keys.
+        let mut dropped = Vec::new();
         let mut changed = false;
         let mut i = 0;
         for op in ops {
             let key = op.key();
             while i < leaf.count && leaf.key(i)? < key {
-                keys.push(leaf.key(i)?);
+                entries.push(Entry::of(&leaf, i)?);
                 i += 1;
             }
             let present = i < leaf.count && leaf.key(i)? == key;
             match op {
+                // A key already there stays as it is, key block included.
+                KeyOp::Insert(_) if present => entries.push(Entry::of(&leaf, i)?),
                 KeyOp::Insert(k) => {
-                    keys.push(k);
-                    changed |= !present;
+                    entries.push(Entry::leaf(k));
+                    changed = true;
                 }
-                KeyOp::Remove(_) => changed |= present,
+                KeyOp::Remove(_) if present => {
+                    changed = true;
+                    match leaf.overflow(i)? {
+                        0 => {}
+                        block => dropped.push(block),
+                    }
+                }
+                KeyOp::Remove(_) => {}
             }
             if present {
                 i += 1;
@@ -145,11 +156,13 @@ impl<'r> Edit<'r> {
             return Ok(None);
         }
         for j in i..leaf.count {
-            keys.push(leaf.key(j)?);
+            entries.push(Entry::of(&leaf, j)?);
         }
-        let entries: Vec<Entry<'_>> = keys.iter().map(|&key| Entry { key, child: 0 }).collect();
         let replacement = self.write_level(0, &entries)?;
         self.discard(leaf.offset)?;
+        for block in dropped {
+            self.discard(block)?;
+        }
         Ok(Some(replacement))
     }
 
@@ -159,7 +172,6 @@ impl<'r> Edit<'r> {
         let mut rest = ops;
         for i in 0..branch.count {
             let child = branch.child(i);
-            let key = branch.key(i)?;
             // Keys below the next child's smallest key belong to this child.
             let take = if i + 1 < branch.count {
                 let next = branch.key(i + 1)?;
@@ -170,13 +182,13 @@ impl<'r> Edit<'r> {
             let (mine, others) = rest.split_at(take);
             rest = others;
             if mine.is_empty() {
-                entries.push(Entry { key, child });
+                entries.push(Entry::of(&branch, i)?);
                 continue;
             }
             let below = Node::read(self.region, child)?;
             branch.check_child(&below)?;
             match self.edit(child, mine)? {
-                None => entries.push(Entry { key, child }),
+                None => entries.push(Entry::of(&branch, i)?),
                 Some(replacement) => {
                     changed = true;
                     entries.extend(replacement);
@@ -226,11 +238,7 @@ impl<'r> Edit<'r> {
             for entry in &entries[low..=high] {
                 let node = Node::read(self.region, entry.child)?;
                 for j in 0..node.count {
-                    let child = if node.is_leaf { 0 } else { node.child(j) };
-                    merged.push(Entry {
-                        key: node.key(j)?,
-                        child,
-                    });
+                    merged.push(Entry::of(&node, j)?);
                 }
             }
             let replacement = self.write_level(level, &merged)?;
@@ -251,7 +259,17 @@ impl<'r> Edit<'r> {
     }
 
     /// Writes `entries` as one or more nodes at `level`; returns their parent entries.
+    /// Long keys not yet in a key block get one first.
     fn write_level(&mut self, level: u32, entries: &[Entry<'_>]) -> Result<Vec<Entry<'r>>> {
+        let mut entries = entries.to_vec();
+        for entry in entries.iter_mut() {
+            if node::is_long(entry.key) && entry.overflow == 0 {
+                let block = self.alloc.alloc(kind::BTREE_KEY, entry.key.len() as u64)?;
+                self.fresh.insert(block);
+                self.region.write(block + BLOCK_HEADER_SIZE, entry.key)?;
+                entry.overflow = block;
+            }
+        }
         let sizes: Vec<usize> = entries
             .iter()
             .map(|e| node::entry_size(level, e.key))
@@ -267,10 +285,10 @@ impl<'r> Edit<'r> {
             let block = self.alloc.alloc(block_kind, payload.len() as u64)?;
             self.fresh.insert(block);
             self.region.write(block + BLOCK_HEADER_SIZE, &payload)?;
-            let first = Node::read(self.region, block)?.key(0)?;
+            let node = Node::read(self.region, block)?;
             written.push(Entry {
-                key: first,
                 child: block,
+                ..Entry::of(&node, 0)?
             });
         }
         Ok(written)

@@ -372,7 +372,9 @@ impl<'g> Iterator for Range<'g> {
 pub(crate) fn is_node_kind(block_kind: u8) -> bool {
     matches!(
         block_kind,
-        crate::alloc::kind::BTREE_LEAF | crate::alloc::kind::BTREE_BRANCH
+        crate::alloc::kind::BTREE_LEAF
+            | crate::alloc::kind::BTREE_BRANCH
+            | crate::alloc::kind::BTREE_KEY
     )
 }
 

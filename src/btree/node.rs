@@ -2,7 +2,10 @@
 //!
 //! * leaf (`BTREE_LEAF`): `count: u32, level: u32 (= 0)`, then `count` key slots
 //!   `{offset: u32, len: u32}` (offsets from the start of the payload), then the key bytes.
-//!   Keys are sorted and distinct.
+//!   Keys are sorted and distinct. A key longer than `INLINE_MAX` lives out of line in a
+//!   key block (`BTREE_KEY`, the key's bytes alone): its slot's `len` has the top bit set and
+//!   its 8 bytes at `offset` hold the key block's offset. Comparisons read the whole key
+//!   either way, so order is exact however long the keys are.
 //! * branch (`BTREE_BRANCH`): `count: u32, level: u32 (>= 1)`, then `count` child offsets
 //!   (`u64`), then `count` key slots as in a leaf, then the key bytes. Key `i` is the
 //!   smallest key under child `i`, so child `i` holds exactly the keys in
@@ -11,16 +14,20 @@
 //! Every slot is checked against the payload length before it is followed, so a damaged
 //! node is reported as corrupt instead of read out of bounds.
 
-use crate::alloc::{kind, BLOCK_HEADER_SIZE};
+use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE, EXTENT_CLASS};
 use crate::error::{Error, Result};
 use crate::slab::Region;
 use std::sync::atomic::Ordering;
 
-/// The largest payload of a node. With `MAX_KEY_LEN` it guarantees at least three entries
+/// The largest payload of a node. With `INLINE_MAX` it guarantees at least seven entries
 /// per node, so splitting always makes progress.
 pub const MAX_PAYLOAD: usize = 4088;
-/// The longest key a tree accepts (longer values belong out of line, in the layer above).
-pub const MAX_KEY_LEN: usize = 1024;
+/// The longest key a tree accepts.
+pub const MAX_KEY_LEN: usize = 1 << 24;
+/// Keys longer than this are stored in a key block of their own; with it every node holds
+/// at least seven entries.
+pub const INLINE_MAX: usize = 512;
+const OVERFLOW: u32 = 1 << 31;
 /// A fresh node smaller than this is merged with a neighbour.
 pub const MIN_FILL: usize = MAX_PAYLOAD / 4;
 /// Trees deeper than this are damaged (4 KiB nodes with 3+ entries each reach 3^40 keys).
@@ -32,6 +39,7 @@ const SLOT: usize = 8;
 /// A node read in place: its kind, level and payload bytes.
 #[derive(Clone, Copy)]
 pub struct Node<'r> {
+    region: &'r Region,
     pub offset: u64,
     pub is_leaf: bool,
     pub level: u32,
@@ -82,6 +90,7 @@ impl<'r> Node<'r> {
             ));
         }
         Ok(Node {
+            region,
             offset,
             is_leaf,
             level,
@@ -103,19 +112,62 @@ impl<'r> Node<'r> {
         }
     }
 
-    pub fn key(&self, i: usize) -> Result<&'r [u8]> {
+    /// The slot of key `i`: where its bytes (or its key block's offset) are, its length,
+    /// and whether it is out of line.
+    fn slot(&self, i: usize) -> Result<(usize, usize, bool)> {
         let slot = self.slots_at() + i * SLOT;
         let offset = u32_at(self.payload, slot) as usize;
-        let len = u32_at(self.payload, slot + 4) as usize;
-        match offset.checked_add(len) {
-            Some(end) if end <= self.payload.len() && len <= MAX_KEY_LEN => {
-                Ok(&self.payload[offset..end])
+        let raw_len = u32_at(self.payload, slot + 4);
+        let (len, overflow) = (raw_len & !OVERFLOW, raw_len & OVERFLOW != 0);
+        let stored = if overflow { 8 } else { len as usize };
+        match offset.checked_add(stored) {
+            Some(end) if end <= self.payload.len() && (overflow || stored <= INLINE_MAX) => {
+                Ok((offset, len as usize, overflow))
             }
             _ => Err(Error::corrupt(format!(
                 "B+tree node {} has a key slot out of bounds",
                 self.offset
             ))),
         }
+    }
+
+    /// The key block holding key `i`, or 0 if the key is inline.
+    pub fn overflow(&self, i: usize) -> Result<u64> {
+        let (offset, _, overflow) = self.slot(i)?;
+        Ok(if overflow {
+            u64::from_le_bytes(
+                self.payload[offset..offset + 8]
+                    .try_into()
+                    .expect("8 bytes"),
+            )
+        } else {
+            0
+        })
+    }
+
+    pub fn key(&self, i: usize) -> Result<&'r [u8]> {
+        let (offset, len, overflow) = self.slot(i)?;
+        if !overflow {
+            return Ok(&self.payload[offset..offset + len]);
+        }
+        let block = self.overflow(i)?;
+        let header = self.region.atomic(block)?.load(Ordering::Relaxed);
+        let fits = if (header >> 8) as u8 == EXTENT_CLASS {
+            // An extent keeps its length in its page header: ask the allocator.
+            Allocator::new(self.region)
+                .block_info(block)
+                .is_ok_and(|info| info.size >= len as u64 + BLOCK_HEADER_SIZE)
+        } else {
+            (header >> 32) as usize == len
+        };
+        if header as u8 != kind::BTREE_KEY || !fits {
+            return Err(corrupt(
+                self.region,
+                self.offset,
+                &format!("has key {i} in block {block}, which is not a key block of {len} bytes"),
+            ));
+        }
+        self.region.bytes(block + BLOCK_HEADER_SIZE, len as u64)
     }
 
     pub fn child(&self, i: usize) -> u64 {
@@ -158,16 +210,42 @@ impl<'r> Node<'r> {
     }
 }
 
-/// One entry to write: a key, and for branches the child it leads to.
+/// One entry to write: a key, for branches the child it leads to, and for long keys the
+/// key block already holding it (0: inline, or not written yet).
 #[derive(Clone, Copy, Debug)]
 pub struct Entry<'k> {
     pub key: &'k [u8],
     pub child: u64,
+    pub overflow: u64,
+}
+
+impl<'k> Entry<'k> {
+    pub fn leaf(key: &'k [u8]) -> Entry<'k> {
+        Entry {
+            key,
+            child: 0,
+            overflow: 0,
+        }
+    }
+
+    /// Entry `i` of `node` as it stands (its key block reused).
+    pub fn of(node: &Node<'k>, i: usize) -> Result<Entry<'k>> {
+        Ok(Entry {
+            key: node.key(i)?,
+            child: if node.is_leaf { 0 } else { node.child(i) },
+            overflow: node.overflow(i)?,
+        })
+    }
+}
+
+/// Does a key of this length live in a key block?
+pub fn is_long(key: &[u8]) -> bool {
+    key.len() > INLINE_MAX
 }
 
 /// Payload bytes an entry takes in a node at `level`.
 pub fn entry_size(level: u32, key: &[u8]) -> usize {
-    SLOT + key.len() + if level == 0 { 0 } else { 8 }
+    SLOT + if is_long(key) { 8 } else { key.len() } + if level == 0 { 0 } else { 8 }
 }
 
 /// The payload of a node holding `entries` at `level`.
@@ -175,7 +253,8 @@ pub fn encode(level: u32, entries: &[Entry<'_>]) -> Vec<u8> {
     let n = entries.len();
     let children = if level == 0 { 0 } else { 8 * n };
     let slots = HEADER + children;
-    let keys: usize = entries.iter().map(|e| e.key.len()).sum();
+    let stored = |e: &Entry<'_>| if is_long(e.key) { 8 } else { e.key.len() };
+    let keys: usize = entries.iter().map(stored).sum();
     let mut out = Vec::with_capacity(slots + SLOT * n + keys);
     out.extend_from_slice(&(n as u32).to_le_bytes());
     out.extend_from_slice(&level.to_le_bytes());
@@ -186,12 +265,18 @@ pub fn encode(level: u32, entries: &[Entry<'_>]) -> Vec<u8> {
     }
     let mut at = slots + SLOT * n;
     for e in entries {
+        let len = e.key.len() as u32 | if is_long(e.key) { OVERFLOW } else { 0 };
         out.extend_from_slice(&(at as u32).to_le_bytes());
-        out.extend_from_slice(&(e.key.len() as u32).to_le_bytes());
-        at += e.key.len();
+        out.extend_from_slice(&len.to_le_bytes());
+        at += stored(e);
     }
     for e in entries {
-        out.extend_from_slice(e.key);
+        if is_long(e.key) {
+            debug_assert!(e.overflow != 0, "a long key is written to its block first");
+            out.extend_from_slice(&e.overflow.to_le_bytes());
+        } else {
+            out.extend_from_slice(e.key);
+        }
     }
     debug_assert!(out.len() <= MAX_PAYLOAD);
     out
@@ -230,12 +315,22 @@ pub fn split(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
     runs
 }
 
-/// Offsets of the children of `node` (none for a leaf), for the reachability sweep.
+/// The blocks `node` references — children and key blocks — for the reachability sweep.
+/// A key block references nothing.
 pub fn children(region: &Region, node: u64) -> Result<Vec<u64>> {
+    if region.atomic(node)?.load(Ordering::Relaxed) as u8 == kind::BTREE_KEY {
+        return Ok(Vec::new());
+    }
     let n = Node::read(region, node)?;
-    Ok(if n.is_leaf {
-        Vec::new()
-    } else {
-        (0..n.count).map(|i| n.child(i)).collect()
-    })
+    let mut out = Vec::new();
+    for i in 0..n.count {
+        if !n.is_leaf {
+            out.push(n.child(i));
+        }
+        match n.overflow(i)? {
+            0 => {}
+            block => out.push(block),
+        }
+    }
+    Ok(out)
 }

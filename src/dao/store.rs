@@ -283,7 +283,7 @@ impl<'s> Database<'s> {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
-                        "a datom's index key takes {} bytes, over the {MAX_KEY_LEN} an index holds (values that long are not stored yet)",
+                        "a datom's index key takes {} bytes, over the {MAX_KEY_LEN} an index holds",
                         long.len()
                     ),
                 ));

@@ -339,7 +339,50 @@ mod store {
     }
 
     #[test]
-    fn refuses_keys_too_long_and_changes_nothing() {
+    fn long_values_live_out_of_line_in_exact_order() {
+        let slab = Slab::anonymous().unwrap();
+        let db = slab.database("db").unwrap();
+        // Strings that agree on their first 50,000 bytes still sort by what follows.
+        let prefix = "x".repeat(50_000);
+        let (b, a) = (format!("{prefix}b"), format!("{prefix}a"));
+        let add = |e: u64, v: Value| Change::Add { e, a: 31, v };
+        db.transact(&[
+            add(21, Value::String(b.clone())),
+            add(22, Value::String(a.clone())),
+            add(23, Value::String("y".into())),
+            add(24, Value::Bytes(vec![0; 3000])),
+        ])
+        .unwrap();
+        let guard = slab.pin().unwrap();
+        let snapshot = db.snapshot(&guard).unwrap();
+        let values: Vec<Value> = snapshot
+            .current(Index::Avet, &31u64.to_be_bytes())
+            .map(|d| d.unwrap().v)
+            .collect();
+        let expected = vec![
+            Value::String(a),
+            Value::String(b.clone()),
+            Value::String("y".into()),
+            Value::Bytes(vec![0; 3000]),
+        ];
+        assert_eq!(values, expected);
+        drop(guard);
+        // A retraction adds datoms; the key blocks stay shared, and nothing leaks.
+        db.transact(&[Change::Retract {
+            e: 21,
+            a: 31,
+            v: Value::String(b),
+        }])
+        .unwrap();
+        for _ in 0..4 {
+            slab.reclaim().unwrap();
+        }
+        let mut slab = slab;
+        assert_eq!(slab.recover().unwrap().freed_blocks, 0);
+    }
+
+    #[test]
+    fn refuses_values_too_long_and_changes_nothing() {
         let slab = Slab::anonymous().unwrap();
         let db = slab.database("db").unwrap();
         db.transact(&[Change::Add {
@@ -348,7 +391,7 @@ mod store {
             v: Value::Long(1),
         }])
         .unwrap();
-        let long = Value::String("x".repeat(2000));
+        let long = Value::Bytes(vec![1; crate::btree::MAX_KEY_LEN]);
         let error = db
             .transact(&[Change::Add {
                 e: 20,
