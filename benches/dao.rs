@@ -133,6 +133,9 @@ fn main() {
         "datoms",
         start.elapsed().as_secs_f64(),
     );
+    if std::env::var_os("EVE_BENCH_LOAD_ONLY").is_some() {
+        return; // for profiling eve's load alone
+    }
     let lmdb = Lmdb::open(&dir.path().join("lmdb-bulk"), false);
     let start = Instant::now();
     for (t, chunk) in changes.chunks(BATCH).enumerate() {

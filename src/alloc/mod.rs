@@ -20,6 +20,34 @@ use crate::slab::header::{
 use crate::slab::{Region, PAGE_SIZE};
 use classes::*;
 pub use freelist::FreeList;
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A set of block offsets, hashed cheaply (offsets are already well spread).
+pub type OffsetSet = HashSet<u64, BuildHasherDefault<OffsetHasher>>;
+
+/// Block offsets are distinct multiples of 16: a multiplicative hash spreads them well, and
+/// the default SipHash would cost more than the rest of a small edit.
+#[derive(Default)]
+pub struct OffsetHasher(u64);
+
+impl Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 use std::sync::atomic::Ordering;
 
 /// Block kinds, the first byte of every block header. The registry is in FORMAT.md.

@@ -134,23 +134,28 @@ impl<'r> Node<'r> {
     /// The key block holding key `i`, or 0 if the key is inline.
     pub fn overflow(&self, i: usize) -> Result<u64> {
         let (offset, _, overflow) = self.slot(i)?;
-        Ok(if overflow {
-            u64::from_le_bytes(
-                self.payload[offset..offset + 8]
-                    .try_into()
-                    .expect("8 bytes"),
-            )
-        } else {
-            0
-        })
+        Ok(if overflow { self.block_at(offset) } else { 0 })
+    }
+
+    fn block_at(&self, offset: usize) -> u64 {
+        u64::from_le_bytes(
+            self.payload[offset..offset + 8]
+                .try_into()
+                .expect("8 bytes"),
+        )
     }
 
     pub fn key(&self, i: usize) -> Result<&'r [u8]> {
+        Ok(self.key_and_block(i)?.0)
+    }
+
+    /// Key `i` and the key block holding it (0 if inline), decoding its slot once.
+    pub fn key_and_block(&self, i: usize) -> Result<(&'r [u8], u64)> {
         let (offset, len, overflow) = self.slot(i)?;
         if !overflow {
-            return Ok(&self.payload[offset..offset + len]);
+            return Ok((&self.payload[offset..offset + len], 0));
         }
-        let block = self.overflow(i)?;
+        let block = self.block_at(offset);
         let header = self.region.atomic(block)?.load(Ordering::Relaxed);
         let fits = if (header >> 8) as u8 == EXTENT_CLASS {
             // An extent keeps its length in its page header: ask the allocator.
@@ -167,7 +172,10 @@ impl<'r> Node<'r> {
                 &format!("has key {i} in block {block}, which is not a key block of {len} bytes"),
             ));
         }
-        self.region.bytes(block + BLOCK_HEADER_SIZE, len as u64)
+        Ok((
+            self.region.bytes(block + BLOCK_HEADER_SIZE, len as u64)?,
+            block,
+        ))
     }
 
     pub fn child(&self, i: usize) -> u64 {
@@ -230,10 +238,11 @@ impl<'k> Entry<'k> {
 
     /// Entry `i` of `node` as it stands (its key block reused).
     pub fn of(node: &Node<'k>, i: usize) -> Result<Entry<'k>> {
+        let (key, overflow) = node.key_and_block(i)?;
         Ok(Entry {
-            key: node.key(i)?,
+            key,
             child: if node.is_leaf { 0 } else { node.child(i) },
-            overflow: node.overflow(i)?,
+            overflow,
         })
     }
 }

@@ -48,32 +48,38 @@ impl Datom {
     /// The key of this datom in `index`.
     pub fn key(&self, index: Index) -> Vec<u8> {
         let mut out = Vec::with_capacity(48);
+        self.key_into(index, &mut out);
+        out
+    }
+
+    /// Appends the key of this datom in `index` to `out` (writers build many keys into one
+    /// buffer instead of allocating each).
+    pub fn key_into(&self, index: Index, out: &mut Vec<u8>) {
         let id = |out: &mut Vec<u8>, x: u64| out.extend_from_slice(&x.to_be_bytes());
         match index {
             Index::Eavt => {
-                id(&mut out, self.e);
-                id(&mut out, self.a);
-                self.v.encode(&mut out);
+                id(out, self.e);
+                id(out, self.a);
+                self.v.encode(out);
             }
             Index::Aevt => {
-                id(&mut out, self.a);
-                id(&mut out, self.e);
-                self.v.encode(&mut out);
+                id(out, self.a);
+                id(out, self.e);
+                self.v.encode(out);
             }
             Index::Avet => {
-                id(&mut out, self.a);
-                self.v.encode(&mut out);
-                id(&mut out, self.e);
+                id(out, self.a);
+                self.v.encode(out);
+                id(out, self.e);
             }
             Index::Vaet => {
-                self.v.encode(&mut out);
-                id(&mut out, self.a);
-                id(&mut out, self.e);
+                self.v.encode(out);
+                id(out, self.a);
+                id(out, self.e);
             }
         }
-        id(&mut out, self.t);
-        id(&mut out, self.m);
-        out
+        id(out, self.t);
+        id(out, self.m);
     }
 
     /// Where the encoded value starts in a key of `index`.

@@ -267,18 +267,41 @@ impl<'s> Database<'s> {
                 .into_iter()
                 .map(|(e, a, v, m)| Datom { e, a, v, t, m })
                 .collect();
-            let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new(); TREES];
+            // Every tree's keys go into one buffer each, marked by their ends.
+            let mut buffers: Vec<Vec<u8>> = (0..TREES)
+                .map(|_| Vec::with_capacity(48 * datoms.len()))
+                .collect();
+            let mut ends: Vec<Vec<usize>> = (0..TREES)
+                .map(|_| Vec::with_capacity(datoms.len()))
+                .collect();
             for (position, datom) in datoms.iter().enumerate() {
                 for index in Index::ALL {
                     if datom.belongs_in(index) {
-                        keys[tree_of(index)].push(datom.key(index));
+                        let tree = tree_of(index);
+                        datom.key_into(index, &mut buffers[tree]);
+                        ends[tree].push(buffers[tree].len());
                     }
                 }
-                let mut log_key = t.to_be_bytes().to_vec();
-                log_key.extend_from_slice(&(position as u32).to_be_bytes());
-                log_key.extend_from_slice(&datom.key(Index::Eavt));
-                keys[LOG].push(log_key);
+                let log = &mut buffers[LOG];
+                log.extend_from_slice(&t.to_be_bytes());
+                log.extend_from_slice(&(position as u32).to_be_bytes());
+                datom.key_into(Index::Eavt, log);
+                ends[LOG].push(log.len());
             }
+            let keys: Vec<Vec<&[u8]>> = buffers
+                .iter()
+                .zip(&ends)
+                .map(|(buffer, ends)| {
+                    let mut start = 0;
+                    ends.iter()
+                        .map(|&end| {
+                            let key = &buffer[start..end];
+                            start = end;
+                            key
+                        })
+                        .collect()
+                })
+                .collect();
             if let Some(long) = keys.iter().flatten().find(|k| k.len() > MAX_KEY_LEN) {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
@@ -294,7 +317,7 @@ impl<'s> Database<'s> {
             after.t = t;
             after.next_entity = ids.next;
             for (tree, tree_keys) in keys.iter().enumerate() {
-                let ops: Vec<KeyOp<'_>> = tree_keys.iter().map(|k| KeyOp::Insert(k)).collect();
+                let ops: Vec<KeyOp<'_>> = tree_keys.iter().map(|&k| KeyOp::Insert(k)).collect();
                 let mut edit = Edit::new(region, before.trees[tree]);
                 edit.apply(&normalise(&ops))?;
                 after.trees[tree] = edit.root();

@@ -5,17 +5,17 @@
 //! Nothing published is ever written.
 
 use super::node::{self, fragment, index_of, Branch, Collision, BITS, COLLISION_SHIFT};
+use crate::alloc::OffsetSet;
 use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
 use crate::error::{Error, Result};
 use crate::slab::Region;
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 
 pub struct Edit<'r> {
     region: &'r Region,
     alloc: Allocator<'r>,
     /// Blocks allocated by this edit and still part of its working tree.
-    fresh: HashSet<u64, BuildHasherDefault<OffsetHasher>>,
+    fresh: OffsetSet,
     /// Inserts and removes that changed the working tree. A single change can never be
     /// undone within the edit, so only edits with more need the contents comparison.
     changes: u64,
@@ -436,27 +436,6 @@ fn same(region: &Region, a: u64, b: u64) -> Result<bool> {
             Ok(true)
         }
         other => Err(node::bad_kind(region, a, other)),
-    }
-}
-
-/// Block offsets are distinct multiples of 16: a multiplicative hash spreads them well, and
-/// the default SipHash would cost more than the rest of a small edit.
-#[derive(Default)]
-pub struct OffsetHasher(u64);
-
-impl Hasher for OffsetHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
