@@ -151,6 +151,11 @@ export interface DatomsOptions {
    * in AVET, '[20 :person/name]' in EAVT) or an array of JS values (see toEdn). None: all.
    */
   components?: string | readonly EdnComponent[] | null;
+  /**
+   * The end of a range (exclusive), in the same forms: with it the datoms run from
+   * `components` up to `end` instead of sharing the prefix `components`.
+   */
+  end?: string | readonly EdnComponent[] | null;
 }
 
 /** The type of a datom's value, and the JS type it comes back as. */

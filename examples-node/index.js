@@ -211,9 +211,12 @@ Object.defineProperties(Read.prototype, {
    * 'since', 'history'; `t` for asOf and since) whose keys start with `components` (EDN
    * text like '[:person/email "ada@x"]' or an array of JS values, see toEdn), as an array
    * of {e, a, t, m, type, value}: one native call, which drains the cursor 256 at a time.
+   * With `end` (same forms) the keys run from `components` (inclusive) to `end`
+   * (exclusive) instead: in AVET, [':person/age', 30] to [':person/age', 40] gives ages
+   * 30 to 39.
    */
   datoms: {
-    value: function datoms(db, index = 'eavt', view = 'current', { t, components } = {}) {
+    value: function datoms(db, index = 'eavt', view = 'current', { t, components, end } = {}) {
       const i = enumArg(DatomIndex, index, 'index');
       const v = enumArg(DatomView, view, 'view');
       if ((v === DatomView.asOf || v === DatomView.since) && t === undefined) {
@@ -225,7 +228,13 @@ Object.defineProperties(Read.prototype, {
         else if (Array.isArray(components)) edn = toEdn(components, 'components');
         else throw new TypeError('components must be EDN text or an array');
       }
-      return this._datoms(db, i, v, t, edn);
+      let endEdn;
+      if (end !== undefined && end !== null) {
+        if (typeof end === 'string') endEdn = end;
+        else if (Array.isArray(end)) endEdn = toEdn(end, 'end');
+        else throw new TypeError('end must be EDN text or an array');
+      }
+      return this._datoms(db, i, v, t, edn, endEdn);
     },
     writable: true,
     configurable: true,

@@ -375,6 +375,25 @@ enum eve_status eve_db_datoms(struct eve_read *read,
                               const char *components_edn,
                               struct eve_cursor **out);
 
+// Opens a cursor like `eve_db_datoms`, over a range of keys instead of a prefix: from the
+// leading components `start_edn` (inclusive; NULL: from the first key) up to the leading
+// components `end_edn` (exclusive; NULL: every key that starts with `start_edn`), both EDN
+// vectors in the index's order. For example, in AVET, `[:person/age 30]` to
+// `[:person/age 40]` gives the people aged 30 to 39. Bounds are meant to be `e`, `a` and
+// `v` components, so that the datoms of one `[e a v]` are never split between ranges.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_range(struct eve_read *read,
+                             uint32_t db,
+                             uint32_t index,
+                             uint32_t view,
+                             uint64_t t,
+                             const char *start_edn,
+                             const char *end_edn,
+                             struct eve_cursor **out);
+
 // Opens a cursor over the transaction log of the database at root index `db`, in the
 // version `read` sees, from transaction `from_t` on: every datom of every transaction, in
 // order of `t` and then of the transaction's own order. Otherwise like `eve_db_datoms`.

@@ -1193,20 +1193,29 @@ uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return ToU64(info.Env(), info[i], what);
 }
 
-// _datoms(db, index, view, t, componentsEdn): every datom of the index (an eve_index) in
-// the view (an eve_view; t for asOf/since) whose key starts with the components (an EDN
-// vector, or undefined for all). index.js turns names and JS components into these.
+// _datoms(db, index, view, t, componentsEdn, endEdn): every datom of the index (an
+// eve_index) in the view (an eve_view; t for asOf/since) whose key starts with the
+// components (an EDN vector, or undefined for all) or, with endEdn, lies from the
+// components up to endEdn (exclusive). index.js turns names and JS components into these.
 Napi::Value Read::Datoms(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t db = ArgIndex(info, 0, "db");
   uint32_t index = ArgIndex(info, 1, "index");
   uint32_t view = ArgIndex(info, 2, "view");
   uint64_t t = ArgT(info, 3, "t");
-  std::string components;
+  std::string components, end;
   bool has_components = !info[4].IsUndefined() && !info[4].IsNull();
   if (has_components) components = ArgName(info, 4, "components");
+  // An end turns the prefix into a range: [components, end) (eve_db_range).
+  bool has_end = info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull();
+  if (has_end) end = ArgName(info, 5, "end");
   eve_cursor* cursor = nullptr;
-  Check(env, eve_db_datoms(read_, db, index, view, t, has_components ? components.c_str() : nullptr, &cursor));
+  const char* start = has_components ? components.c_str() : nullptr;
+  if (has_end) {
+    Check(env, eve_db_range(read_, db, index, view, t, start, end.c_str(), &cursor));
+  } else {
+    Check(env, eve_db_datoms(read_, db, index, view, t, start, &cursor));
+  }
   return DrainCursor(env, cursor);
 }
 

@@ -127,6 +127,24 @@ test('tempids, upsert through :db.unique/identity, cardinality one in current/as
   slab.close();
 });
 
+test('ranges of values: from components (inclusive) to end (exclusive)', () => {
+  const { slab, db } = setup();
+  slab.transactEdn(
+    db,
+    `[{:person/email "a@x" :person/age 9} {:person/email "b@x" :person/age 31}
+      {:person/email "c@x" :person/age 39} {:person/email "d@x" :person/age 40}]`,
+  );
+  slab.withRead((read) => {
+    const ages = (options) => read.datoms(db, 'avet', 'current', options).map((d) => d.value);
+    assert.deepEqual(ages({ components: [':person/age', 30], end: [':person/age', 40] }), [31, 39]);
+    assert.deepEqual(ages({ components: '[:person/age 30]', end: '[:person/age 40]' }), [31, 39]);
+    assert.deepEqual(ages({ components: [':person/age'] }), [9, 31, 39, 40]);
+    throwsEve(assert, () => ages({ components: [':person/age', 30], end: '[:person/age' }), 'EVE_ERR_INVALID_ARGUMENT');
+    assert.throws(() => ages({ end: 42 }), TypeError);
+  });
+  slab.close();
+});
+
 test('an entity as EDN, by lookup ref or id; unknown references throw', () => {
   const { slab, db } = setup();
   const { ada } = slab.transactEdn(db, '[{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]').tempids;

@@ -21,16 +21,16 @@ use crate::slab::{Region, PAGE_SIZE};
 use classes::*;
 pub use freelist::FreeList;
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// A set of block offsets, hashed cheaply (offsets are already well spread).
-pub type OffsetSet = HashSet<u64, BuildHasherDefault<OffsetHasher>>;
+use std::hash::Hasher;
 
 /// Block offsets are distinct multiples of 16: a multiplicative hash spreads them well, and
 /// the default SipHash would cost more than the rest of a small edit.
 #[derive(Default)]
-pub struct OffsetHasher(u64);
+pub(crate) struct OffsetHasher(u64);
+
+/// Builds `OffsetHasher`s: `HashSet<u64, OffsetHashing>` is a cheap set of block offsets.
+/// (A type alias of the whole set would trip cbindgen, which reads every alias.)
+pub(crate) type OffsetHashing = std::hash::BuildHasherDefault<OffsetHasher>;
 
 impl Hasher for OffsetHasher {
     fn finish(&self) -> u64 {

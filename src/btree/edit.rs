@@ -6,9 +6,10 @@
 //! returned for retirement, and replaced fresh ones are freed at once.
 
 use super::node::{self, Entry, Node, MIN_FILL};
-use crate::alloc::{kind, Allocator, OffsetSet, BLOCK_HEADER_SIZE};
+use crate::alloc::{kind, Allocator, OffsetHashing, BLOCK_HEADER_SIZE};
 use crate::error::Result;
 use crate::slab::Region;
+use std::collections::HashSet;
 
 /// One change of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub fn normalise<'a>(ops: &[KeyOp<'a>]) -> Vec<KeyOp<'a>> {
 pub struct Edit<'r> {
     region: &'r Region,
     alloc: Allocator<'r>,
-    fresh: OffsetSet,
+    fresh: HashSet<u64, OffsetHashing>,
     unlinked: Vec<u64>,
     base: u64,
     root: u64,
@@ -50,7 +51,7 @@ impl<'r> Edit<'r> {
         Edit {
             region,
             alloc: Allocator::new(region),
-            fresh: OffsetSet::default(),
+            fresh: HashSet::default(),
             unlinked: Vec::new(),
             base,
             root: base,

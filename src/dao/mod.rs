@@ -15,7 +15,9 @@ mod value;
 pub use datom::{Datom, Index, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
 pub use schema::{Attribute, Schema, Unique, ValueType};
 pub(crate) use store::database_children;
-pub use store::{Change, Database, Datoms, DbSnapshot, Durability, EntityIds, LogDatoms, TxReport};
+pub use store::{
+    Change, Database, Datoms, DbSnapshot, Durability, EntityIds, LogDatoms, TxReport, View,
+};
 pub use transact::TxResult;
 pub use value::{edn_string, Value};
 

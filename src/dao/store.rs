@@ -406,9 +406,35 @@ impl<'g> DbSnapshot<'g> {
     /// order: the history view.
     pub fn history(&self, index: Index, prefix: &[u8]) -> Datoms<'g> {
         let end = successor(prefix);
+        self.raw(index, prefix, end.as_deref())
+    }
+
+    /// The datoms of `index` from the key prefix `start` (inclusive) up to the key prefix
+    /// `end` (exclusive; `None`: every key starting with `start`), as `view` shows them.
+    /// Bounds are meant to be leading `[e a v]` components (see `index_prefix`), so that
+    /// the datoms of one `[e a v]` are never split.
+    pub fn range(&self, index: Index, view: View, start: &[u8], end: Option<&[u8]>) -> Datoms<'g> {
+        let prefix_end = successor(start);
+        let raw = self.raw(index, start, end.or(prefix_end.as_deref()));
+        let (as_of, since, folded) = match view {
+            View::History => (u64::MAX, 0, false),
+            View::Current => (self.header.t, 0, true),
+            View::AsOf(t) => (t, 0, true),
+            View::Since(t) => (self.header.t, t, true),
+        };
+        Datoms {
+            as_of,
+            since,
+            folded,
+            ..raw
+        }
+    }
+
+    /// Every datom with a key in `[start, end)` (`end` `None`: no upper bound), unfolded.
+    fn raw(&self, index: Index, start: &[u8], end: Option<&[u8]>) -> Datoms<'g> {
         let range = self.tree(tree_of(index)).range(
-            Bound::Included(prefix),
-            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+            Bound::Included(start),
+            end.map_or(Bound::Unbounded, Bound::Excluded),
         );
         Datoms {
             index,
@@ -466,6 +492,19 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Which datoms a range shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The datoms true now.
+    Current,
+    /// The datoms true as of transaction `t`.
+    AsOf(u64),
+    /// The datoms true now that were asserted after transaction `t`.
+    Since(u64),
+    /// Every assertion and retraction.
+    History,
 }
 
 /// Datoms read from an index in place, decoded; for the folded views, one per `[e a v]`.

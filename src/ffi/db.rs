@@ -5,7 +5,7 @@ use super::args::{self, eve_bytes, Out, OutArray};
 use super::error::{run, Failure};
 use super::handles::{self, eve_cursor, eve_read, eve_slab, DatomSource, OpenCursor, Pinned};
 use super::EveStatus;
-use crate::dao::{Database, Datom, DbSnapshot, Index, Value};
+use crate::dao::{Database, Datom, DbSnapshot, Index, Value, View};
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::time::Duration;
@@ -321,15 +321,6 @@ pub unsafe extern "C" fn eve_db_entity(
     })
 }
 
-fn index_of(index: eve_index) -> Index {
-    match index {
-        eve_index::EVE_INDEX_EAVT => Index::Eavt,
-        eve_index::EVE_INDEX_AEVT => Index::Aevt,
-        eve_index::EVE_INDEX_AVET => Index::Avet,
-        eve_index::EVE_INDEX_VAET => Index::Vaet,
-    }
-}
-
 /// Opens a cursor over the datoms of `index` in the database at root index `db`, in the
 /// version `read` sees, filtered by `view` (`t` is the transaction for
 /// `EVE_VIEW_AS_OF` and `EVE_VIEW_SINCE`, ignored otherwise) and limited to the keys that
@@ -352,60 +343,120 @@ pub unsafe extern "C" fn eve_db_datoms(
     components_edn: *const c_char,
     out: *mut *mut eve_cursor,
 ) -> EveStatus {
-    run(|| {
-        let out = Out::new(out, "out")?;
-        let index = match index {
-            0 => eve_index::EVE_INDEX_EAVT,
-            1 => eve_index::EVE_INDEX_AEVT,
-            2 => eve_index::EVE_INDEX_AVET,
-            3 => eve_index::EVE_INDEX_VAET,
-            other => {
-                return Err(Failure::invalid(format!(
-                    "index {other} is not an eve_index"
-                )))
-            }
-        };
-        if view > 3 {
-            return Err(Failure::invalid(format!("view {view} is not an eve_view")));
-        }
-        let components = if components_edn.is_null() {
-            None
-        } else {
-            // SAFETY: the header documents it as a NUL-terminated string.
-            Some(unsafe { args::text(components_edn, "components_edn") }?)
-        };
-        let open = handles::with_read(read, |read| {
-            let prefix = match components {
-                Some(text) => snapshot(read, db)?.index_prefix(index_of(index), text)?,
-                None => {
-                    snapshot(read, db)?;
-                    Vec::new()
-                }
-            };
-            let root = version_of(read, db)?;
-            let pinned = Pinned::new(read.pinned.shared_slab())?;
-            let db_snapshot = DbSnapshot::at(pinned.guard().region(), root)?;
-            let i = index_of(index);
-            let datoms = match view {
-                0 => db_snapshot.current(i, &prefix),
-                1 => db_snapshot.as_of(t, i, &prefix),
-                2 => db_snapshot.since(t, i, &prefix),
-                _ => db_snapshot.history(i, &prefix),
-            };
-            // SAFETY: the cursor borrows the region inside the slab that `pinned` keeps
-            // alive and pinned; `OpenCursor` drops the cursor before `pinned`.
-            let datoms = unsafe {
-                std::mem::transmute::<crate::dao::Datoms<'_>, crate::dao::Datoms<'static>>(datoms)
-            };
-            Ok(OpenCursor {
-                source: DatomSource::Index(datoms),
-                copies: Vec::new(),
-                pinned,
-            })
-        })?;
-        out.write(handles::register_cursor(open)?);
-        Ok(())
+    // SAFETY: forwarded contract: `components_edn` is NULL or NUL-terminated.
+    run(|| unsafe {
+        open_datoms(
+            read,
+            db,
+            index,
+            view,
+            t,
+            components_edn,
+            std::ptr::null(),
+            out,
+        )
     })
+}
+
+/// Opens a cursor like `eve_db_datoms`, over a range of keys instead of a prefix: from the
+/// leading components `start_edn` (inclusive; NULL: from the first key) up to the leading
+/// components `end_edn` (exclusive; NULL: every key that starts with `start_edn`), both EDN
+/// vectors in the index's order. For example, in AVET, `[:person/age 30]` to
+/// `[:person/age 40]` gives the people aged 30 to 39. Bounds are meant to be `e`, `a` and
+/// `v` components, so that the datoms of one `[e a v]` are never split between ranges.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn eve_db_range(
+    read: *mut eve_read,
+    db: u32,
+    index: u32,
+    view: u32,
+    t: u64,
+    start_edn: *const c_char,
+    end_edn: *const c_char,
+    out: *mut *mut eve_cursor,
+) -> EveStatus {
+    // SAFETY: forwarded contract: both strings are NULL or NUL-terminated.
+    run(|| unsafe { open_datoms(read, db, index, view, t, start_edn, end_edn, out) })
+}
+
+/// The body of `eve_db_datoms` and `eve_db_range`.
+///
+/// # Safety
+/// `start_edn` and `end_edn` are NULL or NUL-terminated; `out` is NULL or writable.
+#[allow(clippy::too_many_arguments)]
+unsafe fn open_datoms(
+    read: *mut eve_read,
+    db: u32,
+    index: u32,
+    view: u32,
+    t: u64,
+    start_edn: *const c_char,
+    end_edn: *const c_char,
+    out: *mut *mut eve_cursor,
+) -> Result<(), Failure> {
+    let out = Out::new(out, "out")?;
+    let index = match index {
+        0 => Index::Eavt,
+        1 => Index::Aevt,
+        2 => Index::Avet,
+        3 => Index::Vaet,
+        other => {
+            return Err(Failure::invalid(format!(
+                "index {other} is not an eve_index"
+            )))
+        }
+    };
+    let view = match view {
+        0 => View::Current,
+        1 => View::AsOf(t),
+        2 => View::Since(t),
+        3 => View::History,
+        other => return Err(Failure::invalid(format!("view {other} is not an eve_view"))),
+    };
+    let text = |edn: *const c_char, what: &str| -> Result<Option<&str>, Failure> {
+        if edn.is_null() {
+            Ok(None)
+        } else {
+            // SAFETY: the caller's contract: NUL-terminated.
+            Ok(Some(unsafe { args::text(edn, what) }?))
+        }
+    };
+    let (start, end) = (text(start_edn, "start_edn")?, text(end_edn, "end_edn")?);
+    let open = handles::with_read(read, |read| {
+        let (start, end) = {
+            let snapshot = snapshot(read, db)?;
+            let encode = |edn: Option<&str>| -> crate::Result<Option<Vec<u8>>> {
+                edn.map(|text| snapshot.index_prefix(index, text))
+                    .transpose()
+            };
+            (encode(start)?.unwrap_or_default(), encode(end)?)
+        };
+        let root = version_of(read, db)?;
+        let pinned = Pinned::new(read.pinned.shared_slab())?;
+        let datoms = DbSnapshot::at(pinned.guard().region(), root)?.range(
+            index,
+            view,
+            &start,
+            end.as_deref(),
+        );
+        // SAFETY: the cursor borrows the region inside the slab that `pinned` keeps alive
+        // and pinned; `OpenCursor` drops the cursor before `pinned`.
+        let datoms = unsafe {
+            std::mem::transmute::<crate::dao::Datoms<'_>, crate::dao::Datoms<'static>>(datoms)
+        };
+        Ok(OpenCursor {
+            source: DatomSource::Index(datoms),
+            copies: Vec::new(),
+            pinned,
+        })
+    })?;
+    out.write(handles::register_cursor(open)?);
+    Ok(())
 }
 
 /// Opens a cursor over the transaction log of the database at root index `db`, in the

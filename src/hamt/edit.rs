@@ -5,7 +5,7 @@
 //! Nothing published is ever written.
 
 use super::node::{self, fragment, index_of, Branch, Collision, BITS, COLLISION_SHIFT};
-use crate::alloc::OffsetSet;
+use crate::alloc::OffsetHashing;
 use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
 use crate::error::{Error, Result};
 use crate::slab::Region;
@@ -15,7 +15,7 @@ pub struct Edit<'r> {
     region: &'r Region,
     alloc: Allocator<'r>,
     /// Blocks allocated by this edit and still part of its working tree.
-    fresh: OffsetSet,
+    fresh: HashSet<u64, OffsetHashing>,
     /// Inserts and removes that changed the working tree. A single change can never be
     /// undone within the edit, so only edits with more need the contents comparison.
     changes: u64,

@@ -226,6 +226,7 @@ macro_rules! fn_ptr {
     (5) => { unsafe extern "C" fn(_, _, _, _, _) -> _ };
     (6) => { unsafe extern "C" fn(_, _, _, _, _, _) -> _ };
     (7) => { unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ };
+    (8) => { unsafe extern "C" fn(_, _, _, _, _, _, _, _) -> _ };
 }
 
 /// Checks at compile time that the header's declaration of each function has exactly the
@@ -256,6 +257,7 @@ fn function_signatures_equal_rust() {
         eve_db_entity / 4,
         eve_db_datoms / 7,
         eve_db_log / 4,
+        eve_db_range / 8,
         eve_cursor_next / 4,
         eve_cursor_close / 1,
         eve_status_name / 1,

@@ -242,6 +242,10 @@ final class Native {
     private static final MethodHandle DB_DATOMS = function(
             "eve_db_datoms",
             FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_RANGE = function(
+            "eve_db_range",
+            FunctionDescriptor.of(
+                    STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_LOG =
             function("eve_db_log", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
     /**
@@ -537,6 +541,22 @@ final class Native {
             MemorySegment read, int db, int index, int view, long viewT, MemorySegment componentsEdn, MemorySegment out) {
         try {
             return (int) DB_DATOMS.invokeExact(read, db, index, view, viewT, componentsEdn, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbRange(
+            MemorySegment read,
+            int db,
+            int index,
+            int view,
+            long viewT,
+            MemorySegment startEdn,
+            MemorySegment endEdn,
+            MemorySegment out) {
+        try {
+            return (int) DB_RANGE.invokeExact(read, db, index, view, viewT, startEdn, endEdn, out);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -241,6 +241,24 @@ public final class Read implements AutoCloseable {
     }
 
     /**
+     * A cursor over a range of keys of {@code index} ({@code eve_db_range}): from the leading
+     * components {@code startEdn} (inclusive; null: from the first key) up to the leading
+     * components {@code endEdn} (exclusive; null: every key that starts with {@code
+     * startEdn}), both EDN vectors in the index's order — in AVET, {@code "[:person/age 30]"}
+     * to {@code "[:person/age 40]"} gives the people aged 30 to 39. Otherwise like {@link
+     * #datoms(int, Index, View, long, String)}.
+     */
+    public Datoms range(int db, Index index, View view, long t, String startEdn, String endEdn) {
+        Objects.requireNonNull(index, "index");
+        Objects.requireNonNull(view, "view");
+        ensureOpen();
+        return register(new Datoms(this, (call, out) -> Native.dbRange(
+                handle, db, index.code, view.code, t,
+                Native.text(call, startEdn, "the start"), Native.text(call, endEdn, "the end"), out),
+                "eve_db_range"));
+    }
+
+    /**
      * A cursor over the transaction log of the database at {@code db}, in the version this
      * read sees, from transaction {@code fromT} on ({@code eve_db_log}): every datom of every
      * transaction (assertions and retractions), in order of {@code t} and then of the

@@ -91,6 +91,19 @@ class DatabaseTest {
     }
 
     @Test
+    void rangesOfValues() {
+        slab.transact(db, """
+                [{:person/email "a@x" :person/age 9} {:person/email "b@x" :person/age 31}
+                 {:person/email "c@x" :person/age 39} {:person/email "d@x" :person/age 40}]
+                """);
+        List<Object> ages = reading(read -> all(read.range(db, Index.AVET, View.CURRENT, 0, "[:person/age 30]", "[:person/age 40]"))
+                .stream().map(Datom::value).toList());
+        assertEquals(List.of(31L, 39L), ages);
+        assertEquals(4, (int) reading(read -> all(read.range(db, Index.AVET, View.CURRENT, 0, "[:person/age]", null)).size()));
+        fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> all(read.range(db, Index.AVET, View.CURRENT, 0, "[:person/age", null))));
+    }
+
+    @Test
     void entitiesAsEdn() {
         TxReport tx = slab.transact(db, """
                 [{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]
