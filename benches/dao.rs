@@ -10,7 +10,7 @@ use heed::types::Bytes;
 use heed::{Database, EnvFlags, EnvOpenOptions};
 use std::time::Instant;
 
-const BATCH: usize = 50_000;
+const BATCH: usize = 250_000;
 
 /// 1M datoms: 250k entities with a long, a string, a ref and a keyword each.
 fn datoms(count: usize) -> Vec<Change> {

@@ -1,14 +1,14 @@
 'use strict';
 // DataScript (in-memory, single process) loaded like benches/dao.rs loads eve: 1M datoms
 // (250k entities with a long, a string, a ref and a keyword each) in transactions of
-// 50,000, then single-datom transactions. It keeps no log and shares nothing, so it is a
+// 250,000, then single-datom transactions. It keeps no log and shares nothing, so it is a
 // reference for the in-memory cost of maintaining the same indexes.
 //
 //   npm ci && node bench.js        (DATOMS=1000000 by default)
 const d = require('datascript');
 
 const DATOMS = Number(process.env.DATOMS || 1_000_000);
-const BATCH = 50_000;
+const BATCH = 250_000;
 const schema = { 'e/ref': { ':db/valueType': ':db.type/ref' }, 'e/kind': {} };
 
 function datom(i) {
