@@ -19,34 +19,10 @@ use crate::slab::header::{
 };
 use crate::slab::{Region, PAGE_SIZE};
 use classes::*;
+mod draft;
+
+pub use draft::Draft;
 pub use freelist::FreeList;
-
-use std::hash::Hasher;
-
-/// Block offsets are distinct multiples of 16: a multiplicative hash spreads them well, and
-/// the default SipHash would cost more than the rest of a small edit.
-#[derive(Default)]
-pub(crate) struct OffsetHasher(u64);
-
-/// Builds `OffsetHasher`s: `HashSet<u64, OffsetHashing>` is a cheap set of block offsets.
-/// (A type alias of the whole set would trip cbindgen, which reads every alias.)
-pub(crate) type OffsetHashing = std::hash::BuildHasherDefault<OffsetHasher>;
-
-impl Hasher for OffsetHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 use std::sync::atomic::Ordering;
 

@@ -6,10 +6,9 @@
 //! returned for retirement, and replaced fresh ones are freed at once.
 
 use super::node::{self, Entry, Node, MIN_FILL};
-use crate::alloc::{kind, Allocator, OffsetHashing, BLOCK_HEADER_SIZE};
+use crate::alloc::{kind, Draft, BLOCK_HEADER_SIZE};
 use crate::error::Result;
 use crate::slab::Region;
-use std::collections::HashSet;
 
 /// One change of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +35,7 @@ pub fn normalise<'a>(ops: &[KeyOp<'a>]) -> Vec<KeyOp<'a>> {
 
 pub struct Edit<'r> {
     region: &'r Region,
-    alloc: Allocator<'r>,
-    fresh: HashSet<u64, OffsetHashing>,
-    unlinked: Vec<u64>,
-    base: u64,
+    draft: Draft<'r>,
     root: u64,
 }
 
@@ -50,10 +46,7 @@ impl<'r> Edit<'r> {
     pub fn new(region: &'r Region, base: u64) -> Edit<'r> {
         Edit {
             region,
-            alloc: Allocator::new(region),
-            fresh: HashSet::default(),
-            unlinked: Vec::new(),
-            base,
+            draft: Draft::new(region),
             root: base,
         }
     }
@@ -65,8 +58,7 @@ impl<'r> Edit<'r> {
     /// Forgets the fresh blocks (they belong to a published version now) and returns the
     /// published blocks the new version no longer uses.
     pub fn published(mut self) -> Vec<u64> {
-        self.fresh.clear();
-        std::mem::take(&mut self.unlinked)
+        self.draft.published()
     }
 
     /// Applies a normalised batch (see `normalise`). Returns whether anything changed.
@@ -213,7 +205,7 @@ impl<'r> Edit<'r> {
     fn merge_small(&mut self, level: u32, mut entries: Vec<Entry<'r>>) -> Result<Vec<Entry<'r>>> {
         let mut i = 0;
         while i < entries.len() && entries.len() > 1 {
-            if !self.fresh.contains(&entries[i].child) || self.size(entries[i].child)? >= MIN_FILL {
+            if !self.draft.is_fresh(entries[i].child) || self.size(entries[i].child)? >= MIN_FILL {
                 i += 1;
                 continue;
             }
@@ -264,8 +256,7 @@ impl<'r> Edit<'r> {
         let mut entries = entries.to_vec();
         for entry in entries.iter_mut() {
             if node::is_long(entry.key) && entry.overflow == 0 {
-                let block = self.alloc.alloc(kind::BTREE_KEY, entry.key.len() as u64)?;
-                self.fresh.insert(block);
+                let block = self.draft.alloc(kind::BTREE_KEY, entry.key.len() as u64)?;
                 self.region.write(block + BLOCK_HEADER_SIZE, entry.key)?;
                 entry.overflow = block;
             }
@@ -282,8 +273,7 @@ impl<'r> Edit<'r> {
         let mut written = Vec::new();
         for run in node::split(&sizes) {
             let payload = node::encode(level, &entries[run]);
-            let block = self.alloc.alloc(block_kind, payload.len() as u64)?;
-            self.fresh.insert(block);
+            let block = self.draft.alloc(block_kind, payload.len() as u64)?;
             self.region.write(block + BLOCK_HEADER_SIZE, &payload)?;
             let node = Node::read(self.region, block)?;
             written.push(Entry {
@@ -296,30 +286,6 @@ impl<'r> Edit<'r> {
 
     /// The new version stops using `block`.
     fn discard(&mut self, block: u64) -> Result<()> {
-        if self.fresh.remove(&block) {
-            self.alloc.free(block)
-        } else {
-            self.unlinked.push(block);
-            Ok(())
-        }
-    }
-
-    /// Frees everything this edit allocated.
-    pub fn abandon(&mut self) -> Result<()> {
-        let mut first_error = None;
-        for block in self.fresh.drain() {
-            if let Err(e) = self.alloc.free(block) {
-                first_error.get_or_insert(e);
-            }
-        }
-        self.unlinked.clear();
-        self.root = self.base;
-        first_error.map_or(Ok(()), Err)
-    }
-}
-
-impl Drop for Edit<'_> {
-    fn drop(&mut self) {
-        let _ = self.abandon();
+        self.draft.discard(block)
     }
 }

@@ -5,22 +5,17 @@
 //! Nothing published is ever written.
 
 use super::node::{self, fragment, index_of, Branch, Collision, BITS, COLLISION_SHIFT};
-use crate::alloc::OffsetHashing;
-use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
+use crate::alloc::{kind, Draft, BLOCK_HEADER_SIZE};
 use crate::error::{Error, Result};
 use crate::slab::Region;
-use std::collections::HashSet;
 
 pub struct Edit<'r> {
     region: &'r Region,
-    alloc: Allocator<'r>,
-    /// Blocks allocated by this edit and still part of its working tree.
-    fresh: HashSet<u64, OffsetHashing>,
+    /// The working tree's blocks: fresh ones, and published ones it no longer references.
+    draft: Draft<'r>,
     /// Inserts and removes that changed the working tree. A single change can never be
     /// undone within the edit, so only edits with more need the contents comparison.
     changes: u64,
-    /// Published blocks the working tree no longer references.
-    unlinked: Vec<u64>,
     base: u64,
     root: u64,
 }
@@ -38,10 +33,8 @@ impl<'r> Edit<'r> {
     pub fn new(region: &'r Region, base: u64) -> Edit<'r> {
         Edit {
             region,
-            alloc: Allocator::new(region),
-            fresh: HashSet::default(),
+            draft: Draft::new(region),
             changes: 0,
-            unlinked: Vec::new(),
             base,
             root: base,
         }
@@ -57,13 +50,11 @@ impl<'r> Edit<'r> {
 
     /// Forgets the fresh blocks: they now belong to a published version.
     pub fn published(mut self) -> Vec<u64> {
-        self.fresh.clear();
-        std::mem::take(&mut self.unlinked)
+        self.draft.published()
     }
 
     fn write_block(&mut self, block_kind: u8, payload: &[u8]) -> Result<u64> {
-        let block = self.alloc.alloc(block_kind, payload.len() as u64)?;
-        self.fresh.insert(block);
+        let block = self.draft.alloc(block_kind, payload.len() as u64)?;
         self.region
             .write(block + crate::alloc::BLOCK_HEADER_SIZE, payload)?;
         Ok(block)
@@ -71,8 +62,7 @@ impl<'r> Edit<'r> {
 
     fn write_leaf(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u64> {
         let len = 24 + key.len() as u64 + value.len() as u64;
-        let block = self.alloc.alloc(kind::HAMT_LEAF, len)?;
-        self.fresh.insert(block);
+        let block = self.draft.alloc(kind::HAMT_LEAF, len)?;
         let mut head = [0u8; 24];
         head[..8].copy_from_slice(&hash.to_le_bytes());
         head[8..16].copy_from_slice(&(key.len() as u64).to_le_bytes());
@@ -95,25 +85,7 @@ impl<'r> Edit<'r> {
 
     /// The working tree stops referencing `block`.
     fn discard(&mut self, block: u64) -> Result<()> {
-        if self.fresh.remove(&block) {
-            self.alloc.free(block)
-        } else {
-            self.unlinked.push(block);
-            Ok(())
-        }
-    }
-
-    /// Frees everything this edit allocated; the slab is as if it never ran.
-    pub fn abandon(&mut self) -> Result<()> {
-        let mut first_error = None;
-        for block in self.fresh.drain() {
-            if let Err(e) = self.alloc.free(block) {
-                first_error.get_or_insert(e);
-            }
-        }
-        self.unlinked.clear();
-        self.root = self.base;
-        first_error.map_or(Ok(()), Err)
+        self.draft.discard(block)
     }
 
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
@@ -436,13 +408,5 @@ fn same(region: &Region, a: u64, b: u64) -> Result<bool> {
             Ok(true)
         }
         other => Err(node::bad_kind(region, a, other)),
-    }
-}
-
-impl Drop for Edit<'_> {
-    fn drop(&mut self) {
-        // An edit dropped without being published (error, panic in a user closure) must
-        // not leak what it allocated.
-        let _ = self.abandon();
     }
 }
