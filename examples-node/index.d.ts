@@ -388,6 +388,12 @@ export class Read {
    */
   entity(db: DbIndex, reference: string): string;
   /**
+   * Runs a Datalog query (EDN, e.g. '[:find ?n :where [?e :person/name ?n]]') in this
+   * process on the shared indexes, in this read's version; `inputs` is an EDN vector with
+   * one item per :in binding after $. Returns the answer as EDN text.
+   */
+  query(db: DbIndex, query: string, inputs?: string | null): string;
+  /**
    * Every datom of `index` (default 'eavt') in `view` (default 'current') whose key starts
    * with `options.components`, in index order; one native call that drains eve's cursor 256
    * datoms at a time. The datoms are copies: they outlive the read. The asOf and since

@@ -394,6 +394,24 @@ enum eve_status eve_db_range(struct eve_read *read,
                              const char *end_edn,
                              struct eve_cursor **out);
 
+// Runs the Datalog query `query_edn` (`[:find ... :in $ ... :where ...]` or the map form)
+// on the database at root index `db`, in the version `read` sees, in this process, on the
+// shared indexes. `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
+// (a value for `?x`, a vector of values for `[?x ...]`), or NULL. Stores the answer as EDN
+// text in `*result_edn`: `#{[...] ...}` for a relation, a value or `nil` for `?x .`,
+// `[...]` for `[?x ...]` and for a tuple. The text stays valid until the next eve call on
+// this thread. A malformed query, an unknown attribute or an unbound variable fails with
+// `EVE_ERR_INVALID_ARGUMENT` and a message naming the clause.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_query(struct eve_read *read,
+                             uint32_t db,
+                             const char *query_edn,
+                             const char *inputs_edn,
+                             const char **result_edn);
+
 // Opens a cursor over the transaction log of the database at root index `db`, in the
 // version `read` sees, from transaction `from_t` on: every datom of every transaction, in
 // order of `t` and then of the transaction's own order. Otherwise like `eve_db_datoms`.

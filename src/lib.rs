@@ -24,6 +24,7 @@ mod error;
 pub mod ffi;
 mod hamt;
 mod handle;
+pub mod query;
 mod recovery;
 mod root;
 mod slab;

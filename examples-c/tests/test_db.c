@@ -160,6 +160,19 @@ int main(void) {
     CHECK_STATUS(eve_db_entity(read, db, "\"tempid\"", &entity), EVE_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(eve_db_entity(read, db, NULL, &entity), EVE_ERR_NULL_POINTER);
 
+    /* Datalog, in this process, on the shared indexes; the answer as EDN. */
+    const char *answer = NULL;
+    CHECK_OK(eve_db_query(read, db, "[:find ?n :where [?e :person/friend ?f] [?e :person/name ?n]]", NULL, &answer));
+    CHECK(answer && strcmp(answer, "#{[\"Bob\"]}") == 0);
+    CHECK_OK(eve_db_query(read, db, "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]",
+                          "[\"ada@x\"]", &answer));
+    CHECK(strcmp(answer, "37") == 0);
+    CHECK_STATUS(eve_db_query(read, db, "[:find ?n :where [?e :person/shoe ?n]]", NULL, &answer),
+                 EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("unknown attribute");
+    CHECK_STATUS(eve_db_query(read, db, "[:find ?n :where [(< ?x 1)]]", NULL, &answer), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_query(read, db, NULL, NULL, &answer), EVE_ERR_NULL_POINTER);
+
     /* The transaction metadata entity is the m of transaction 2's assertions. */
     CHECK_OK(eve_db_log(read, db, 2, &cursor));
     n = drain(cursor, datoms, 64);

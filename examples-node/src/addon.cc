@@ -328,6 +328,7 @@ class Read : public Napi::ObjectWrap<Read> {
   Napi::Value Ended(const Napi::CallbackInfo& info);
   Napi::Value Ident(const Napi::CallbackInfo& info);
   Napi::Value Entity(const Napi::CallbackInfo& info);
+  Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value Datoms(const Napi::CallbackInfo& info);
   Napi::Value Log(const Napi::CallbackInfo& info);
   void CloseIters(napi_env env);
@@ -895,6 +896,7 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceAccessor<&Read::Ended>("ended"),
                          InstanceMethod<&Read::Ident>("ident"),
                          InstanceMethod<&Read::Entity>("entity"),
+                         InstanceMethod<&Read::Query>("query"),
                          InstanceMethod<&Read::Datoms>("_datoms"),
                          InstanceMethod<&Read::Log>("log"),
                      });
@@ -1084,6 +1086,27 @@ Napi::Value Read::Entity(const Napi::CallbackInfo& info) {
   Check(env, eve_db_entity(read_, db, reference.c_str(), &edn));
   // Valid until the next eve call on this thread: copied into a JS string now.
   return Napi::String::New(env, edn);
+}
+
+// query(db, queryEdn, inputsEdn?): a Datalog query run in this process on the shared
+// indexes; the answer as EDN text.
+Napi::Value Read::Query(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  if (info.Length() < 2 || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "query must be a string of EDN");
+  }
+  std::string query = info[1].As<Napi::String>().Utf8Value();
+  std::string inputs;
+  bool has_inputs = info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull();
+  if (has_inputs) {
+    if (!info[2].IsString()) throw Napi::TypeError::New(env, "inputs must be a string of EDN");
+    inputs = info[2].As<Napi::String>().Utf8Value();
+  }
+  const char* answer = nullptr;
+  Check(env, eve_db_query(read_, db, query.c_str(), has_inputs ? inputs.c_str() : nullptr, &answer));
+  // Valid until the next eve call on this thread: copied into a JS string now.
+  return Napi::String::New(env, answer);
 }
 
 // Closes a cursor on every way out of a native call.

@@ -145,6 +145,25 @@ test('ranges of values: from components (inclusive) to end (exclusive)', () => {
   slab.close();
 });
 
+test('Datalog queries return EDN; errors name the clause', () => {
+  const { slab, db } = setup();
+  slab.transactEdn(
+    db,
+    `[{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36 :person/friend ["bob"]}
+      {:db/id "bob" :person/email "bob@x" :person/name "Bob" :person/age 41}]`,
+  );
+  slab.withRead((read) => {
+    assert.equal(
+      read.query(db, '[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]'),
+      '#{["Ada" "Bob"]}',
+    );
+    assert.equal(read.query(db, '[:find [?a ...] :in $ [?n ...] :where [?e :person/name ?n] [?e :person/age ?a]]', '[["Ada" "Bob"]]'), '[36 41]');
+    throwsEve(assert, () => read.query(db, '[:find ?n :where [(< ?x 1)]]'), 'EVE_ERR_INVALID_ARGUMENT');
+    assert.throws(() => read.query(db, 42), TypeError);
+  });
+  slab.close();
+});
+
 test('an entity as EDN, by lookup ref or id; unknown references throw', () => {
   const { slab, db } = setup();
   const { ada } = slab.transactEdn(db, '[{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]').tempids;

@@ -19,6 +19,7 @@ pub use store::{
     Change, Database, Datoms, DbSnapshot, Durability, EntityIds, LogDatoms, TxReport, View,
 };
 pub use transact::TxResult;
+pub(crate) use transact::{owned as owned_edn, read_edn};
 pub use value::{edn_string, Value};
 
 /// Does `text` read as one EDN form? (For tests of the EDN this layer writes.)

@@ -66,7 +66,7 @@ enum Form {
     RetractEntity(EntityRef),
 }
 
-fn owned(edn: &Edn<'_>) -> Edn<'static> {
+pub(crate) fn owned(edn: &Edn<'_>) -> Edn<'static> {
     match edn {
         Edn::Vector(v) => Edn::Vector(v.iter().map(owned).collect()),
         Edn::List(v) => Edn::List(v.iter().map(owned).collect()),
@@ -470,6 +470,30 @@ impl DbSnapshot<'_> {
         match entity_ref(&parsed)? {
             EntityRef::Temp(t) => Err(invalid(format!("{t:?} is a tempid, not an entity"))),
             r => resolver.entity(&r),
+        }
+    }
+
+    /// The value an EDN literal denotes as a value of `attribute` (typed by it: refs may be
+    /// ids, idents or lookup refs), or, without an attribute, by its EDN type alone.
+    pub(crate) fn literal(&self, attribute: Option<&Attribute>, edn: &Edn<'_>) -> Result<Value> {
+        let schema = Schema::read(self)?;
+        let resolver = Resolver {
+            db: self,
+            schema: &schema,
+            tempids: HashMap::new(),
+        };
+        match attribute {
+            Some(a) => resolver.value(a, edn),
+            None => Ok(match edn {
+                Edn::Nil => Value::Nil,
+                Edn::Bool(b) => Value::Boolean(*b),
+                Edn::Int(i) => Value::Long(*i),
+                Edn::Double(d) => Value::double(d.into_inner())?,
+                Edn::Str(s) => Value::String(s.to_string()),
+                Edn::Key(k) => Value::Keyword(k.to_string()),
+                Edn::Symbol(s) => Value::Symbol(s.to_string()),
+                other => return Err(invalid(format!("{other} is not a value"))),
+            }),
         }
     }
 

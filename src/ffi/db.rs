@@ -384,6 +384,45 @@ pub unsafe extern "C" fn eve_db_range(
     run(|| unsafe { open_datoms(read, db, index, view, t, start_edn, end_edn, out) })
 }
 
+/// Runs the Datalog query `query_edn` (`[:find ... :in $ ... :where ...]` or the map form)
+/// on the database at root index `db`, in the version `read` sees, in this process, on the
+/// shared indexes. `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
+/// (a value for `?x`, a vector of values for `[?x ...]`), or NULL. Stores the answer as EDN
+/// text in `*result_edn`: `#{[...] ...}` for a relation, a value or `nil` for `?x .`,
+/// `[...]` for `[?x ...]` and for a tuple. The text stays valid until the next eve call on
+/// this thread. A malformed query, an unknown attribute or an unbound variable fails with
+/// `EVE_ERR_INVALID_ARGUMENT` and a message naming the clause.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_query(
+    read: *mut eve_read,
+    db: u32,
+    query_edn: *const c_char,
+    inputs_edn: *const c_char,
+    result_edn: *mut *const c_char,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(result_edn, "result_edn")?;
+        // SAFETY: the header documents both as NUL-terminated strings (inputs may be NULL).
+        let query = unsafe { args::text(query_edn, "query_edn") }?;
+        let inputs = if inputs_edn.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { args::text(inputs_edn, "inputs_edn") }?)
+        };
+        let text = handles::with_read(read, |read| {
+            let snapshot = snapshot(read, db)?;
+            Ok(crate::query::q_edn(&snapshot, query, inputs)?.to_edn())
+        })?;
+        out.write(hand_out(text));
+        Ok(())
+    })
+}
+
 /// The body of `eve_db_datoms` and `eve_db_range`.
 ///
 /// # Safety

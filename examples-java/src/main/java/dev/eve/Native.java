@@ -235,6 +235,8 @@ final class Native {
             "eve_db_transact", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
     private static final MethodHandle DB_WAIT =
             function("eve_db_wait", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle DB_QUERY =
+            function("eve_db_query", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_ENTITY =
             function("eve_db_entity", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle DB_IDENT =
@@ -516,6 +518,14 @@ final class Native {
     static int dbWait(MemorySegment slab, int db, long afterT, long timeoutMs, MemorySegment basisT) {
         try {
             return (int) DB_WAIT.invokeExact(slab, db, afterT, timeoutMs, basisT);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbQuery(MemorySegment read, int db, MemorySegment query, MemorySegment inputs, MemorySegment result) {
+        try {
+            return (int) DB_QUERY.invokeExact(read, db, query, inputs, result);
         } catch (Throwable t) {
             throw rethrow(t);
         }

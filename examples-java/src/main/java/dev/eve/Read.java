@@ -190,6 +190,26 @@ public final class Read implements AutoCloseable {
     }
 
     /**
+     * Runs a Datalog query ({@code eve_db_query}) on the database at {@code db}, in the
+     * version this read sees, in this process on the shared indexes, and returns the answer
+     * as EDN text ({@code #{[...]}}, a value or {@code nil}, or {@code [...]}). {@code
+     * inputsEdn} is an EDN vector with one item per {@code :in} binding after {@code $}, or
+     * null.
+     */
+    public String query(int db, String queryEdn, String inputsEdn) {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            Native.check(
+                    Native.dbQuery(handle, db, Native.text(call, queryEdn, "the query"),
+                            Native.text(call, inputsEdn, "the inputs"), out),
+                    "eve_db_query");
+            // Valid until the next eve call on this thread: copy it now.
+            return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
+        }
+    }
+
+    /**
      * The entity named by {@code entityEdn} (an id such as {@code "1048576"}, an ident such as
      * {@code ":color/red"} or a lookup ref such as {@code "[:person/email \"a@x\"]"}) as an
      * EDN map of its attributes in the version this read sees ({@code eve_db_entity}), e.g.

@@ -104,6 +104,20 @@ class DatabaseTest {
     }
 
     @Test
+    void datalogQueries() {
+        slab.transact(db, """
+                [{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36 :person/friend "bob"}
+                 {:db/id "bob" :person/email "bob@x" :person/name "Bob" :person/age 41}]
+                """);
+        assertEquals("#{[\"Ada\" \"Bob\"]}", reading(read -> read.query(db,
+                "[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]", null)));
+        assertEquals("41", reading(read -> read.query(db,
+                "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]", "[\"bob@x\"]")));
+        EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> read.query(db, "[:find ?n :where [(< ?x 1)]]", null)));
+        assertTrue(e.getMessage().contains("not bound"), e.getMessage());
+    }
+
+    @Test
     void entitiesAsEdn() {
         TxReport tx = slab.transact(db, """
                 [{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36}]

@@ -1,0 +1,359 @@
+//! Planning and evaluation. The only intermediate form is a relation: a list of variables
+//! and the rows binding them. Clauses are taken in an order chosen as the query runs: a
+//! predicate as soon as its variables are bound, otherwise the data pattern with the most
+//! bound positions (so the order the user wrote does not matter). A pattern is joined to the
+//! relation row by row, each row scanning the index its bound positions select — EAVT when
+//! the entity is known, AVET when the attribute and value are, AEVT for the attribute alone,
+//! VAET for a reference value — in place in the slab.
+
+use super::parse::{Clause, Comparison, In, Query, Term};
+use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value};
+use crate::error::{Error, ErrorKind, Result};
+use clojure_reader::edn::Edn;
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+/// Variables and the rows that bind them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub vars: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Relation {
+    fn column(&self, var: &str) -> Option<usize> {
+        self.vars.iter().position(|v| v == var)
+    }
+}
+
+/// A value given for an `:in` binding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Scalar(Value),
+    Collection(Vec<Value>),
+}
+
+struct Context<'a, 'g> {
+    db: &'a DbSnapshot<'g>,
+    schema: Schema,
+}
+
+/// Runs the where clauses of `query`; returns the relation over all their variables.
+pub fn run(db: &DbSnapshot<'_>, query: &Query, inputs: &[Input]) -> Result<Relation> {
+    let context = Context {
+        db,
+        schema: Schema::read(db)?,
+    };
+    let mut relation = Relation {
+        vars: Vec::new(),
+        rows: vec![Vec::new()],
+    };
+    let mut given = inputs.iter();
+    for binding in &query.inputs {
+        match binding {
+            In::Database => {}
+            In::Scalar(var) | In::Collection(var) => {
+                let values = match (binding, given.next()) {
+                    (In::Scalar(_), Some(Input::Scalar(v))) => vec![v.clone()],
+                    (In::Collection(_), Some(Input::Collection(vs))) => vs.clone(),
+                    (_, None) => return Err(invalid(format!(":in {var} has no input"))),
+                    (_, Some(other)) => {
+                        return Err(invalid(format!(":in {var} does not take {other:?}")))
+                    }
+                };
+                relation.vars.push(var.clone());
+                relation.rows = relation
+                    .rows
+                    .iter()
+                    .flat_map(|row| {
+                        values.iter().map(move |v| {
+                            let mut row = row.clone();
+                            row.push(v.clone());
+                            row
+                        })
+                    })
+                    .collect();
+            }
+        }
+    }
+    if given.next().is_some() {
+        return Err(invalid("more inputs than :in bindings"));
+    }
+
+    let mut pending: Vec<&Clause> = query.clauses.iter().collect();
+    while !pending.is_empty() {
+        let bound = |var: &str| relation.vars.iter().any(|v| v == var);
+        let ready = pending.iter().position(|c| match c {
+            Clause::Predicate { args, .. } => args.iter().filter_map(Term::var).all(bound),
+            Clause::Pattern { .. } => false,
+        });
+        let next = match ready {
+            Some(i) => i,
+            None => pending
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Clause::Pattern { terms, .. } => Some((i, score(terms, &bound))),
+                    Clause::Predicate { .. } => None,
+                })
+                .max_by_key(|&(i, score)| (score, std::cmp::Reverse(i)))
+                .map(|(i, _)| i)
+                .ok_or_else(|| {
+                    let clause = pending[0];
+                    let (Clause::Predicate { args, text, .. }
+                    | Clause::Pattern { terms: args, text }) = clause;
+                    let unbound = args
+                        .iter()
+                        .filter_map(Term::var)
+                        .find(|v| !bound(v))
+                        .unwrap_or("?");
+                    invalid(format!(
+                        "clause {text}: variable {unbound} is not bound by any pattern"
+                    ))
+                })?,
+        };
+        let clause = pending.remove(next);
+        relation = match clause {
+            Clause::Predicate { op, args, text } => filter(&context, relation, *op, args, text)?,
+            Clause::Pattern { terms, text } => join(&context, relation, terms, text)?,
+        };
+    }
+    Ok(relation)
+}
+
+/// How selective a pattern is given the bound variables: entity, value and attribute
+/// positions, in that order of weight.
+fn score(terms: &[Term], bound: &dyn Fn(&str) -> bool) -> u32 {
+    let known = |t: &Term| match t {
+        Term::Constant(_) => true,
+        Term::Var(v) => bound(v),
+        Term::Blank => false,
+    };
+    let weights = [8, 2, 4, 1];
+    terms
+        .iter()
+        .zip(weights)
+        .map(|(t, w)| if known(t) { w } else { 0 })
+        .sum()
+}
+
+fn filter(
+    context: &Context<'_, '_>,
+    relation: Relation,
+    op: Comparison,
+    args: &[Term],
+    text: &str,
+) -> Result<Relation> {
+    let value = |row: &[Value], term: &Term| -> Result<Value> {
+        match term {
+            Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
+            Term::Constant(c) => context.db.literal(None, c),
+            Term::Blank => Err(invalid(format!("clause {text}: _ cannot be compared"))),
+        }
+    };
+    let mut rows = Vec::new();
+    for row in &relation.rows {
+        let (a, b) = (value(row, &args[0])?, value(row, &args[1])?);
+        let keep = match op {
+            Comparison::Less => a < b,
+            Comparison::LessOrEqual => a <= b,
+            Comparison::Greater => a > b,
+            Comparison::GreaterOrEqual => a >= b,
+            Comparison::Equal => a == b,
+            Comparison::NotEqual => a != b,
+        };
+        if keep {
+            rows.push(row.clone());
+        }
+    }
+    Ok(Relation {
+        vars: relation.vars,
+        rows,
+    })
+}
+
+/// A pattern position, resolved for one row.
+enum Known<T> {
+    Yes(T),
+    /// Bind (or, if already seen in this pattern, check) this variable.
+    Bind(String),
+    Any,
+}
+
+fn entity_of(value: &Value, text: &str) -> Result<u64> {
+    match value {
+        Value::Ref(e) => Ok(*e),
+        Value::Long(e) if *e >= 0 => Ok(*e as u64),
+        other => Err(invalid(format!(
+            "clause {text}: {other:?} is not an entity"
+        ))),
+    }
+}
+
+fn join(
+    context: &Context<'_, '_>,
+    relation: Relation,
+    terms: &[Term],
+    text: &str,
+) -> Result<Relation> {
+    let mut vars = relation.vars.clone();
+    let mut new_vars = Vec::new();
+    for term in terms {
+        if let Term::Var(v) = term {
+            if relation.column(v).is_none() && !new_vars.contains(v) {
+                new_vars.push(v.clone());
+            }
+        }
+    }
+    vars.extend(new_vars.iter().cloned());
+    // The attribute, when it is a constant, types the value position.
+    let constant_attribute: Option<Attribute> = match terms.get(1) {
+        Some(Term::Constant(Edn::Key(k))) => Some(context.schema.attribute(k)?.clone()),
+        Some(Term::Constant(other)) => {
+            return Err(invalid(format!(
+                "clause {text}: attribute {other} is not a keyword"
+            )))
+        }
+        _ => None,
+    };
+    let mut rows = Vec::new();
+    for row in &relation.rows {
+        let lookup = |term: &Term| -> Option<Value> {
+            match term {
+                Term::Var(v) => relation.column(v).map(|c| row[c].clone()),
+                _ => None,
+            }
+        };
+        let e = match terms.first() {
+            Some(Term::Constant(c)) => Known::Yes(match c {
+                Edn::Int(i) if *i >= 0 => *i as u64,
+                other => context.db.resolve_entity(&other.to_string())?,
+            }),
+            Some(t @ Term::Var(v)) => match lookup(t) {
+                Some(value) => Known::Yes(entity_of(&value, text)?),
+                None => Known::Bind(v.clone()),
+            },
+            _ => Known::Any,
+        };
+        let attribute: Known<Attribute> = match (&constant_attribute, terms.get(1)) {
+            (Some(a), _) => Known::Yes(a.clone()),
+            (None, Some(t @ Term::Var(v))) => match lookup(t) {
+                Some(Value::Keyword(k)) => Known::Yes(context.schema.attribute(&k)?.clone()),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "clause {text}: {other:?} is not an attribute"
+                    )))
+                }
+                None => Known::Bind(v.clone()),
+            },
+            _ => Known::Any,
+        };
+        let typed = match &attribute {
+            Known::Yes(a) => Some(a),
+            _ => None,
+        };
+        let value: Known<Value> = match terms.get(2) {
+            Some(Term::Constant(c)) => Known::Yes(context.db.literal(typed, c)?),
+            Some(t @ Term::Var(v)) => match lookup(t) {
+                Some(value) => Known::Yes(value),
+                None => Known::Bind(v.clone()),
+            },
+            _ => Known::Any,
+        };
+        let t_known: Known<u64> = match terms.get(3) {
+            Some(Term::Constant(Edn::Int(t))) if *t >= 0 => Known::Yes(*t as u64),
+            Some(Term::Constant(other)) => {
+                return Err(invalid(format!("clause {text}: t {other} is not a number")))
+            }
+            Some(t @ Term::Var(v)) => match lookup(t) {
+                Some(value) => Known::Yes(entity_of(&value, text)?),
+                None => Known::Bind(v.clone()),
+            },
+            _ => Known::Any,
+        };
+
+        // The index and prefix the known positions select.
+        let mut prefix = Vec::new();
+        let index = match (&e, &attribute, &value) {
+            (Known::Yes(e), a, v) => {
+                prefix.extend_from_slice(&e.to_be_bytes());
+                if let Known::Yes(a) = a {
+                    prefix.extend_from_slice(&a.id.to_be_bytes());
+                    if let Known::Yes(v) = v {
+                        v.encode(&mut prefix);
+                    }
+                }
+                Index::Eavt
+            }
+            (_, Known::Yes(a), Known::Yes(v)) => {
+                prefix.extend_from_slice(&a.id.to_be_bytes());
+                v.encode(&mut prefix);
+                Index::Avet
+            }
+            (_, Known::Yes(a), _) => {
+                prefix.extend_from_slice(&a.id.to_be_bytes());
+                Index::Aevt
+            }
+            (_, _, Known::Yes(v @ Value::Ref(_))) => {
+                v.encode(&mut prefix);
+                Index::Vaet
+            }
+            _ => Index::Eavt,
+        };
+        for datom in context.db.current(index, &prefix) {
+            let datom = datom?;
+            let ident = |a: u64| -> Value {
+                context
+                    .schema
+                    .attribute_by_id(a)
+                    .map_or(Value::Long(a as i64), |a| Value::Keyword(a.ident.clone()))
+            };
+            let found = [
+                (binds(&e), Value::Ref(datom.e)),
+                (binds(&attribute), ident(datom.a)),
+                (binds(&value), datom.v.clone()),
+                (binds(&t_known), Value::Long(datom.t as i64)),
+            ];
+            // Known positions must match; new variables get the datom's values (equal
+            // where one variable appears twice).
+            let matches = match (&e, &attribute, &value, &t_known) {
+                (Known::Yes(x), ..) if *x != datom.e => false,
+                (_, Known::Yes(a), ..) if a.id != datom.a => false,
+                (_, _, Known::Yes(v), _) if *v != datom.v => false,
+                (.., Known::Yes(t)) if *t != datom.t => false,
+                _ => true,
+            };
+            if !matches {
+                continue;
+            }
+            let mut extended = row.clone();
+            let mut consistent = true;
+            for var in &new_vars {
+                let values: Vec<&Value> = found
+                    .iter()
+                    .filter(|(name, _)| name.as_deref() == Some(var.as_str()))
+                    .map(|(_, v)| v)
+                    .collect();
+                if values.windows(2).any(|w| w[0] != w[1]) {
+                    consistent = false;
+                    break;
+                }
+                extended.push(values[0].clone());
+            }
+            if consistent {
+                rows.push(extended);
+            }
+        }
+    }
+    Ok(Relation { vars, rows })
+}
+
+/// The variable a position binds, if it binds one.
+fn binds<T>(k: &Known<T>) -> Option<String> {
+    match k {
+        Known::Bind(v) => Some(v.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,246 @@
+//! Parsing: a Datalog query in EDN (vector or map form) into a `Query`, with errors that
+//! name the clause at fault.
+
+use crate::dao::{owned_edn, read_edn};
+use crate::error::{Error, ErrorKind, Result};
+use clojure_reader::edn::Edn;
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+/// A term of a clause: a variable, the blank `_`, or a constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    Var(String),
+    Blank,
+    Constant(Edn<'static>),
+}
+
+impl Term {
+    fn of(edn: &Edn<'static>) -> Term {
+        match edn {
+            Edn::Symbol(s) if s == "_" => Term::Blank,
+            Edn::Symbol(s) if s.starts_with('?') => Term::Var(s.to_string()),
+            other => Term::Constant(other.clone()),
+        }
+    }
+
+    pub fn var(&self) -> Option<&str> {
+        match self {
+            Term::Var(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The comparison a predicate clause makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    Equal,
+    NotEqual,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    /// `[e a v]` or `[e a v t]`.
+    Pattern { terms: Vec<Term>, text: String },
+    /// `[(< ?a ?b)]` and the other comparisons.
+    Predicate {
+        op: Comparison,
+        args: Vec<Term>,
+        text: String,
+    },
+}
+
+/// What `:find` returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindSpec {
+    /// `:find ?a ?b` — a set of tuples.
+    Relation(Vec<String>),
+    /// `:find ?a .` — one value.
+    Scalar(String),
+    /// `:find [?a ...]` — a collection of values.
+    Collection(String),
+    /// `:find [?a ?b]` — one tuple.
+    Tuple(Vec<String>),
+}
+
+impl FindSpec {
+    pub fn vars(&self) -> Vec<String> {
+        match self {
+            FindSpec::Relation(v) | FindSpec::Tuple(v) => v.clone(),
+            FindSpec::Scalar(v) | FindSpec::Collection(v) => vec![v.clone()],
+        }
+    }
+}
+
+/// One `:in` binding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum In {
+    /// `$`: the database.
+    Database,
+    /// `?x`: one value.
+    Scalar(String),
+    /// `[?x ...]`: each of a collection of values.
+    Collection(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub find: FindSpec,
+    pub inputs: Vec<In>,
+    pub clauses: Vec<Clause>,
+}
+
+fn symbol<'a>(edn: &'a Edn<'_>) -> Option<&'a str> {
+    match edn {
+        Edn::Symbol(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn variable(edn: &Edn<'_>, what: &str) -> Result<String> {
+    match symbol(edn) {
+        Some(s) if s.starts_with('?') => Ok(s.to_string()),
+        _ => Err(invalid(format!("{what}: {edn} is not a variable"))),
+    }
+}
+
+/// Parses a query given as EDN text.
+pub fn parse(text: &str) -> Result<Query> {
+    let edn = owned_edn(&read_edn(text, "query")?);
+    // The map form {:find [...] :in [...] :where [...]} and the vector form
+    // [:find ... :in ... :where ...] both become sections.
+    let mut sections: Vec<(String, Vec<Edn<'static>>)> = Vec::new();
+    match &edn {
+        Edn::Vector(items) => {
+            for item in items {
+                match item {
+                    Edn::Key(k) => sections.push((k.to_string(), Vec::new())),
+                    other => match sections.last_mut() {
+                        Some((_, body)) => body.push(other.clone()),
+                        None => {
+                            return Err(invalid(format!("a query starts with :find, not {other}")))
+                        }
+                    },
+                }
+            }
+        }
+        Edn::Map(map) => {
+            for (k, v) in map {
+                let (Edn::Key(k), Edn::Vector(body)) = (k, v) else {
+                    return Err(invalid(format!(
+                        "query map entry {k} {v} is not :section [...]"
+                    )));
+                };
+                sections.push((k.to_string(), body.clone()));
+            }
+        }
+        other => {
+            return Err(invalid(format!(
+                "a query is a vector or a map, not {other}"
+            )))
+        }
+    }
+    let section = |name: &str| {
+        sections
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, body)| body.clone())
+    };
+    for (name, _) in &sections {
+        if !matches!(name.as_str(), "find" | "in" | "where") {
+            return Err(invalid(format!("unknown query section :{name}")));
+        }
+    }
+    let find = parse_find(&section("find").ok_or_else(|| invalid("the query has no :find"))?)?;
+    let inputs = match section("in") {
+        None => vec![In::Database],
+        Some(body) => body.iter().map(parse_in).collect::<Result<_>>()?,
+    };
+    let clauses = section("where")
+        .unwrap_or_default()
+        .iter()
+        .map(parse_clause)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Query {
+        find,
+        inputs,
+        clauses,
+    })
+}
+
+fn parse_find(body: &[Edn<'static>]) -> Result<FindSpec> {
+    match body {
+        [single, Edn::Symbol(dot)] if dot == "." => {
+            Ok(FindSpec::Scalar(variable(single, ":find")?))
+        }
+        [Edn::Vector(items)] => match items.as_slice() {
+            [var, Edn::Symbol(dots)] if dots == "..." => {
+                Ok(FindSpec::Collection(variable(var, ":find")?))
+            }
+            vars => Ok(FindSpec::Tuple(
+                vars.iter()
+                    .map(|v| variable(v, ":find"))
+                    .collect::<Result<_>>()?,
+            )),
+        },
+        [] => Err(invalid(":find names no variable")),
+        vars => Ok(FindSpec::Relation(
+            vars.iter()
+                .map(|v| variable(v, ":find"))
+                .collect::<Result<_>>()?,
+        )),
+    }
+}
+
+fn parse_in(edn: &Edn<'static>) -> Result<In> {
+    match edn {
+        Edn::Symbol(s) if s == "$" => Ok(In::Database),
+        Edn::Symbol(_) => Ok(In::Scalar(variable(edn, ":in")?)),
+        Edn::Vector(items) => match items.as_slice() {
+            [var, Edn::Symbol(dots)] if dots == "..." => Ok(In::Collection(variable(var, ":in")?)),
+            _ => Err(invalid(format!(":in {edn} is not a supported binding"))),
+        },
+        other => Err(invalid(format!(":in {other} is not a binding"))),
+    }
+}
+
+fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
+    let text = edn.to_string();
+    let Edn::Vector(items) = edn else {
+        return Err(invalid(format!("clause {text} is not a vector")));
+    };
+    if let [Edn::List(call)] = items.as_slice() {
+        let op = match call.first().and_then(symbol) {
+            Some("<") => Comparison::Less,
+            Some("<=") => Comparison::LessOrEqual,
+            Some(">") => Comparison::Greater,
+            Some(">=") => Comparison::GreaterOrEqual,
+            Some("=") => Comparison::Equal,
+            Some("not=") | Some("!=") => Comparison::NotEqual,
+            _ => return Err(invalid(format!("clause {text}: unknown predicate"))),
+        };
+        let args: Vec<Term> = call[1..].iter().map(Term::of).collect();
+        if args.len() != 2 {
+            return Err(invalid(format!(
+                "clause {text}: a comparison takes two arguments"
+            )));
+        }
+        return Ok(Clause::Predicate { op, args, text });
+    }
+    if !(3..=4).contains(&items.len()) && items.len() != 2 {
+        return Err(invalid(format!(
+            "clause {text}: a data pattern is [e a v] or [e a v t]"
+        )));
+    }
+    Ok(Clause::Pattern {
+        terms: items.iter().map(Term::of).collect(),
+        text,
+    })
+}
