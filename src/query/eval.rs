@@ -82,42 +82,107 @@ pub fn run(db: &DbSnapshot<'_>, query: &Query, inputs: &[Input]) -> Result<Relat
         return Err(invalid("more inputs than :in bindings"));
     }
 
-    let mut pending: Vec<&Clause> = query.clauses.iter().collect();
+    solve(&context, relation, &query.clauses)
+}
+
+/// Evaluates `clauses` starting from `relation`, choosing the order as it goes.
+fn solve(
+    context: &Context<'_, '_>,
+    mut relation: Relation,
+    clauses: &[Clause],
+) -> Result<Relation> {
+    let mut pending: Vec<&Clause> = clauses.iter().collect();
     while !pending.is_empty() {
         let bound = |var: &str| relation.vars.iter().any(|v| v == var);
+        let binders_left = pending
+            .iter()
+            .any(|c| matches!(c, Clause::Pattern { .. } | Clause::Or { .. }));
+        // Filters first, as soon as they can run: a predicate once its variables are bound;
+        // a `not` once they are, or once nothing is left that could bind them.
         let ready = pending.iter().position(|c| match c {
-            Clause::Predicate { args, .. } => args.iter().filter_map(Term::var).all(bound),
-            Clause::Pattern { .. } => false,
+            Clause::Predicate { .. } => c.vars().iter().all(|v| bound(v)),
+            Clause::Not { .. } => !binders_left || c.vars().iter().all(|v| bound(v)),
+            _ => false,
         });
         let next = match ready {
             Some(i) => i,
+            // Otherwise the most selective pattern; an `or` after every pattern.
             None => pending
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| match c {
-                    Clause::Pattern { terms, .. } => Some((i, score(terms, &bound))),
-                    Clause::Predicate { .. } => None,
+                    Clause::Pattern { terms, .. } => Some((i, 1 + score(terms, &bound))),
+                    Clause::Or { .. } => Some((i, 0)),
+                    _ => None,
                 })
                 .max_by_key(|&(i, score)| (score, std::cmp::Reverse(i)))
                 .map(|(i, _)| i)
                 .ok_or_else(|| {
                     let clause = pending[0];
-                    let (Clause::Predicate { args, text, .. }
-                    | Clause::Pattern { terms: args, text }) = clause;
-                    let unbound = args
-                        .iter()
-                        .filter_map(Term::var)
-                        .find(|v| !bound(v))
-                        .unwrap_or("?");
+                    let vars = clause.vars();
+                    let unbound = vars.iter().find(|v| !bound(v)).map_or("?", |v| v.as_str());
                     invalid(format!(
-                        "clause {text}: variable {unbound} is not bound by any pattern"
+                        "clause {}: variable {unbound} is not bound by any pattern",
+                        clause.text()
                     ))
                 })?,
         };
         let clause = pending.remove(next);
         relation = match clause {
-            Clause::Predicate { op, args, text } => filter(&context, relation, *op, args, text)?,
-            Clause::Pattern { terms, text } => join(&context, relation, terms, text)?,
+            Clause::Predicate { op, args, text } => filter(context, relation, *op, args, text)?,
+            Clause::Pattern { terms, text } => join(context, relation, terms, text)?,
+            Clause::Not { clauses, .. } => {
+                // Each row is kept when the clauses, run on that row alone, find nothing.
+                let mut rows = Vec::new();
+                for row in &relation.rows {
+                    let alone = Relation {
+                        vars: relation.vars.clone(),
+                        rows: vec![row.clone()],
+                    };
+                    if solve(context, alone, clauses)?.rows.is_empty() {
+                        rows.push(row.clone());
+                    }
+                }
+                Relation {
+                    vars: relation.vars,
+                    rows,
+                }
+            }
+            Clause::Or { branches, text } => {
+                // The union of what each branch finds; every branch must bind the same
+                // new variables.
+                let mut union: Option<Relation> = None;
+                for branch in branches {
+                    let found = solve(context, relation.clone(), branch)?;
+                    match &mut union {
+                        None => union = Some(found),
+                        Some(so_far) => {
+                            if so_far.vars.len() != found.vars.len()
+                                || !found.vars.iter().all(|v| so_far.vars.contains(v))
+                            {
+                                return Err(invalid(format!(
+                                    "clause {text}: every branch of an or must bind the same variables"
+                                )));
+                            }
+                            let order: Vec<usize> = so_far
+                                .vars
+                                .iter()
+                                .map(|v| found.vars.iter().position(|f| f == v).expect("same vars"))
+                                .collect();
+                            so_far.rows.extend(
+                                found
+                                    .rows
+                                    .iter()
+                                    .map(|r| order.iter().map(|&i| r[i].clone()).collect()),
+                            );
+                        }
+                    }
+                }
+                let mut union = union.unwrap_or(relation);
+                union.rows.sort();
+                union.rows.dedup();
+                union
+            }
         };
     }
     Ok(relation)

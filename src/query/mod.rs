@@ -5,7 +5,8 @@
 //!
 //! This first part covers `:find` (relation, scalar `.`, collection `[?x ...]`, tuple
 //! `[?a ?b]`), `:in` (`$`, scalars, collections), data patterns `[e a v]` / `[e a v t]` with
-//! `_`, constants, idents and lookup refs, implicit joins, and comparison predicates.
+//! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
+//! `or` (with `and` branches).
 
 mod eval;
 mod parse;

@@ -55,6 +55,43 @@ pub enum Clause {
         args: Vec<Term>,
         text: String,
     },
+    /// `(not clause ...)`: keeps the rows for which the clauses find nothing.
+    Not { clauses: Vec<Clause>, text: String },
+    /// `(or clause (and clause ...) ...)`: the rows any branch finds.
+    Or {
+        branches: Vec<Vec<Clause>>,
+        text: String,
+    },
+}
+
+impl Clause {
+    pub fn text(&self) -> &str {
+        match self {
+            Clause::Pattern { text, .. }
+            | Clause::Predicate { text, .. }
+            | Clause::Not { text, .. }
+            | Clause::Or { text, .. } => text,
+        }
+    }
+
+    /// Every variable the clause mentions.
+    pub fn vars(&self) -> Vec<String> {
+        let of_terms = |terms: &[Term]| {
+            terms
+                .iter()
+                .filter_map(Term::var)
+                .map(str::to_string)
+                .collect()
+        };
+        match self {
+            Clause::Pattern { terms, .. } => of_terms(terms),
+            Clause::Predicate { args, .. } => of_terms(args),
+            Clause::Not { clauses, .. } => clauses.iter().flat_map(Clause::vars).collect(),
+            Clause::Or { branches, .. } => {
+                branches.iter().flatten().flat_map(Clause::vars).collect()
+            }
+        }
+    }
 }
 
 /// What `:find` returns.
@@ -213,6 +250,37 @@ fn parse_in(edn: &Edn<'static>) -> Result<In> {
 
 fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
     let text = edn.to_string();
+    if let Edn::List(items) = edn {
+        let body = || {
+            items[1..]
+                .iter()
+                .map(parse_clause)
+                .collect::<Result<Vec<_>>>()
+        };
+        return match items.first().and_then(symbol) {
+            Some("not") => Ok(Clause::Not {
+                clauses: body()?,
+                text,
+            }),
+            Some("or") => {
+                let branches = items[1..]
+                    .iter()
+                    .map(|branch| match branch {
+                        Edn::List(inner) if inner.first().and_then(symbol) == Some("and") => inner
+                            [1..]
+                            .iter()
+                            .map(parse_clause)
+                            .collect::<Result<Vec<_>>>(),
+                        single => Ok(vec![parse_clause(single)?]),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Clause::Or { branches, text })
+            }
+            _ => Err(invalid(format!(
+                "clause {text}: only (not ...) and (or ...) are supported as lists"
+            ))),
+        };
+    }
     let Edn::Vector(items) = edn else {
         return Err(invalid(format!("clause {text} is not a vector")));
     };

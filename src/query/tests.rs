@@ -147,6 +147,58 @@ fn joins_predicates_inputs_and_clause_order() {
 }
 
 #[test]
+fn not_and_or() {
+    with_db(|db| {
+        // People with no friends listed.
+        let lonely = q(
+            db,
+            "[:find [?n ...] :where [?e :person/name ?n] (not [?e :person/friend _])]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(lonely, QueryResult::Collection(vec![s("Cy")]));
+        // People who are not friends with Bob (a not that joins on an outer variable).
+        let not_bobs = q(
+            db,
+            r#"[:find [?n ...] :where [?b :person/name "Bob"] [?e :person/name ?n] (not [?e :person/friend ?b])]"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(not_bobs, QueryResult::Collection(vec![s("Bob"), s("Cy")]));
+        // Younger than 20 or older than 40, in either branch form.
+        let ends = q(
+            db,
+            "[:find [?n ...] :where [?e :person/age ?a] [?e :person/name ?n] (or [(< ?a 20)] (and [(> ?a 40)] [(< ?a 100)]))]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ends, QueryResult::Collection(vec![s("Bob"), s("Cy")]));
+        // An or that binds a variable in each branch.
+        let named = q(
+            db,
+            r#"[:find [?e ...] :where (or [?e :person/name "Ada"] [?e :person/email "cy@x"])]"#,
+            &[],
+        )
+        .unwrap();
+        let QueryResult::Collection(found) = named else {
+            panic!()
+        };
+        assert_eq!(found.len(), 2);
+        let error = q(
+            db,
+            "[:find ?n :where (or [?e :person/name ?n] [?e :person/age ?a])]",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            error.message().contains("same variables"),
+            "{}",
+            error.message()
+        );
+    });
+}
+
+#[test]
 fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(
