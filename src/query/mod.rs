@@ -6,13 +6,14 @@
 //! This first part covers `:find` (relation, scalar `.`, collection `[?x ...]`, tuple
 //! `[?a ?b]`), `:in` (`$`, scalars, collections), data patterns `[e a v]` / `[e a v t]` with
 //! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
-//! `or` (with `and` branches).
+//! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
+//! median) with `:with`, and return maps with `:keys`.
 
 mod eval;
 mod parse;
 
 pub use eval::{Input, Relation};
-pub use parse::{parse, Clause, Comparison, FindSpec, In, Query, Term};
+pub use parse::{parse, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Term};
 
 use crate::dao::{DbSnapshot, Value};
 use crate::error::{Error, ErrorKind, Result};
@@ -28,6 +29,8 @@ pub enum QueryResult {
     Collection(Vec<Value>),
     /// One tuple, or none if nothing matched.
     Tuple(Option<Vec<Value>>),
+    /// With `:keys`: one map per tuple, key to value, sorted.
+    Maps(Vec<Vec<(String, Value)>>),
 }
 
 impl QueryResult {
@@ -50,6 +53,16 @@ impl QueryResult {
                 vs.iter().map(Value::to_edn).collect::<Vec<_>>().join(" ")
             ),
             QueryResult::Tuple(t) => t.as_ref().map_or("nil".into(), tuple),
+            QueryResult::Maps(maps) => {
+                let map = |m: &Vec<(String, Value)>| {
+                    let entries: Vec<String> = m
+                        .iter()
+                        .map(|(k, v)| format!(":{k} {}", v.to_edn()))
+                        .collect();
+                    format!("{{{}}}", entries.join(", "))
+                };
+                format!("[{}]", maps.iter().map(map).collect::<Vec<_>>().join(" "))
+            }
         }
     }
 }
@@ -58,35 +71,132 @@ impl QueryResult {
 pub fn q(db: &DbSnapshot<'_>, text: &str, inputs: &[Input]) -> Result<QueryResult> {
     let query = parse(text)?;
     let relation = eval::run(db, &query, inputs)?;
-    let columns: Vec<usize> = query
-        .find
-        .vars()
-        .iter()
-        .map(|var| {
-            relation.vars.iter().position(|v| v == var).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(":find {var}: the variable is not bound by any clause"),
-                )
-            })
+    let column = |var: &str| {
+        relation.vars.iter().position(|v| v == var).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!(":find {var}: the variable is not bound by any clause"),
+            )
         })
-        .collect::<Result<_>>()?;
-    let mut rows: Vec<Vec<Value>> = relation
+    };
+    let elements = query.find.elements();
+    // The set of bindings of the find and :with variables...
+    let mut kept: Vec<usize> = Vec::new();
+    for var in elements
+        .iter()
+        .map(FindElem::var)
+        .chain(query.with.iter().map(String::as_str))
+    {
+        let c = column(var)?;
+        if !kept.contains(&c) {
+            kept.push(c);
+        }
+    }
+    let mut bindings: Vec<Vec<Value>> = relation
         .rows
         .iter()
-        .map(|row| columns.iter().map(|&c| row[c].clone()).collect())
+        .map(|row| kept.iter().map(|&c| row[c].clone()).collect())
         .collect();
+    bindings.sort();
+    bindings.dedup();
+    let at = |var: &str| {
+        kept.iter()
+            .position(|&c| relation.vars[c] == var)
+            .expect("kept")
+    };
+    // ...grouped by the plain variables, with each aggregate computed over its group.
+    let plain: Vec<usize> = elements
+        .iter()
+        .filter_map(|e| match e {
+            FindElem::Var(v) => Some(at(v)),
+            FindElem::Aggregate { .. } => None,
+        })
+        .collect();
+    let mut groups: std::collections::BTreeMap<Vec<Value>, Vec<&Vec<Value>>> = Default::default();
+    for binding in &bindings {
+        groups
+            .entry(plain.iter().map(|&i| binding[i].clone()).collect())
+            .or_default()
+            .push(binding);
+    }
+    let mut rows = Vec::new();
+    for (key, members) in &groups {
+        let mut row = Vec::with_capacity(elements.len());
+        let mut next_plain = key.iter();
+        for element in &elements {
+            row.push(match element {
+                FindElem::Var(_) => next_plain.next().expect("one per plain element").clone(),
+                FindElem::Aggregate { function, var } => {
+                    let i = at(var);
+                    aggregate(
+                        *function,
+                        members.iter().map(|m| m[i].clone()).collect(),
+                        var,
+                    )?
+                }
+            });
+        }
+        rows.push(row);
+    }
     rows.sort();
     rows.dedup();
+    if let Some(keys) = &query.keys {
+        return Ok(QueryResult::Maps(
+            rows.into_iter()
+                .map(|row| keys.iter().cloned().zip(row).collect())
+                .collect(),
+        ));
+    }
     Ok(match query.find {
-        parse::FindSpec::Relation(_) => QueryResult::Relation(rows),
-        parse::FindSpec::Scalar(_) => {
+        FindSpec::Relation(_) => QueryResult::Relation(rows),
+        FindSpec::Scalar(_) => {
             QueryResult::Scalar(rows.into_iter().next().map(|mut r| r.remove(0)))
         }
-        parse::FindSpec::Collection(_) => {
+        FindSpec::Collection(_) => {
             QueryResult::Collection(rows.into_iter().map(|mut r| r.remove(0)).collect())
         }
-        parse::FindSpec::Tuple(_) => QueryResult::Tuple(rows.into_iter().next()),
+        FindSpec::Tuple(_) => QueryResult::Tuple(rows.into_iter().next()),
+    })
+}
+
+/// An aggregate over the values one variable takes in a group.
+fn aggregate(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<Value> {
+    let number = |v: &Value| match v {
+        Value::Long(l) => Ok(*l as f64),
+        Value::Double(d) => Ok(*d),
+        other => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{function:?} of {var}: {} is not a number", other.to_edn()),
+        )),
+    };
+    Ok(match function {
+        Aggregate::Count => Value::Long(values.len() as i64),
+        Aggregate::CountDistinct => {
+            values.sort();
+            values.dedup();
+            Value::Long(values.len() as i64)
+        }
+        Aggregate::Sum if values.iter().all(|v| matches!(v, Value::Long(_))) => Value::Long(
+            values
+                .iter()
+                .map(|v| if let Value::Long(l) = v { *l } else { 0 })
+                .fold(0i64, i64::wrapping_add),
+        ),
+        Aggregate::Sum => Value::double(values.iter().map(number).sum::<Result<f64>>()?)?,
+        Aggregate::Min => values.into_iter().min().unwrap_or(Value::Nil),
+        Aggregate::Max => values.into_iter().max().unwrap_or(Value::Nil),
+        Aggregate::Avg if values.is_empty() => Value::Nil,
+        Aggregate::Avg => {
+            Value::double(values.iter().map(number).sum::<Result<f64>>()? / values.len() as f64)?
+        }
+        Aggregate::Median => {
+            values.sort();
+            match values.len() {
+                0 => Value::Nil,
+                n if n % 2 == 1 => values[n / 2].clone(),
+                n => Value::double((number(&values[n / 2 - 1])? + number(&values[n / 2])?) / 2.0)?,
+            }
+        }
     })
 }
 

@@ -94,21 +94,48 @@ impl Clause {
     }
 }
 
+/// An aggregate function of `:find`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Count,
+    CountDistinct,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    Median,
+}
+
+/// One element of `:find`: a variable, or an aggregate of one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindElem {
+    Var(String),
+    Aggregate { function: Aggregate, var: String },
+}
+
+impl FindElem {
+    pub fn var(&self) -> &str {
+        match self {
+            FindElem::Var(v) | FindElem::Aggregate { var: v, .. } => v,
+        }
+    }
+}
+
 /// What `:find` returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FindSpec {
     /// `:find ?a ?b` — a set of tuples.
-    Relation(Vec<String>),
+    Relation(Vec<FindElem>),
     /// `:find ?a .` — one value.
-    Scalar(String),
+    Scalar(FindElem),
     /// `:find [?a ...]` — a collection of values.
-    Collection(String),
+    Collection(FindElem),
     /// `:find [?a ?b]` — one tuple.
-    Tuple(Vec<String>),
+    Tuple(Vec<FindElem>),
 }
 
 impl FindSpec {
-    pub fn vars(&self) -> Vec<String> {
+    pub fn elements(&self) -> Vec<FindElem> {
         match self {
             FindSpec::Relation(v) | FindSpec::Tuple(v) => v.clone(),
             FindSpec::Scalar(v) | FindSpec::Collection(v) => vec![v.clone()],
@@ -130,6 +157,10 @@ pub enum In {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub find: FindSpec,
+    /// `:keys`: names for the columns, which make the answer a list of maps.
+    pub keys: Option<Vec<String>>,
+    /// `:with`: variables kept while aggregating, so equal values are not merged.
+    pub with: Vec<String>,
     pub inputs: Vec<In>,
     pub clauses: Vec<Clause>,
 }
@@ -191,7 +222,7 @@ pub fn parse(text: &str) -> Result<Query> {
             .map(|(_, body)| body.clone())
     };
     for (name, _) in &sections {
-        if !matches!(name.as_str(), "find" | "in" | "where") {
+        if !matches!(name.as_str(), "find" | "in" | "where" | "keys" | "with") {
             return Err(invalid(format!("unknown query section :{name}")));
         }
     }
@@ -205,34 +236,73 @@ pub fn parse(text: &str) -> Result<Query> {
         .iter()
         .map(parse_clause)
         .collect::<Result<Vec<_>>>()?;
+    let keys = match section("keys") {
+        None => None,
+        Some(body) => Some(
+            body.iter()
+                .map(|k| match k {
+                    Edn::Symbol(s) => Ok(s.to_string()),
+                    other => Err(invalid(format!(":keys {other} is not a symbol"))),
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    if let Some(keys) = &keys {
+        if !matches!(find, FindSpec::Relation(_)) || keys.len() != find.elements().len() {
+            return Err(invalid(
+                ":keys needs a relation :find with one key per element",
+            ));
+        }
+    }
+    let with = section("with")
+        .unwrap_or_default()
+        .iter()
+        .map(|v| variable(v, ":with"))
+        .collect::<Result<_>>()?;
     Ok(Query {
         find,
+        keys,
+        with,
         inputs,
         clauses,
     })
 }
 
+fn element(edn: &Edn<'static>) -> Result<FindElem> {
+    if let Edn::List(call) = edn {
+        let function = match call.first().and_then(symbol) {
+            Some("count") => Aggregate::Count,
+            Some("count-distinct") => Aggregate::CountDistinct,
+            Some("sum") => Aggregate::Sum,
+            Some("min") => Aggregate::Min,
+            Some("max") => Aggregate::Max,
+            Some("avg") => Aggregate::Avg,
+            Some("median") => Aggregate::Median,
+            _ => return Err(invalid(format!(":find {edn}: unknown aggregate"))),
+        };
+        let [_, var] = call.as_slice() else {
+            return Err(invalid(format!(
+                ":find {edn}: an aggregate takes one variable"
+            )));
+        };
+        return Ok(FindElem::Aggregate {
+            function,
+            var: variable(var, ":find")?,
+        });
+    }
+    Ok(FindElem::Var(variable(edn, ":find")?))
+}
+
 fn parse_find(body: &[Edn<'static>]) -> Result<FindSpec> {
+    let elements = |items: &[Edn<'static>]| items.iter().map(element).collect::<Result<Vec<_>>>();
     match body {
-        [single, Edn::Symbol(dot)] if dot == "." => {
-            Ok(FindSpec::Scalar(variable(single, ":find")?))
-        }
+        [single, Edn::Symbol(dot)] if dot == "." => Ok(FindSpec::Scalar(element(single)?)),
         [Edn::Vector(items)] => match items.as_slice() {
-            [var, Edn::Symbol(dots)] if dots == "..." => {
-                Ok(FindSpec::Collection(variable(var, ":find")?))
-            }
-            vars => Ok(FindSpec::Tuple(
-                vars.iter()
-                    .map(|v| variable(v, ":find"))
-                    .collect::<Result<_>>()?,
-            )),
+            [one, Edn::Symbol(dots)] if dots == "..." => Ok(FindSpec::Collection(element(one)?)),
+            many => Ok(FindSpec::Tuple(elements(many)?)),
         },
         [] => Err(invalid(":find names no variable")),
-        vars => Ok(FindSpec::Relation(
-            vars.iter()
-                .map(|v| variable(v, ":find"))
-                .collect::<Result<_>>()?,
-        )),
+        many => Ok(FindSpec::Relation(elements(many)?)),
     }
 }
 

@@ -199,6 +199,81 @@ fn not_and_or() {
 }
 
 #[test]
+fn aggregates_with_and_keys() {
+    with_db(|db| {
+        let stats = q(
+            db,
+            "[:find (count ?e) (sum ?a) (min ?a) (max ?a) (avg ?a) (median ?a) :where [?e :person/age ?a]]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            stats,
+            QueryResult::Relation(vec![vec![
+                Value::Long(3),
+                Value::Long(96),
+                Value::Long(19),
+                Value::Long(41),
+                Value::Double(32.0),
+                Value::Long(36),
+            ]])
+        );
+        // Friends per person (grouping by the plain variable).
+        let per_person = q(
+            db,
+            "[:find ?n (count ?f) :where [?p :person/friend ?f] [?p :person/name ?n]]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            per_person,
+            QueryResult::Relation(vec![
+                vec![s("Ada"), Value::Long(2)],
+                vec![s("Bob"), Value::Long(1)]
+            ])
+        );
+        // Without :with, equal ages of different people would merge; with it they count.
+        db_with_twins(|db| {
+            let merged = q(db, "[:find (count ?a) . :where [?e :person/age ?a]]", &[]).unwrap();
+            assert_eq!(merged, QueryResult::Scalar(Some(Value::Long(1))));
+            let counted = q(
+                db,
+                "[:find (count ?a) . :with ?e :where [?e :person/age ?a]]",
+                &[],
+            )
+            .unwrap();
+            assert_eq!(counted, QueryResult::Scalar(Some(Value::Long(2))));
+            let distinct = q(
+                db,
+                "[:find (count-distinct ?a) . :with ?e :where [?e :person/age ?a]]",
+                &[],
+            )
+            .unwrap();
+            assert_eq!(distinct, QueryResult::Scalar(Some(Value::Long(1))));
+        });
+        // Return maps.
+        let maps = q(db, r#"[:find ?n ?a :keys name age :where [?e :person/name ?n] [?e :person/age ?a] [(> ?a 40)]]"#, &[]).unwrap();
+        assert_eq!(maps.to_edn(), r#"[{:name "Bob", :age 41}]"#);
+        assert!(q(db, "[:find ?n :keys a b :where [?e :person/name ?n]]", &[]).is_err());
+        assert!(q(db, "[:find (sum ?n) :where [?e :person/name ?n]]", &[]).is_err());
+        assert!(q(db, "[:find (frob ?n) :where [?e :person/name ?n]]", &[]).is_err());
+    });
+}
+
+fn db_with_twins(body: impl FnOnce(&DbSnapshot<'_>)) {
+    let slab = Slab::anonymous().unwrap();
+    let db = slab.database("db").unwrap();
+    db.transact_edn(DATA, None).unwrap();
+    db.transact_edn(
+        r#"[{:person/email "t1@x" :person/age 7} {:person/email "t2@x" :person/age 7}]"#,
+        None,
+    )
+    .unwrap();
+    let guard = slab.pin().unwrap();
+    body(&db.snapshot(&guard).unwrap());
+}
+
+#[test]
 fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(
