@@ -100,7 +100,8 @@ fn solve(
         // Filters first, as soon as they can run: a predicate once its variables are bound;
         // a `not` once they are, or once nothing is left that could bind them.
         let ready = pending.iter().position(|c| match c {
-            Clause::Predicate { .. } => c.vars().iter().all(|v| bound(v)),
+            Clause::Predicate { .. } | Clause::Missing { .. } => c.vars().iter().all(|v| bound(v)),
+            Clause::Function { args, .. } => args.iter().filter_map(Term::var).all(bound),
             Clause::Not { .. } => !binders_left || c.vars().iter().all(|v| bound(v)),
             _ => false,
         });
@@ -131,6 +132,39 @@ fn solve(
         relation = match clause {
             Clause::Predicate { op, args, text } => filter(context, relation, *op, args, text)?,
             Clause::Pattern { terms, text } => join(context, relation, terms, text)?,
+            Clause::Function {
+                name,
+                args,
+                bind,
+                text,
+            } => apply(context, relation, name, args, bind, text)?,
+            Clause::Missing {
+                entity,
+                attribute,
+                text,
+            } => {
+                let a = context.schema.attribute(attribute)?.id;
+                let column = entity.var().and_then(|v| relation.column(v));
+                let mut rows = Vec::new();
+                for row in &relation.rows {
+                    let e = match (entity, column) {
+                        (_, Some(c)) => entity_of(&row[c], text)?,
+                        (Term::Constant(c), None) => context.db.resolve_entity(&c.to_string())?,
+                        _ => {
+                            return Err(invalid(format!("clause {text}: the entity is not bound")))
+                        }
+                    };
+                    let mut prefix = e.to_be_bytes().to_vec();
+                    prefix.extend_from_slice(&a.to_be_bytes());
+                    if context.db.current(Index::Eavt, &prefix).next().is_none() {
+                        rows.push(row.clone());
+                    }
+                }
+                Relation {
+                    vars: relation.vars,
+                    rows,
+                }
+            }
             Clause::Not { clauses, .. } => {
                 // Each row is kept when the clauses, run on that row alone, find nothing.
                 let mut rows = Vec::new();
@@ -237,6 +271,147 @@ fn filter(
         vars: relation.vars,
         rows,
     })
+}
+
+/// Evaluates a function clause row by row.
+fn apply(
+    context: &Context<'_, '_>,
+    relation: Relation,
+    name: &str,
+    args: &[Term],
+    bind: &Term,
+    text: &str,
+) -> Result<Relation> {
+    let fresh = bind
+        .var()
+        .filter(|v| relation.column(v).is_none())
+        .map(str::to_string);
+    let mut vars = relation.vars.clone();
+    vars.extend(fresh.iter().cloned());
+    let mut rows = Vec::new();
+    for row in &relation.rows {
+        let value = |term: &Term| -> Result<Value> {
+            match term {
+                Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
+                Term::Constant(c) => context.db.literal(None, c),
+                Term::Blank => Err(invalid(format!("clause {text}: _ is not an argument"))),
+            }
+        };
+        let result = match name {
+            "+" | "-" | "*" | "/" => {
+                let values = args.iter().map(value).collect::<Result<Vec<_>>>()?;
+                arithmetic(name, &values, text)?
+            }
+            "str" => {
+                let mut out = String::new();
+                for arg in args {
+                    match value(arg)? {
+                        Value::String(s) => out.push_str(&s),
+                        other => out.push_str(&other.to_edn()),
+                    }
+                }
+                Value::String(out)
+            }
+            "ground" => match args {
+                [Term::Constant(c)] => context.db.literal(None, c)?,
+                _ => return Err(invalid(format!("clause {text}: ground takes one constant"))),
+            },
+            "get-else" => match args {
+                [_source, entity, Term::Constant(Edn::Key(attribute)), default] => {
+                    let a = context.schema.attribute(attribute)?;
+                    if a.many {
+                        return Err(invalid(format!(
+                            "clause {text}: get-else needs a cardinality-one attribute"
+                        )));
+                    }
+                    let e = entity_of(&value(entity)?, text)?;
+                    let mut prefix = e.to_be_bytes().to_vec();
+                    prefix.extend_from_slice(&a.id.to_be_bytes());
+                    match context.db.current(Index::Eavt, &prefix).next() {
+                        Some(datom) => datom?.v,
+                        None => value(default)?,
+                    }
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "clause {text}: (get-else $ ?e :attribute default)"
+                    )))
+                }
+            },
+            other => return Err(invalid(format!("clause {text}: unknown function {other}"))),
+        };
+        match (bind, &fresh) {
+            (_, Some(_)) => {
+                let mut extended = row.clone();
+                extended.push(result);
+                rows.push(extended);
+            }
+            (Term::Var(v), None) => {
+                if row[relation.column(v).expect("bound")] == result {
+                    rows.push(row.clone());
+                }
+            }
+            _ => rows.push(row.clone()),
+        }
+    }
+    Ok(Relation { vars, rows })
+}
+
+fn arithmetic(name: &str, values: &[Value], text: &str) -> Result<Value> {
+    let overflow = || invalid(format!("clause {text}: the result overflows a long"));
+    if values.is_empty() {
+        return Err(invalid(format!("clause {text}: {name} needs arguments")));
+    }
+    let longs: Option<Vec<i64>> = values
+        .iter()
+        .map(|v| {
+            if let Value::Long(l) = v {
+                Some(*l)
+            } else {
+                None
+            }
+        })
+        .collect();
+    if let (Some(longs), false) = (&longs, name == "/") {
+        let mut acc = longs[0];
+        for &x in &longs[1..] {
+            acc = match name {
+                "+" => acc.checked_add(x),
+                "-" => acc.checked_sub(x),
+                _ => acc.checked_mul(x),
+            }
+            .ok_or_else(overflow)?;
+        }
+        return Ok(Value::Long(if name == "-" && longs.len() == 1 {
+            -acc
+        } else {
+            acc
+        }));
+    }
+    let numbers = values
+        .iter()
+        .map(|v| match v {
+            Value::Long(l) => Ok(*l as f64),
+            Value::Double(d) => Ok(*d),
+            other => Err(invalid(format!(
+                "clause {text}: {} is not a number",
+                other.to_edn()
+            ))),
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    let mut acc = numbers[0];
+    for &x in &numbers[1..] {
+        acc = match name {
+            "+" => acc + x,
+            "-" => acc - x,
+            "*" => acc * x,
+            _ => acc / x,
+        };
+    }
+    if numbers.len() == 1 && name == "-" {
+        acc = -acc;
+    }
+    Value::double(acc).map_err(|_| invalid(format!("clause {text}: the result is not a number")))
 }
 
 /// A pattern position, resolved for one row.

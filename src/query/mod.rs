@@ -7,7 +7,8 @@
 //! `[?a ?b]`), `:in` (`$`, scalars, collections), data patterns `[e a v]` / `[e a v t]` with
 //! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
 //! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
-//! median) with `:with`, and return maps with `:keys`.
+//! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
+//! `get-else`, `ground`) and `missing?`.
 
 mod eval;
 mod parse;

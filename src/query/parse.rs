@@ -55,6 +55,20 @@ pub enum Clause {
         args: Vec<Term>,
         text: String,
     },
+    /// `[(f arg ...) ?x]`: binds `?x` to a function of bound values (`+ - * /`, `str`,
+    /// `get-else`, `ground`), or keeps the rows where it equals `?x` if that is bound.
+    Function {
+        name: String,
+        args: Vec<Term>,
+        bind: Term,
+        text: String,
+    },
+    /// `[(missing? $ ?e :attr)]`: keeps the rows whose entity has no value of the attribute.
+    Missing {
+        entity: Term,
+        attribute: String,
+        text: String,
+    },
     /// `(not clause ...)`: keeps the rows for which the clauses find nothing.
     Not { clauses: Vec<Clause>, text: String },
     /// `(or clause (and clause ...) ...)`: the rows any branch finds.
@@ -69,6 +83,8 @@ impl Clause {
         match self {
             Clause::Pattern { text, .. }
             | Clause::Predicate { text, .. }
+            | Clause::Function { text, .. }
+            | Clause::Missing { text, .. }
             | Clause::Not { text, .. }
             | Clause::Or { text, .. } => text,
         }
@@ -86,6 +102,14 @@ impl Clause {
         match self {
             Clause::Pattern { terms, .. } => of_terms(terms),
             Clause::Predicate { args, .. } => of_terms(args),
+            Clause::Function { args, bind, .. } => {
+                let mut vars: Vec<String> = of_terms(args);
+                vars.extend(bind.var().map(str::to_string));
+                vars
+            }
+            Clause::Missing { entity, .. } => {
+                entity.var().map(str::to_string).into_iter().collect()
+            }
             Clause::Not { clauses, .. } => clauses.iter().flat_map(Clause::vars).collect(),
             Clause::Or { branches, .. } => {
                 branches.iter().flatten().flat_map(Clause::vars).collect()
@@ -354,7 +378,35 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
     let Edn::Vector(items) = edn else {
         return Err(invalid(format!("clause {text} is not a vector")));
     };
+    if let [Edn::List(call), binding] = items.as_slice() {
+        let name = call.first().and_then(symbol).ok_or_else(|| {
+            invalid(format!(
+                "clause {text}: a function call starts with its name"
+            ))
+        })?;
+        if !matches!(name, "+" | "-" | "*" | "/" | "str" | "get-else" | "ground") {
+            return Err(invalid(format!("clause {text}: unknown function {name}")));
+        }
+        return Ok(Clause::Function {
+            name: name.to_string(),
+            args: call[1..].iter().map(Term::of).collect(),
+            bind: Term::of(binding),
+            text,
+        });
+    }
     if let [Edn::List(call)] = items.as_slice() {
+        if call.first().and_then(symbol) == Some("missing?") {
+            let [_, _source, entity, Edn::Key(attribute)] = call.as_slice() else {
+                return Err(invalid(format!(
+                    "clause {text}: (missing? $ ?e :attribute)"
+                )));
+            };
+            return Ok(Clause::Missing {
+                entity: Term::of(entity),
+                attribute: attribute.to_string(),
+                text,
+            });
+        }
         let op = match call.first().and_then(symbol) {
             Some("<") => Comparison::Less,
             Some("<=") => Comparison::LessOrEqual,

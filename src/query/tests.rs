@@ -274,6 +274,75 @@ fn db_with_twins(body: impl FnOnce(&DbSnapshot<'_>)) {
 }
 
 #[test]
+fn functions_and_missing() {
+    with_db(|db| {
+        let next_year = q(db, r#"[:find ?n ?b :where [?e :person/name ?n] [?e :person/age ?a] [(+ ?a 1) ?b] [(> ?b 40)]]"#, &[]).unwrap();
+        assert_eq!(
+            next_year,
+            QueryResult::Relation(vec![vec![s("Bob"), Value::Long(42)]])
+        );
+        let halves = q(
+            db,
+            "[:find [?h ...] :where [?e :person/age ?a] [(/ ?a 2) ?h]]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            halves,
+            QueryResult::Collection(vec![
+                Value::Double(9.5),
+                Value::Double(18.0),
+                Value::Double(20.5)
+            ])
+        );
+        let labels = q(db, r#"[:find [?l ...] :where [?e :person/name ?n] [?e :person/age ?a] [(str ?n " is " ?a) ?l]]"#, &[]).unwrap();
+        assert_eq!(
+            labels,
+            QueryResult::Collection(vec![s("Ada is 36"), s("Bob is 41"), s("Cy is 19")])
+        );
+        // A bound result variable filters instead of binding.
+        let exact = q(db, "[:find [?n ...] :where [?e :person/age ?a] [?e :person/name ?n] [(* 2 ?a) ?twice] [(- ?twice ?a) ?a]]", &[]).unwrap();
+        assert_eq!(
+            exact,
+            QueryResult::Collection(vec![s("Ada"), s("Bob"), s("Cy")])
+        );
+        let grounded = q(
+            db,
+            r#"[:find ?n . :where [(ground "Cy") ?n] [?e :person/name ?n]]"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(grounded, QueryResult::Scalar(Some(s("Cy"))));
+        // get-else and missing? on a cardinality-one attribute some entities lack.
+        db_with_twins(|db| {
+            let names = q(db, r#"[:find ?m ?n :where [?e :person/email ?m] [(get-else $ ?e :person/name "none") ?n]]"#, &[]).unwrap();
+            assert_eq!(
+                names,
+                QueryResult::Relation(vec![vec![s("t1@x"), s("none")], vec![s("t2@x"), s("none")]])
+            );
+            let nameless = q(
+                db,
+                "[:find (count ?e) . :where [?e :person/email _] [(missing? $ ?e :person/name)]]",
+                &[],
+            )
+            .unwrap();
+            assert_eq!(nameless, QueryResult::Scalar(Some(Value::Long(2))));
+        });
+        assert!(q(
+            db,
+            "[:find ?x :where [?e :person/name ?n] [(+ ?n 1) ?x]]",
+            &[]
+        )
+        .is_err());
+        assert!(q(db, "[:find ?x :where [(frob 1) ?x]]", &[]).is_err());
+        assert!(q(db, "[:find ?x :where [(+ ?y 1) ?x]]", &[])
+            .unwrap_err()
+            .message()
+            .contains("not bound"));
+    });
+}
+
+#[test]
 fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(
