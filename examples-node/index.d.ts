@@ -392,7 +392,12 @@ export class Read {
    * process on the shared indexes, in this read's version; `inputs` is an EDN vector with
    * one item per :in binding after $. Returns the answer as EDN text.
    */
-  query(db: DbIndex, query: string, inputs?: string | null): string;
+  query(
+    db: DbIndex,
+    query: string,
+    inputs?: string | null,
+    options?: { view?: 'current' | 'asOf' | 'since' | 'history'; t?: U64 },
+  ): string;
   /**
    * Every datom of `index` (default 'eavt') in `view` (default 'current') whose key starts
    * with `options.components`, in index order; one native call that drains eve's cursor 256

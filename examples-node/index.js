@@ -215,6 +215,23 @@ Object.defineProperties(Read.prototype, {
    * (exclusive) instead: in AVET, [':person/age', 30] to [':person/age', 40] gives ages
    * 30 to 39.
    */
+  /**
+   * Runs a Datalog query (EDN) in this process on the shared indexes, in this read's
+   * version, against `view` ('current', 'asOf', 'since', 'history'; `t` for asOf and
+   * since); `inputs` is an EDN vector with one item per :in binding after $. Returns the
+   * answer as EDN text.
+   */
+  query: {
+    value: function query(db, text, inputs, { view = 'current', t } = {}) {
+      const v = enumArg(DatomView, view, 'view');
+      if ((v === DatomView.asOf || v === DatomView.since) && t === undefined) {
+        throw new TypeError(`the ${view} view needs options.t`);
+      }
+      return this._query(db, text, inputs, v, t);
+    },
+    writable: true,
+    configurable: true,
+  },
   datoms: {
     value: function datoms(db, index = 'eavt', view = 'current', { t, components, end } = {}) {
       const i = enumArg(DatomIndex, index, 'index');

@@ -396,7 +396,8 @@ enum eve_status eve_db_range(struct eve_read *read,
 
 // Runs the Datalog query `query_edn` (`[:find ... :in $ ... :where ...]` or the map form)
 // on the database at root index `db`, in the version `read` sees, in this process, on the
-// shared indexes. `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
+// shared indexes, against `view` (an `eve_view`: the current database, as of or since
+// transaction `t`, or the history, where every assertion and retraction matches). `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
 // (a value for `?x`, a vector of values for `[?x ...]`), or NULL. Stores the answer as EDN
 // text in `*result_edn`: `#{[...] ...}` for a relation, a value or `nil` for `?x .`,
 // `[...]` for `[?x ...]` and for a tuple. The text stays valid until the next eve call on
@@ -408,6 +409,8 @@ enum eve_status eve_db_range(struct eve_read *read,
 // described above; handles need no such care (bad ones are reported, not followed).
 enum eve_status eve_db_query(struct eve_read *read,
                              uint32_t db,
+                             uint32_t view,
+                             uint64_t t,
                              const char *query_edn,
                              const char *inputs_edn,
                              const char **result_edn);

@@ -162,16 +162,25 @@ int main(void) {
 
     /* Datalog, in this process, on the shared indexes; the answer as EDN. */
     const char *answer = NULL;
-    CHECK_OK(eve_db_query(read, db, "[:find ?n :where [?e :person/friend ?f] [?e :person/name ?n]]", NULL, &answer));
+    CHECK_OK(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, "[:find ?n :where [?e :person/friend ?f] [?e :person/name ?n]]", NULL, &answer));
     CHECK(answer && strcmp(answer, "#{[\"Bob\"]}") == 0);
-    CHECK_OK(eve_db_query(read, db, "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]",
+    CHECK_OK(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]",
                           "[\"ada@x\"]", &answer));
     CHECK(strcmp(answer, "37") == 0);
-    CHECK_STATUS(eve_db_query(read, db, "[:find ?n :where [?e :person/shoe ?n]]", NULL, &answer),
+    CHECK_STATUS(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, "[:find ?n :where [?e :person/shoe ?n]]", NULL, &answer),
                  EVE_ERR_INVALID_ARGUMENT);
     CHECK_MESSAGE("unknown attribute");
-    CHECK_STATUS(eve_db_query(read, db, "[:find ?n :where [(< ?x 1)]]", NULL, &answer), EVE_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(eve_db_query(read, db, NULL, NULL, &answer), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, "[:find ?n :where [(< ?x 1)]]", NULL, &answer), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, NULL, NULL, &answer), EVE_ERR_NULL_POINTER);
+    /* As of transaction 2 Ada was 36; the history holds both ages. */
+    CHECK_OK(eve_db_query(read, db, EVE_VIEW_AS_OF, t2, "[:find ?a . :where [?e :person/email \"ada@x\"] [?e :person/age ?a]]",
+                          NULL, &answer));
+    CHECK(strcmp(answer, "36") == 0);
+    CHECK_OK(eve_db_query(read, db, EVE_VIEW_HISTORY, 0, "[:find [?a ...] :where [?e :person/email \"ada@x\"] [?e :person/age ?a]]",
+                          NULL, &answer));
+    CHECK(strcmp(answer, "[36 37]") == 0);
+    CHECK_STATUS(eve_db_query(read, db, 9, 0, "[:find ?a :where [?e :person/age ?a]]", NULL, &answer),
+                 EVE_ERR_INVALID_ARGUMENT);
 
     /* The transaction metadata entity is the m of transaction 2's assertions. */
     CHECK_OK(eve_db_log(read, db, 2, &cursor));

@@ -896,7 +896,7 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceAccessor<&Read::Ended>("ended"),
                          InstanceMethod<&Read::Ident>("ident"),
                          InstanceMethod<&Read::Entity>("entity"),
-                         InstanceMethod<&Read::Query>("query"),
+                         InstanceMethod<&Read::Query>("_query"),
                          InstanceMethod<&Read::Datoms>("_datoms"),
                          InstanceMethod<&Read::Log>("log"),
                      });
@@ -1088,8 +1088,10 @@ Napi::Value Read::Entity(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, edn);
 }
 
-// query(db, queryEdn, inputsEdn?): a Datalog query run in this process on the shared
-// indexes; the answer as EDN text.
+uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what);  // defined below
+
+// _query(db, queryEdn, inputsEdn?, view?, t?): a Datalog query run in this process on the
+// shared indexes, against a view (an eve_view); the answer as EDN text.
 Napi::Value Read::Query(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t db = ArgIndex(info, 0, "db");
@@ -1104,7 +1106,11 @@ Napi::Value Read::Query(const Napi::CallbackInfo& info) {
     inputs = info[2].As<Napi::String>().Utf8Value();
   }
   const char* answer = nullptr;
-  Check(env, eve_db_query(read_, db, query.c_str(), has_inputs ? inputs.c_str() : nullptr, &answer));
+  uint32_t view = 0;
+  uint64_t t = 0;
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) view = ArgIndex(info, 3, "view");
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) t = ArgT(info, 4, "t");
+  Check(env, eve_db_query(read_, db, view, t, query.c_str(), has_inputs ? inputs.c_str() : nullptr, &answer));
   // Valid until the next eve call on this thread: copied into a JS string now.
   return Napi::String::New(env, answer);
 }

@@ -386,7 +386,8 @@ pub unsafe extern "C" fn eve_db_range(
 
 /// Runs the Datalog query `query_edn` (`[:find ... :in $ ... :where ...]` or the map form)
 /// on the database at root index `db`, in the version `read` sees, in this process, on the
-/// shared indexes. `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
+/// shared indexes, against `view` (an `eve_view`: the current database, as of or since
+/// transaction `t`, or the history, where every assertion and retraction matches). `inputs_edn` is an EDN vector with one item per `:in` binding after `$`
 /// (a value for `?x`, a vector of values for `[?x ...]`), or NULL. Stores the answer as EDN
 /// text in `*result_edn`: `#{[...] ...}` for a relation, a value or `nil` for `?x .`,
 /// `[...]` for `[?x ...]` and for a tuple. The text stays valid until the next eve call on
@@ -397,15 +398,19 @@ pub unsafe extern "C" fn eve_db_range(
 /// Every pointer argument that is not NULL must be valid for the reads and writes
 /// described above; handles need no such care (bad ones are reported, not followed).
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn eve_db_query(
     read: *mut eve_read,
     db: u32,
+    view: u32,
+    t: u64,
     query_edn: *const c_char,
     inputs_edn: *const c_char,
     result_edn: *mut *const c_char,
 ) -> EveStatus {
     run(|| {
         let out = Out::new(result_edn, "result_edn")?;
+        let view = view_of(view, t)?;
         // SAFETY: the header documents both as NUL-terminated strings (inputs may be NULL).
         let query = unsafe { args::text(query_edn, "query_edn") }?;
         let inputs = if inputs_edn.is_null() {
@@ -416,10 +421,21 @@ pub unsafe extern "C" fn eve_db_query(
         };
         let text = handles::with_read(read, |read| {
             let snapshot = snapshot(read, db)?;
-            Ok(crate::query::q_edn(&snapshot, query, inputs)?.to_edn())
+            Ok(crate::query::q_edn(&snapshot, view, query, inputs)?.to_edn())
         })?;
         out.write(hand_out(text));
         Ok(())
+    })
+}
+
+/// The view an `eve_view` value names (`t` for as-of and since).
+fn view_of(view: u32, t: u64) -> Result<View, Failure> {
+    Ok(match view {
+        0 => View::Current,
+        1 => View::AsOf(t),
+        2 => View::Since(t),
+        3 => View::History,
+        other => return Err(Failure::invalid(format!("view {other} is not an eve_view"))),
     })
 }
 
@@ -450,13 +466,7 @@ unsafe fn open_datoms(
             )))
         }
     };
-    let view = match view {
-        0 => View::Current,
-        1 => View::AsOf(t),
-        2 => View::Since(t),
-        3 => View::History,
-        other => return Err(Failure::invalid(format!("view {other} is not an eve_view"))),
-    };
+    let view = view_of(view, t)?;
     let text = |edn: *const c_char, what: &str| -> Result<Option<&str>, Failure> {
         if edn.is_null() {
             Ok(None)

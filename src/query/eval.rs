@@ -7,7 +7,7 @@
 //! VAET for a reference value — in place in the slab.
 
 use super::parse::{Clause, Comparison, In, Query, Term};
-use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value};
+use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value, View};
 use crate::error::{Error, ErrorKind, Result};
 use clojure_reader::edn::Edn;
 
@@ -37,13 +37,23 @@ pub enum Input {
 
 struct Context<'a, 'g> {
     db: &'a DbSnapshot<'g>,
+    /// Which datoms the patterns see: the current database, as of or since a `t`, or history.
+    view: View,
     schema: Schema,
 }
 
+impl<'g> Context<'_, 'g> {
+    /// The datoms in `view` whose `index` keys start with `prefix`.
+    fn scan(&self, index: Index, prefix: &[u8]) -> crate::dao::Datoms<'g> {
+        self.db.range(index, self.view, prefix, None)
+    }
+}
+
 /// Runs the where clauses of `query`; returns the relation over all their variables.
-pub fn run(db: &DbSnapshot<'_>, query: &Query, inputs: &[Input]) -> Result<Relation> {
+pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> Result<Relation> {
     let context = Context {
         db,
+        view,
         schema: Schema::read(db)?,
     };
     let mut relation = Relation {
@@ -156,7 +166,7 @@ fn solve(
                     };
                     let mut prefix = e.to_be_bytes().to_vec();
                     prefix.extend_from_slice(&a.to_be_bytes());
-                    if context.db.current(Index::Eavt, &prefix).next().is_none() {
+                    if context.scan(Index::Eavt, &prefix).next().is_none() {
                         rows.push(row.clone());
                     }
                 }
@@ -327,7 +337,7 @@ fn apply(
                     let e = entity_of(&value(entity)?, text)?;
                     let mut prefix = e.to_be_bytes().to_vec();
                     prefix.extend_from_slice(&a.id.to_be_bytes());
-                    match context.db.current(Index::Eavt, &prefix).next() {
+                    match context.scan(Index::Eavt, &prefix).next() {
                         Some(datom) => datom?.v,
                         None => value(default)?,
                     }
@@ -542,7 +552,7 @@ fn join(
             }
             _ => Index::Eavt,
         };
-        for datom in context.db.current(index, &prefix) {
+        for datom in context.scan(index, &prefix) {
             let datom = datom?;
             let ident = |a: u64| -> Value {
                 context

@@ -8,7 +8,7 @@
 //! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
 //! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
 //! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
-//! `get-else`, `ground`) and `missing?`.
+//! `get-else`, `ground`) and `missing?`; against the current, as-of, since or history view.
 
 mod eval;
 mod parse;
@@ -16,7 +16,7 @@ mod parse;
 pub use eval::{Input, Relation};
 pub use parse::{parse, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Term};
 
-use crate::dao::{DbSnapshot, Value};
+use crate::dao::{DbSnapshot, Value, View};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The answer to a query, shaped by its find spec.
@@ -70,8 +70,20 @@ impl QueryResult {
 
 /// Runs the query `text` (EDN) against `db` with `inputs` for its `:in` bindings after `$`.
 pub fn q(db: &DbSnapshot<'_>, text: &str, inputs: &[Input]) -> Result<QueryResult> {
+    q_view(db, View::Current, text, inputs)
+}
+
+/// Runs a query against a view of `db`: the current database, as of a `t`, the datoms
+/// asserted since a `t`, or the whole history (where every assertion and retraction
+/// matches, as in Datomic's history database).
+pub fn q_view(
+    db: &DbSnapshot<'_>,
+    view: View,
+    text: &str,
+    inputs: &[Input],
+) -> Result<QueryResult> {
     let query = parse(text)?;
-    let relation = eval::run(db, &query, inputs)?;
+    let relation = eval::run(db, view, &query, inputs)?;
     let column = |var: &str| {
         relation.vars.iter().position(|v| v == var).ok_or_else(|| {
             Error::new(
@@ -204,7 +216,12 @@ fn aggregate(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<V
 /// Runs the query `text` with its inputs given as one EDN vector, `[value ...]`: one item
 /// per `:in` binding after `$`, a value for `?x` and a vector, list or set of values for
 /// `[?x ...]`. No inputs: `None`.
-pub fn q_edn(db: &DbSnapshot<'_>, text: &str, inputs: Option<&str>) -> Result<QueryResult> {
+pub fn q_edn(
+    db: &DbSnapshot<'_>,
+    view: View,
+    text: &str,
+    inputs: Option<&str>,
+) -> Result<QueryResult> {
     use clojure_reader::edn::Edn;
     let query = parse(text)?;
     let given = match inputs {
@@ -257,7 +274,7 @@ pub fn q_edn(db: &DbSnapshot<'_>, text: &str, inputs: Option<&str>) -> Result<Qu
             "more inputs than :in bindings",
         ));
     }
-    q(db, text, &inputs)
+    q_view(db, view, text, &inputs)
 }
 
 #[cfg(test)]

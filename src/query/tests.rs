@@ -2,6 +2,7 @@
 //! clauses in different orders giving the same answers.
 
 use super::*;
+use crate::dao::View;
 use crate::Slab;
 
 const DATA: &str = r#"[
@@ -347,6 +348,7 @@ fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(
             db,
+            View::Current,
             "[:find [?a ...] :in $ [?n ...] ?min :where [?e :person/name ?n] [?e :person/age ?a] [(>= ?a ?min)]]",
             Some(r#"[["Ada" "Bob" "Cy"] 20]"#),
         )
@@ -354,11 +356,18 @@ fn inputs_as_edn() {
         assert_eq!(found.to_edn(), "[36 41]");
         assert!(q_edn(
             db,
+            View::Current,
             "[:find ?n :in $ [?n ...] :where [?e :person/name ?n]]",
             Some("[1]")
         )
         .is_err());
-        assert!(q_edn(db, "[:find ?n :where [?e :person/name ?n]]", Some("[1]")).is_err());
+        assert!(q_edn(
+            db,
+            View::Current,
+            "[:find ?n :where [?e :person/name ?n]]",
+            Some("[1]")
+        )
+        .is_err());
     });
 }
 

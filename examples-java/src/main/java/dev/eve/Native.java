@@ -236,7 +236,8 @@ final class Native {
     private static final MethodHandle DB_WAIT =
             function("eve_db_wait", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
     private static final MethodHandle DB_QUERY =
-            function("eve_db_query", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+            function("eve_db_query", FunctionDescriptor.of(
+                    STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_ENTITY =
             function("eve_db_entity", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle DB_IDENT =
@@ -523,9 +524,10 @@ final class Native {
         }
     }
 
-    static int dbQuery(MemorySegment read, int db, MemorySegment query, MemorySegment inputs, MemorySegment result) {
+    static int dbQuery(
+            MemorySegment read, int db, int view, long viewT, MemorySegment query, MemorySegment inputs, MemorySegment result) {
         try {
-            return (int) DB_QUERY.invokeExact(read, db, query, inputs, result);
+            return (int) DB_QUERY.invokeExact(read, db, view, viewT, query, inputs, result);
         } catch (Throwable t) {
             throw rethrow(t);
         }

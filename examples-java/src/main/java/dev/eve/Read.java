@@ -197,11 +197,21 @@ public final class Read implements AutoCloseable {
      * null.
      */
     public String query(int db, String queryEdn, String inputsEdn) {
+        return query(db, View.CURRENT, 0, queryEdn, inputsEdn);
+    }
+
+    /**
+     * As {@link #query(int, String, String)}, against {@code view} of the database (as of or
+     * since transaction {@code t}, or the history, where every assertion and retraction
+     * matches).
+     */
+    public String query(int db, View view, long t, String queryEdn, String inputsEdn) {
+        Objects.requireNonNull(view, "view");
         ensureOpen();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment out = call.allocate(ADDRESS);
             Native.check(
-                    Native.dbQuery(handle, db, Native.text(call, queryEdn, "the query"),
+                    Native.dbQuery(handle, db, view.code, t, Native.text(call, queryEdn, "the query"),
                             Native.text(call, inputsEdn, "the inputs"), out),
                     "eve_db_query");
             // Valid until the next eve call on this thread: copy it now.

@@ -113,6 +113,12 @@ class DatabaseTest {
                 "[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]", null)));
         assertEquals("41", reading(read -> read.query(db,
                 "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]", "[\"bob@x\"]")));
+        long before = slab.basisT(db);
+        slab.transact(db, "[[:db/add [:person/email \"bob@x\"] :person/age 42]]");
+        assertEquals("41", reading(read -> read.query(db, View.AS_OF, before,
+                "[:find ?a . :where [?e :person/email \"bob@x\"] [?e :person/age ?a]]", null)));
+        assertEquals("[41 42]", reading(read -> read.query(db, View.HISTORY, 0,
+                "[:find [?a ...] :where [?e :person/email \"bob@x\"] [?e :person/age ?a]]", null)));
         EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> read.query(db, "[:find ?n :where [(< ?x 1)]]", null)));
         assertTrue(e.getMessage().contains("not bound"), e.getMessage());
     }
