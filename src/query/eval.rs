@@ -6,10 +6,12 @@
 //! the entity is known, AVET when the attribute and value are, AEVT for the attribute alone,
 //! VAET for a reference value — in place in the slab.
 
-use super::parse::{Clause, Comparison, In, Query, Term};
+use super::parse::{Clause, Comparison, In, Query, Rule, Term};
 use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value, View};
 use crate::error::{Error, ErrorKind, Result};
 use clojure_reader::edn::Edn;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
@@ -33,6 +35,8 @@ impl Relation {
 pub enum Input {
     Scalar(Value),
     Collection(Vec<Value>),
+    /// For `%`.
+    Rules(Vec<Rule>),
 }
 
 struct Context<'a, 'g> {
@@ -40,6 +44,8 @@ struct Context<'a, 'g> {
     /// Which datoms the patterns see: the current database, as of or since a `t`, or history.
     view: View,
     schema: Schema,
+    /// Each rule's tuples, computed to a fixpoint before the query runs.
+    rules: RefCell<HashMap<String, (usize, BTreeSet<Vec<Value>>)>>,
 }
 
 impl<'g> Context<'_, 'g> {
@@ -55,7 +61,9 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
         db,
         view,
         schema: Schema::read(db)?,
+        rules: RefCell::new(HashMap::new()),
     };
+    let mut rules: Vec<Rule> = Vec::new();
     let mut relation = Relation {
         vars: Vec::new(),
         rows: vec![Vec::new()],
@@ -64,6 +72,10 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
     for binding in &query.inputs {
         match binding {
             In::Database => {}
+            In::Rules => match given.next() {
+                Some(Input::Rules(given_rules)) => rules = given_rules.clone(),
+                _ => return Err(invalid(":in % takes the rules")),
+            },
             In::Scalar(var) | In::Collection(var) => {
                 let values = match (binding, given.next()) {
                     (In::Scalar(_), Some(Input::Scalar(v))) => vec![v.clone()],
@@ -92,7 +104,124 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
         return Err(invalid("more inputs than :in bindings"));
     }
 
+    compute_rules(&context, &rules)?;
     solve(&context, relation, &query.clauses)
+}
+
+/// Evaluates every rule bottom up until no rule finds a new tuple. Tuples are sets, so
+/// recursion through cycles in the data ends.
+fn compute_rules(context: &Context<'_, '_>, rules: &[Rule]) -> Result<()> {
+    for rule in rules {
+        let mut computed = context.rules.borrow_mut();
+        let entry = computed
+            .entry(rule.name.clone())
+            .or_insert_with(|| (rule.params.len(), BTreeSet::new()));
+        if entry.0 != rule.params.len() {
+            return Err(invalid(format!(
+                "rule {} is defined with different numbers of arguments",
+                rule.name
+            )));
+        }
+    }
+    loop {
+        let mut changed = false;
+        for rule in rules {
+            let unit = Relation {
+                vars: Vec::new(),
+                rows: vec![Vec::new()],
+            };
+            let found = solve(context, unit, &rule.body)?;
+            let columns = rule
+                .params
+                .iter()
+                .map(|p| {
+                    found.column(p).ok_or_else(|| {
+                        invalid(format!(
+                            "rule {}: {p} is not bound by the rule's body",
+                            rule.name
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut computed = context.rules.borrow_mut();
+            let tuples = &mut computed.get_mut(&rule.name).expect("registered").1;
+            for row in &found.rows {
+                changed |= tuples.insert(columns.iter().map(|&c| row[c].clone()).collect());
+            }
+        }
+        if !changed {
+            return Ok(());
+        }
+    }
+}
+
+/// Joins a rule call with the rule's tuples.
+fn join_rule(
+    context: &Context<'_, '_>,
+    relation: Relation,
+    name: &str,
+    args: &[Term],
+    text: &str,
+) -> Result<Relation> {
+    let tuples: Vec<Vec<Value>> = {
+        let computed = context.rules.borrow();
+        let (arity, tuples) = computed
+            .get(name)
+            .ok_or_else(|| invalid(format!("clause {text}: unknown rule {name}")))?;
+        if *arity != args.len() {
+            return Err(invalid(format!(
+                "clause {text}: rule {name} takes {arity} arguments"
+            )));
+        }
+        tuples.iter().cloned().collect()
+    };
+    let mut new_vars: Vec<String> = Vec::new();
+    for v in args.iter().filter_map(Term::var) {
+        if relation.column(v).is_none() && !new_vars.iter().any(|n| n == v) {
+            new_vars.push(v.to_string());
+        }
+    }
+    let constants: Vec<Option<Value>> = args
+        .iter()
+        .map(|a| match a {
+            Term::Constant(c) => context.db.literal(None, c).map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let mut vars = relation.vars.clone();
+    vars.extend(new_vars.iter().cloned());
+    let mut rows = Vec::new();
+    for row in &relation.rows {
+        'tuples: for tuple in &tuples {
+            let mut fresh: Vec<Option<Value>> = vec![None; new_vars.len()];
+            for (i, arg) in args.iter().enumerate() {
+                match arg {
+                    Term::Blank => {}
+                    Term::Constant(_) => {
+                        if constants[i].as_ref() != Some(&tuple[i]) {
+                            continue 'tuples;
+                        }
+                    }
+                    Term::Var(v) => match relation.column(v) {
+                        Some(c) if row[c] != tuple[i] => continue 'tuples,
+                        Some(_) => {}
+                        None => {
+                            let slot =
+                                &mut fresh[new_vars.iter().position(|n| n == v).expect("new")];
+                            match slot {
+                                Some(seen) if *seen != tuple[i] => continue 'tuples,
+                                _ => *slot = Some(tuple[i].clone()),
+                            }
+                        }
+                    },
+                }
+            }
+            let mut extended = row.clone();
+            extended.extend(fresh.into_iter().map(|v| v.expect("bound by the call")));
+            rows.push(extended);
+        }
+    }
+    Ok(Relation { vars, rows })
 }
 
 /// Evaluates `clauses` starting from `relation`, choosing the order as it goes.
@@ -123,6 +252,7 @@ fn solve(
                 .enumerate()
                 .filter_map(|(i, c)| match c {
                     Clause::Pattern { terms, .. } => Some((i, 1 + score(terms, &bound))),
+                    Clause::Rule { args, .. } => Some((i, 1 + score(args, &bound).min(8))),
                     Clause::Or { .. } => Some((i, 0)),
                     _ => None,
                 })
@@ -142,6 +272,7 @@ fn solve(
         relation = match clause {
             Clause::Predicate { op, args, text } => filter(context, relation, *op, args, text)?,
             Clause::Pattern { terms, text } => join(context, relation, terms, text)?,
+            Clause::Rule { name, args, text } => join_rule(context, relation, name, args, text)?,
             Clause::Function {
                 name,
                 args,

@@ -8,13 +8,16 @@
 //! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
 //! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
 //! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
-//! `get-else`, `ground`) and `missing?`; against the current, as-of, since or history view.
+//! `get-else`, `ground`) and `missing?`, recursive rules (`:in $ %`, evaluated bottom up to a
+//! fixpoint, so cycles in the data end); against the current, as-of, since or history view.
 
 mod eval;
 mod parse;
 
 pub use eval::{Input, Relation};
-pub use parse::{parse, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Term};
+pub use parse::{
+    parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Rule, Term,
+};
 
 use crate::dao::{DbSnapshot, Value, View};
 use crate::error::{Error, ErrorKind, Result};
@@ -241,6 +244,13 @@ pub fn q_edn(
     for binding in &query.inputs {
         let item = match binding {
             In::Database => continue,
+            In::Rules => {
+                let rules = items
+                    .next()
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, ":in % has no rules"))?;
+                inputs.push(Input::Rules(parse::parse_rules(rules)?));
+                continue;
+            }
             In::Scalar(var) | In::Collection(var) => items.next().ok_or_else(|| {
                 Error::new(
                     ErrorKind::InvalidArgument,

@@ -69,6 +69,12 @@ pub enum Clause {
         attribute: String,
         text: String,
     },
+    /// `(rule-name arg ...)`: a call of a rule given as the `%` input.
+    Rule {
+        name: String,
+        args: Vec<Term>,
+        text: String,
+    },
     /// `(not clause ...)`: keeps the rows for which the clauses find nothing.
     Not { clauses: Vec<Clause>, text: String },
     /// `(or clause (and clause ...) ...)`: the rows any branch finds.
@@ -85,6 +91,7 @@ impl Clause {
             | Clause::Predicate { text, .. }
             | Clause::Function { text, .. }
             | Clause::Missing { text, .. }
+            | Clause::Rule { text, .. }
             | Clause::Not { text, .. }
             | Clause::Or { text, .. } => text,
         }
@@ -101,7 +108,7 @@ impl Clause {
         };
         match self {
             Clause::Pattern { terms, .. } => of_terms(terms),
-            Clause::Predicate { args, .. } => of_terms(args),
+            Clause::Predicate { args, .. } | Clause::Rule { args, .. } => of_terms(args),
             Clause::Function { args, bind, .. } => {
                 let mut vars: Vec<String> = of_terms(args);
                 vars.extend(bind.var().map(str::to_string));
@@ -176,6 +183,49 @@ pub enum In {
     Scalar(String),
     /// `[?x ...]`: each of a collection of values.
     Collection(String),
+    /// `%`: the rules.
+    Rules,
+}
+
+/// One rule: `[(name ?a ?b) clause ...]`. Several rules may share a name (alternatives).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub params: Vec<String>,
+    pub body: Vec<Clause>,
+}
+
+/// Parses a rule set: `[[(name ?a ?b) clause ...] ...]`.
+pub fn parse_rules(edn: &Edn<'static>) -> Result<Vec<Rule>> {
+    let Edn::Vector(rules) = edn else {
+        return Err(invalid(format!("rules are a vector of rules, not {edn}")));
+    };
+    rules
+        .iter()
+        .map(|rule| {
+            let text = rule.to_string();
+            let Edn::Vector(items) = rule else {
+                return Err(invalid(format!("rule {text} is not a vector")));
+            };
+            let Some(Edn::List(head)) = items.first() else {
+                return Err(invalid(format!(
+                    "rule {text} starts with its head, (name ?arg ...)"
+                )));
+            };
+            let name = head
+                .first()
+                .and_then(symbol)
+                .ok_or_else(|| invalid(format!("rule {text}: the head starts with a name")))?;
+            Ok(Rule {
+                name: name.to_string(),
+                params: head[1..]
+                    .iter()
+                    .map(|p| variable(p, "rule head"))
+                    .collect::<Result<_>>()?,
+                body: items[1..].iter().map(parse_clause).collect::<Result<_>>()?,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -333,6 +383,7 @@ fn parse_find(body: &[Edn<'static>]) -> Result<FindSpec> {
 fn parse_in(edn: &Edn<'static>) -> Result<In> {
     match edn {
         Edn::Symbol(s) if s == "$" => Ok(In::Database),
+        Edn::Symbol(s) if s == "%" => Ok(In::Rules),
         Edn::Symbol(_) => Ok(In::Scalar(variable(edn, ":in")?)),
         Edn::Vector(items) => match items.as_slice() {
             [var, Edn::Symbol(dots)] if dots == "..." => Ok(In::Collection(variable(var, ":in")?)),
@@ -370,8 +421,13 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Clause::Or { branches, text })
             }
+            Some(name) if !name.starts_with('?') => Ok(Clause::Rule {
+                name: name.to_string(),
+                args: items[1..].iter().map(Term::of).collect(),
+                text,
+            }),
             _ => Err(invalid(format!(
-                "clause {text}: only (not ...) and (or ...) are supported as lists"
+                "clause {text}: a list clause starts with not, or, or a rule name"
             ))),
         };
     }

@@ -344,6 +344,68 @@ fn functions_and_missing() {
 }
 
 #[test]
+fn recursive_rules_end_on_cycles() {
+    let slab = Slab::anonymous().unwrap();
+    let db = slab.database("db").unwrap();
+    db.transact_edn(DATA, None).unwrap();
+    db.transact_edn(PEOPLE, None).unwrap();
+    // Close a cycle: Cy -> Ada -> Bob -> Cy.
+    db.transact_edn(
+        r#"[[:db/add [:person/email "cy@x"] :person/friend [:person/email "ada@x"]]]"#,
+        None,
+    )
+    .unwrap();
+    let guard = slab.pin().unwrap();
+    let snapshot = db.snapshot(&guard).unwrap();
+    let rules = r#"[[(reach ?a ?b) [?a :person/friend ?b]]
+                    [(reach ?a ?b) [?a :person/friend ?x] (reach ?x ?b)]]"#;
+    let reached = q_edn(
+        &snapshot,
+        View::Current,
+        r#"[:find [?n ...] :in $ % :where [?a :person/name "Bob"] (reach ?a ?b) [?b :person/name ?n]]"#,
+        Some(&format!("[{rules}]")),
+    )
+    .unwrap();
+    assert_eq!(
+        reached,
+        QueryResult::Collection(vec![s("Ada"), s("Bob"), s("Cy")])
+    );
+    // Bound on the other side, and a constant argument.
+    let reaching = q_edn(
+        &snapshot,
+        View::Current,
+        r#"[:find (count ?a) . :in $ % :where [?c :person/email "cy@x"] (reach ?a ?c)]"#,
+        Some(&format!("[{rules}]")),
+    )
+    .unwrap();
+    assert_eq!(reaching, QueryResult::Scalar(Some(Value::Long(3))));
+    let error = q_edn(
+        &snapshot,
+        View::Current,
+        "[:find ?x :in $ % :where (nope ?x)]",
+        Some(&format!("[{rules}]")),
+    )
+    .unwrap_err();
+    assert!(
+        error.message().contains("unknown rule nope"),
+        "{}",
+        error.message()
+    );
+    let unbound = q_edn(
+        &snapshot,
+        View::Current,
+        "[:find ?x :in $ % :where (bad ?x)]",
+        Some("[[[(bad ?y) [?z :person/name _]]]]"),
+    )
+    .unwrap_err();
+    assert!(
+        unbound.message().contains("not bound by the rule's body"),
+        "{}",
+        unbound.message()
+    );
+}
+
+#[test]
 fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(
