@@ -45,7 +45,13 @@ struct Context<'a, 'g> {
     view: View,
     schema: Schema,
     /// Each rule's tuples, computed to a fixpoint before the query runs.
-    rules: RefCell<HashMap<String, (usize, BTreeSet<Vec<Value>>)>>,
+    rules: RefCell<HashMap<String, RuleTuples>>,
+}
+
+/// The tuples a rule has found so far, and how many arguments it takes.
+struct RuleTuples {
+    arity: usize,
+    tuples: BTreeSet<Vec<Value>>,
 }
 
 impl<'g> Context<'_, 'g> {
@@ -115,8 +121,11 @@ fn compute_rules(context: &Context<'_, '_>, rules: &[Rule]) -> Result<()> {
         let mut computed = context.rules.borrow_mut();
         let entry = computed
             .entry(rule.name.clone())
-            .or_insert_with(|| (rule.params.len(), BTreeSet::new()));
-        if entry.0 != rule.params.len() {
+            .or_insert_with(|| RuleTuples {
+                arity: rule.params.len(),
+                tuples: BTreeSet::new(),
+            });
+        if entry.arity != rule.params.len() {
             return Err(invalid(format!(
                 "rule {} is defined with different numbers of arguments",
                 rule.name
@@ -144,7 +153,7 @@ fn compute_rules(context: &Context<'_, '_>, rules: &[Rule]) -> Result<()> {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let mut computed = context.rules.borrow_mut();
-            let tuples = &mut computed.get_mut(&rule.name).expect("registered").1;
+            let tuples = &mut computed.get_mut(&rule.name).expect("registered").tuples;
             for row in &found.rows {
                 changed |= tuples.insert(columns.iter().map(|&c| row[c].clone()).collect());
             }
@@ -165,7 +174,7 @@ fn join_rule(
 ) -> Result<Relation> {
     let tuples: Vec<Vec<Value>> = {
         let computed = context.rules.borrow();
-        let (arity, tuples) = computed
+        let RuleTuples { arity, tuples } = computed
             .get(name)
             .ok_or_else(|| invalid(format!("clause {text}: unknown rule {name}")))?;
         if *arity != args.len() {
