@@ -392,6 +392,11 @@ export class Read {
    * process on the shared indexes, in this read's version; `inputs` is an EDN vector with
    * one item per :in binding after $. Returns the answer as EDN text.
    */
+  /**
+   * The entity an EDN reference names, shaped by a pull pattern (EDN, e.g.
+   * '[:person/name {:person/friend [:person/name]}]'), as EDN text.
+   */
+  pull(db: DbIndex, pattern: string, reference: string): string;
   query(
     db: DbIndex,
     query: string,

@@ -415,6 +415,21 @@ enum eve_status eve_db_query(struct eve_read *read,
                              const char *inputs_edn,
                              const char **result_edn);
 
+// Pulls the entity `entity_edn` (an id, ident or lookup ref) from the database at root
+// index `db`, in the version `read` sees, shaped by the pull pattern `pattern_edn`
+// (attributes, `*`, nested maps for references, reverse `:ns/_name`, and
+// `[:attr :limit n :default v :as name]`), and stores the result as an EDN map in
+// `*result_edn`, valid until the next eve call on this thread.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_pull(struct eve_read *read,
+                            uint32_t db,
+                            const char *pattern_edn,
+                            const char *entity_edn,
+                            const char **result_edn);
+
 // Opens a cursor over the transaction log of the database at root index `db`, in the
 // version `read` sees, from transaction `from_t` on: every datom of every transaction, in
 // order of `t` and then of the transaction's own order. Otherwise like `eve_db_datoms`.

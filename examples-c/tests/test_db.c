@@ -172,6 +172,11 @@ int main(void) {
     CHECK_MESSAGE("unknown attribute");
     CHECK_STATUS(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, "[:find ?n :where [(< ?x 1)]]", NULL, &answer), EVE_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(eve_db_query(read, db, EVE_VIEW_CURRENT, 0, NULL, NULL, &answer), EVE_ERR_NULL_POINTER);
+    /* Pull: Bob and, through the reference, Ada's name. */
+    CHECK_OK(eve_db_pull(read, db, "[:person/name {:person/friend [:person/name]}]", "[:person/email \"bob@x\"]", &answer));
+    CHECK(strcmp(answer, "{:person/name \"Bob\", :person/friend [{:person/name \"Ada\"}]}") == 0);
+    CHECK_STATUS(eve_db_pull(read, db, "[:person/shoe]", "[:person/email \"bob@x\"]", &answer), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_db_pull(read, db, NULL, "1", &answer), EVE_ERR_NULL_POINTER);
     /* As of transaction 2 Ada was 36; the history holds both ages. */
     CHECK_OK(eve_db_query(read, db, EVE_VIEW_AS_OF, t2, "[:find ?a . :where [?e :person/email \"ada@x\"] [?e :person/age ?a]]",
                           NULL, &answer));

@@ -329,6 +329,7 @@ class Read : public Napi::ObjectWrap<Read> {
   Napi::Value Ident(const Napi::CallbackInfo& info);
   Napi::Value Entity(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
+  Napi::Value Pull(const Napi::CallbackInfo& info);
   Napi::Value Datoms(const Napi::CallbackInfo& info);
   Napi::Value Log(const Napi::CallbackInfo& info);
   void CloseIters(napi_env env);
@@ -897,6 +898,7 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceMethod<&Read::Ident>("ident"),
                          InstanceMethod<&Read::Entity>("entity"),
                          InstanceMethod<&Read::Query>("_query"),
+                         InstanceMethod<&Read::Pull>("pull"),
                          InstanceMethod<&Read::Datoms>("_datoms"),
                          InstanceMethod<&Read::Log>("log"),
                      });
@@ -1086,6 +1088,21 @@ Napi::Value Read::Entity(const Napi::CallbackInfo& info) {
   Check(env, eve_db_entity(read_, db, reference.c_str(), &edn));
   // Valid until the next eve call on this thread: copied into a JS string now.
   return Napi::String::New(env, edn);
+}
+
+// pull(db, patternEdn, entityEdn): the entity shaped by a pull pattern, as EDN text.
+Napi::Value Read::Pull(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t db = ArgIndex(info, 0, "db");
+  if (info.Length() < 3 || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env, "pull takes a pattern and an entity reference, both EDN strings");
+  }
+  std::string pattern = info[1].As<Napi::String>().Utf8Value();
+  std::string entity = info[2].As<Napi::String>().Utf8Value();
+  const char* answer = nullptr;
+  Check(env, eve_db_pull(read_, db, pattern.c_str(), entity.c_str(), &answer));
+  // Valid until the next eve call on this thread: copied into a JS string now.
+  return Napi::String::New(env, answer);
 }
 
 uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what);  // defined below

@@ -159,6 +159,11 @@ test('Datalog queries return EDN; errors name the clause', () => {
     );
     assert.equal(read.query(db, '[:find [?a ...] :in $ [?n ...] :where [?e :person/name ?n] [?e :person/age ?a]]', '[["Ada" "Bob"]]'), '[36 41]');
     throwsEve(assert, () => read.query(db, '[:find ?n :where [(< ?x 1)]]'), 'EVE_ERR_INVALID_ARGUMENT');
+    assert.equal(
+      read.pull(db, '[:person/name {:person/friend [:person/name]}]', '[:person/email "ada@x"]'),
+      '{:person/name "Ada", :person/friend [{:person/name "Bob"}]}',
+    );
+    assert.throws(() => read.pull(db, '[*]'), TypeError);
     const history = read.query(db, '[:find [?a ...] :where [?e :person/age ?a]]', null, { view: 'history' });
     assert.equal(history, '[36 41]');
     assert.throws(() => read.query(db, '[:find ?a :where [?e :person/age ?a]]', null, { view: 'asOf' }), TypeError);

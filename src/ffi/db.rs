@@ -428,6 +428,38 @@ pub unsafe extern "C" fn eve_db_query(
     })
 }
 
+/// Pulls the entity `entity_edn` (an id, ident or lookup ref) from the database at root
+/// index `db`, in the version `read` sees, shaped by the pull pattern `pattern_edn`
+/// (attributes, `*`, nested maps for references, reverse `:ns/_name`, and
+/// `[:attr :limit n :default v :as name]`), and stores the result as an EDN map in
+/// `*result_edn`, valid until the next eve call on this thread.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_db_pull(
+    read: *mut eve_read,
+    db: u32,
+    pattern_edn: *const c_char,
+    entity_edn: *const c_char,
+    result_edn: *mut *const c_char,
+) -> EveStatus {
+    run(|| {
+        let out = Out::new(result_edn, "result_edn")?;
+        // SAFETY: the header documents both as NUL-terminated strings.
+        let pattern = unsafe { args::text(pattern_edn, "pattern_edn") }?;
+        // SAFETY: as above.
+        let entity = unsafe { args::text(entity_edn, "entity_edn") }?;
+        let text = handles::with_read(read, |read| {
+            let snapshot = snapshot(read, db)?;
+            Ok(crate::query::pull_edn(&snapshot, pattern, entity)?.to_edn())
+        })?;
+        out.write(hand_out(text));
+        Ok(())
+    })
+}
+
 /// The view an `eve_view` value names (`t` for as-of and since).
 fn view_of(view: u32, t: u64) -> Result<View, Failure> {
     Ok(match view {

@@ -23,8 +23,8 @@ mod version;
 pub use args::eve_bytes;
 pub use db::{
     eve_cursor_close, eve_cursor_next, eve_datom, eve_db_datoms, eve_db_entity, eve_db_ident,
-    eve_db_log, eve_db_open, eve_db_query, eve_db_range, eve_db_transact, eve_db_wait, eve_index,
-    eve_tx_flag, eve_tx_report, eve_value_type, eve_view,
+    eve_db_log, eve_db_open, eve_db_pull, eve_db_query, eve_db_range, eve_db_transact, eve_db_wait,
+    eve_index, eve_tx_flag, eve_tx_report, eve_value_type, eve_view,
 };
 pub use error::{eve_last_error_message, eve_status_name, EveStatus};
 pub use handles::{eve_cursor, eve_iter, eve_read, eve_slab};

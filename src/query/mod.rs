@@ -9,15 +9,18 @@
 //! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
 //! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
 //! `get-else`, `ground`) and `missing?`, recursive rules (`:in $ %`, evaluated bottom up to a
-//! fixpoint, so cycles in the data end); against the current, as-of, since or history view.
+//! fixpoint, so cycles in the data end); against the current, as-of, since or history view;
+//! and `pull` as its own call (`pull`).
 
 mod eval;
 mod parse;
+mod pull;
 
 pub use eval::{Input, Relation};
 pub use parse::{
     parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Rule, Term,
 };
+pub use pull::{pull, pull_edn, Pulled};
 
 use crate::dao::{DbSnapshot, Value, View};
 use crate::error::{Error, ErrorKind, Result};

@@ -406,6 +406,53 @@ fn recursive_rules_end_on_cycles() {
 }
 
 #[test]
+fn pull_patterns() {
+    with_db(|db| {
+        let ada = pull_edn(
+            db,
+            "[:person/name {:person/friend [:person/name :person/age]}]",
+            r#"[:person/email "ada@x"]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ada.to_edn(),
+            r#"{:person/name "Ada", :person/friend [{:person/name "Bob", :person/age 41} {:person/name "Cy", :person/age 19}]}"#
+        );
+        // Reverse references, limits, defaults and aliases.
+        let cy = pull_edn(
+            db,
+            r#"[[:person/name :as "n"] [:person/_friend :limit 1] [:person/friend :default "none"]]"#,
+            r#"[:person/email "cy@x"]"#,
+        )
+        .unwrap();
+        let text = cy.to_edn();
+        assert!(
+            text.starts_with(r#"{:n "Cy", :person/_friend [{:db/id "#),
+            "{text}"
+        );
+        assert!(text.ends_with(r#", :person/friend "none"}"#), "{text}");
+        // Everything, with :db/id.
+        let all = pull_edn(db, "[*]", r#"[:person/email "bob@x"]"#)
+            .unwrap()
+            .to_edn();
+        assert!(
+            all.starts_with("{:db/id ")
+                && all.contains(r#":person/email "bob@x""#)
+                && all.contains(":person/friend [{:db/id "),
+            "{all}"
+        );
+        assert!(pull_edn(db, "[:person/shoe]", r#"[:person/email "bob@x"]"#).is_err());
+        assert!(pull_edn(db, "{:a 1}", r#"[:person/email "bob@x"]"#).is_err());
+        assert!(pull_edn(
+            db,
+            "[[:person/name :limit -1]]",
+            r#"[:person/email "bob@x"]"#
+        )
+        .is_err());
+    });
+}
+
+#[test]
 fn inputs_as_edn() {
     with_db(|db| {
         let found = q_edn(

@@ -259,6 +259,7 @@ fn function_signatures_equal_rust() {
         eve_db_log / 4,
         eve_db_range / 8,
         eve_db_query / 7,
+        eve_db_pull / 5,
         eve_cursor_next / 4,
         eve_cursor_close / 1,
         eve_status_name / 1,

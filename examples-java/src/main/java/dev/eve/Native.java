@@ -238,6 +238,8 @@ final class Native {
     private static final MethodHandle DB_QUERY =
             function("eve_db_query", FunctionDescriptor.of(
                     STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_PULL =
+            function("eve_db_pull", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_ENTITY =
             function("eve_db_entity", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle DB_IDENT =
@@ -528,6 +530,14 @@ final class Native {
             MemorySegment read, int db, int view, long viewT, MemorySegment query, MemorySegment inputs, MemorySegment result) {
         try {
             return (int) DB_QUERY.invokeExact(read, db, view, viewT, query, inputs, result);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbPull(MemorySegment read, int db, MemorySegment pattern, MemorySegment entity, MemorySegment result) {
+        try {
+            return (int) DB_PULL.invokeExact(read, db, pattern, entity, result);
         } catch (Throwable t) {
             throw rethrow(t);
         }

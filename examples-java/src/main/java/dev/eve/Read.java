@@ -220,6 +220,24 @@ public final class Read implements AutoCloseable {
     }
 
     /**
+     * Pulls the entity named by {@code entityEdn} (an id, ident or lookup ref) with the pull
+     * pattern {@code patternEdn} ({@code eve_db_pull}), e.g. {@code [:person/name
+     * {:person/friend [:person/name]}]}, and returns the result as EDN text.
+     */
+    public String pull(int db, String patternEdn, String entityEdn) {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            Native.check(
+                    Native.dbPull(handle, db, Native.text(call, patternEdn, "the pattern"),
+                            Native.text(call, entityEdn, "the entity"), out),
+                    "eve_db_pull");
+            // Valid until the next eve call on this thread: copy it now.
+            return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
+        }
+    }
+
+    /**
      * The entity named by {@code entityEdn} (an id such as {@code "1048576"}, an ident such as
      * {@code ":color/red"} or a lookup ref such as {@code "[:person/email \"a@x\"]"}) as an
      * EDN map of its attributes in the version this read sees ({@code eve_db_entity}), e.g.

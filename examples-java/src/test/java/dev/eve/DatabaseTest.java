@@ -113,6 +113,8 @@ class DatabaseTest {
                 "[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]", null)));
         assertEquals("41", reading(read -> read.query(db,
                 "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]", "[\"bob@x\"]")));
+        assertEquals("{:person/name \"Ada\", :person/friend [{:person/name \"Bob\"}]}", reading(read -> read.pull(db,
+                "[:person/name {:person/friend [:person/name]}]", "[:person/email \"ada@x\"]")));
         long before = slab.basisT(db);
         slab.transact(db, "[[:db/add [:person/email \"bob@x\"] :person/age 42]]");
         assertEquals("41", reading(read -> read.query(db, View.AS_OF, before,
