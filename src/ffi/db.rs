@@ -116,6 +116,19 @@ thread_local! {
     static TEXT: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Computes a text answer on the version of `db` that `read` sees and hands it to C
+/// through `out` (valid until the next eve call on this thread).
+fn answer_as_text(
+    read: *mut eve_read,
+    db: u32,
+    out: &Out<*const c_char>,
+    answer: impl FnOnce(&DbSnapshot<'_>) -> crate::Result<String>,
+) -> Result<(), Failure> {
+    let text = handles::with_read(read, |read| Ok(answer(&snapshot(read, db)?)?))?;
+    out.write(hand_out(text));
+    Ok(())
+}
+
 /// Keeps `text` in this thread's buffer and returns a pointer to it.
 fn hand_out(text: String) -> *const c_char {
     let text = CString::new(text).unwrap_or_default();
@@ -311,13 +324,9 @@ pub unsafe extern "C" fn eve_db_entity(
         let out = Out::new(edn, "edn")?;
         // SAFETY: the header documents `entity_edn` as a NUL-terminated string.
         let reference = unsafe { args::text(entity_edn, "entity_edn") }?;
-        let text = handles::with_read(read, |read| {
-            let snapshot = snapshot(read, db)?;
-            let e = snapshot.resolve_entity(reference)?;
-            Ok(snapshot.entity_edn(e)?)
-        })?;
-        out.write(hand_out(text));
-        Ok(())
+        answer_as_text(read, db, &out, |snapshot| {
+            snapshot.entity_edn(snapshot.resolve_entity(reference)?)
+        })
     })
 }
 
@@ -419,12 +428,9 @@ pub unsafe extern "C" fn eve_db_query(
             // SAFETY: as above.
             Some(unsafe { args::text(inputs_edn, "inputs_edn") }?)
         };
-        let text = handles::with_read(read, |read| {
-            let snapshot = snapshot(read, db)?;
-            Ok(crate::query::q_edn(&snapshot, view, query, inputs)?.to_edn())
-        })?;
-        out.write(hand_out(text));
-        Ok(())
+        answer_as_text(read, db, &out, |snapshot| {
+            Ok(crate::query::q_edn(snapshot, view, query, inputs)?.to_edn())
+        })
     })
 }
 
@@ -451,12 +457,9 @@ pub unsafe extern "C" fn eve_db_pull(
         let pattern = unsafe { args::text(pattern_edn, "pattern_edn") }?;
         // SAFETY: as above.
         let entity = unsafe { args::text(entity_edn, "entity_edn") }?;
-        let text = handles::with_read(read, |read| {
-            let snapshot = snapshot(read, db)?;
-            Ok(crate::query::pull_edn(&snapshot, pattern, entity)?.to_edn())
-        })?;
-        out.write(hand_out(text));
-        Ok(())
+        answer_as_text(read, db, &out, |snapshot| {
+            Ok(crate::query::pull_edn(snapshot, pattern, entity)?.to_edn())
+        })
     })
 }
 
