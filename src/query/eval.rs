@@ -315,13 +315,29 @@ fn solve(
                     rows,
                 }
             }
-            Clause::Not { clauses, .. } => {
-                // Each row is kept when the clauses, run on that row alone, find nothing.
+            Clause::Not {
+                join,
+                clauses,
+                text,
+            } => {
+                // Each row is kept when the clauses, run on that row alone (or on just its
+                // join variables), find nothing.
+                let shared: Vec<usize> = match join {
+                    None => (0..relation.vars.len()).collect(),
+                    Some(join) => join
+                        .iter()
+                        .map(|v| {
+                            relation.column(v).ok_or_else(|| {
+                                invalid(format!("clause {text}: join variable {v} is not bound"))
+                            })
+                        })
+                        .collect::<Result<_>>()?,
+                };
                 let mut rows = Vec::new();
                 for row in &relation.rows {
                     let alone = Relation {
-                        vars: relation.vars.clone(),
-                        rows: vec![row.clone()],
+                        vars: shared.iter().map(|&c| relation.vars[c].clone()).collect(),
+                        rows: vec![shared.iter().map(|&c| row[c].clone()).collect()],
                     };
                     if solve(context, alone, clauses)?.rows.is_empty() {
                         rows.push(row.clone());
@@ -332,7 +348,16 @@ fn solve(
                     rows,
                 }
             }
-            Clause::Or { branches, text } => {
+            Clause::Or {
+                join: Some(join),
+                branches,
+                text,
+            } => or_join(context, relation, join, branches, text)?,
+            Clause::Or {
+                join: None,
+                branches,
+                text,
+            } => {
                 // The union of what each branch finds; every branch must bind the same
                 // new variables.
                 let mut union: Option<Relation> = None;
@@ -370,6 +395,79 @@ fn solve(
         };
     }
     Ok(relation)
+}
+
+/// `(or-join [?v ...] branch ...)`: each branch runs on the distinct bindings of the join
+/// variables already bound, its answers are cut down to the join variables, and their
+/// union is joined back to the relation.
+fn or_join(
+    context: &Context<'_, '_>,
+    relation: Relation,
+    join: &[String],
+    branches: &[Vec<Clause>],
+    text: &str,
+) -> Result<Relation> {
+    let shared: Vec<&String> = join
+        .iter()
+        .filter(|v| relation.column(v).is_some())
+        .collect();
+    let mut input_rows: Vec<Vec<Value>> = relation
+        .rows
+        .iter()
+        .map(|row| {
+            shared
+                .iter()
+                .map(|v| row[relation.column(v).expect("bound")].clone())
+                .collect()
+        })
+        .collect();
+    input_rows.sort();
+    input_rows.dedup();
+    let input = Relation {
+        vars: shared.iter().map(|v| v.to_string()).collect(),
+        rows: input_rows,
+    };
+    let mut union: BTreeSet<Vec<Value>> = BTreeSet::new();
+    for branch in branches {
+        let found = solve(context, input.clone(), branch)?;
+        let columns = join
+            .iter()
+            .map(|v| {
+                found.column(v).ok_or_else(|| {
+                    invalid(format!(
+                        "clause {text}: a branch does not bind the join variable {v}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        union.extend(
+            found
+                .rows
+                .iter()
+                .map(|r| columns.iter().map(|&c| r[c].clone()).collect::<Vec<_>>()),
+        );
+    }
+    // Join back on the shared variables, adding the join variables the relation lacked.
+    let added: Vec<usize> = (0..join.len())
+        .filter(|&i| relation.column(&join[i]).is_none())
+        .collect();
+    let mut vars = relation.vars.clone();
+    vars.extend(added.iter().map(|&i| join[i].clone()));
+    let mut rows = Vec::new();
+    for row in &relation.rows {
+        for tuple in &union {
+            let agrees = join
+                .iter()
+                .enumerate()
+                .all(|(i, v)| relation.column(v).is_none_or(|c| row[c] == tuple[i]));
+            if agrees {
+                let mut extended = row.clone();
+                extended.extend(added.iter().map(|&i| tuple[i].clone()));
+                rows.push(extended);
+            }
+        }
+    }
+    Ok(Relation { vars, rows })
 }
 
 /// How selective a pattern is given the bound variables: entity, value and attribute

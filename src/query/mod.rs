@@ -5,8 +5,8 @@
 //!
 //! This first part covers `:find` (relation, scalar `.`, collection `[?x ...]`, tuple
 //! `[?a ?b]`), `:in` (`$`, scalars, collections), data patterns `[e a v]` / `[e a v t]` with
-//! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not` and
-//! `or` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
+//! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not`,
+//! `not-join`, `or` and `or-join` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
 //! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
 //! `get-else`, `ground`) and `missing?`, recursive rules (`:in $ %`, evaluated bottom up to a
 //! fixpoint, so cycles in the data end); against the current, as-of, since or history view;

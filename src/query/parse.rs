@@ -75,10 +75,17 @@ pub enum Clause {
         args: Vec<Term>,
         text: String,
     },
-    /// `(not clause ...)`: keeps the rows for which the clauses find nothing.
-    Not { clauses: Vec<Clause>, text: String },
-    /// `(or clause (and clause ...) ...)`: the rows any branch finds.
+    /// `(not clause ...)`: keeps the rows for which the clauses find nothing; with
+    /// `(not-join [?v ...] ...)` only the listed variables are shared with the query.
+    Not {
+        join: Option<Vec<String>>,
+        clauses: Vec<Clause>,
+        text: String,
+    },
+    /// `(or clause (and clause ...) ...)`: the rows any branch finds; with
+    /// `(or-join [?v ...] ...)` only the listed variables are shared with the query.
     Or {
+        join: Option<Vec<String>>,
         branches: Vec<Vec<Clause>>,
         text: String,
     },
@@ -117,6 +124,12 @@ impl Clause {
             Clause::Missing { entity, .. } => {
                 entity.var().map(str::to_string).into_iter().collect()
             }
+            Clause::Not {
+                join: Some(join), ..
+            }
+            | Clause::Or {
+                join: Some(join), ..
+            } => join.clone(),
             Clause::Not { clauses, .. } => clauses.iter().flat_map(Clause::vars).collect(),
             Clause::Or { branches, .. } => {
                 branches.iter().flatten().flat_map(Clause::vars).collect()
@@ -396,19 +409,32 @@ fn parse_in(edn: &Edn<'static>) -> Result<In> {
 fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
     let text = edn.to_string();
     if let Edn::List(items) = edn {
-        let body = || {
-            items[1..]
-                .iter()
-                .map(parse_clause)
-                .collect::<Result<Vec<_>>>()
+        let head = items.first().and_then(symbol);
+        // not-join and or-join list their shared variables first.
+        let (join, rest) = match (head, items.get(1)) {
+            (Some("not-join" | "or-join"), Some(Edn::Vector(vars))) => (
+                Some(
+                    vars.iter()
+                        .map(|v| variable(v, &text))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                &items[2..],
+            ),
+            (Some("not-join" | "or-join"), _) => {
+                return Err(invalid(format!(
+                    "clause {text}: the join variables come first, as a vector"
+                )))
+            }
+            _ => (None, &items[1..]),
         };
-        return match items.first().and_then(symbol) {
-            Some("not") => Ok(Clause::Not {
-                clauses: body()?,
+        return match head {
+            Some("not" | "not-join") => Ok(Clause::Not {
+                join,
+                clauses: rest.iter().map(parse_clause).collect::<Result<Vec<_>>>()?,
                 text,
             }),
-            Some("or") => {
-                let branches = items[1..]
+            Some("or" | "or-join") => {
+                let branches = rest
                     .iter()
                     .map(|branch| match branch {
                         Edn::List(inner) if inner.first().and_then(symbol) == Some("and") => inner
@@ -419,7 +445,11 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
                         single => Ok(vec![parse_clause(single)?]),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Clause::Or { branches, text })
+                Ok(Clause::Or {
+                    join,
+                    branches,
+                    text,
+                })
             }
             Some(name) if !name.starts_with('?') => Ok(Clause::Rule {
                 name: name.to_string(),

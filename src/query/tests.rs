@@ -200,6 +200,58 @@ fn not_and_or() {
 }
 
 #[test]
+fn not_join_and_or_join() {
+    with_db(|db| {
+        // People nobody lists as a friend: only ?e is shared with the not-join.
+        let unlisted = q(
+            db,
+            "[:find [?n ...] :where [?e :person/name ?n] (not-join [?e] [?x :person/friend ?e])]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(unlisted, QueryResult::Collection(vec![s("Ada")]));
+        // People who are young or have a friend, sharing only ?e; ?x stays inside.
+        let either = q(
+            db,
+            "[:find [?n ...] :where [?e :person/name ?n] (or-join [?e] (and [?e :person/age ?a] [(< ?a 20)]) [?e :person/friend ?x])]",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            either,
+            QueryResult::Collection(vec![s("Ada"), s("Bob"), s("Cy")])
+        );
+        // or-join binding its join variable when the query has not.
+        let named = q(
+            db,
+            r#"[:find [?n ...] :where (or-join [?e] [?e :person/email "ada@x"] [?e :person/age 19]) [?e :person/name ?n]]"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(named, QueryResult::Collection(vec![s("Ada"), s("Cy")]));
+        let error = q(
+            db,
+            "[:find ?n :where [?e :person/name ?n] (or-join [?z] [?e :person/age _])]",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains("does not bind the join variable ?z"),
+            "{}",
+            error.message()
+        );
+        assert!(q(
+            db,
+            "[:find ?n :where (not-join ?e [?e :person/name ?n])]",
+            &[]
+        )
+        .is_err());
+    });
+}
+
+#[test]
 fn aggregates_with_and_keys() {
     with_db(|db| {
         let stats = q(
