@@ -37,6 +37,10 @@ pub enum Input {
     Collection(Vec<Value>),
     /// For `%`.
     Rules(Vec<Rule>),
+    /// For `[?a ?b]`.
+    Tuple(Vec<Value>),
+    /// For `[[?a ?b]]`.
+    Relation(Vec<Vec<Value>>),
 }
 
 struct Context<'a, 'g> {
@@ -82,23 +86,38 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
                 Some(Input::Rules(given_rules)) => rules = given_rules.clone(),
                 _ => return Err(invalid(":in % takes the rules")),
             },
-            In::Scalar(var) | In::Collection(var) => {
-                let values = match (binding, given.next()) {
-                    (In::Scalar(_), Some(Input::Scalar(v))) => vec![v.clone()],
-                    (In::Collection(_), Some(Input::Collection(vs))) => vs.clone(),
-                    (_, None) => return Err(invalid(format!(":in {var} has no input"))),
+            In::Scalar(_) | In::Collection(_) | In::Tuple(_) | In::Relation(_) => {
+                // Every input becomes a set of tuples over its variables, crossed with the
+                // rows so far.
+                let (vars, tuples): (Vec<String>, Vec<Vec<Value>>) = match (binding, given.next()) {
+                    (In::Scalar(var), Some(Input::Scalar(v))) => {
+                        (vec![var.clone()], vec![vec![v.clone()]])
+                    }
+                    (In::Collection(var), Some(Input::Collection(vs))) => (
+                        vec![var.clone()],
+                        vs.iter().map(|v| vec![v.clone()]).collect(),
+                    ),
+                    (In::Tuple(vars), Some(Input::Tuple(t))) if t.len() == vars.len() => {
+                        (vars.clone(), vec![t.clone()])
+                    }
+                    (In::Relation(vars), Some(Input::Relation(ts)))
+                        if ts.iter().all(|t| t.len() == vars.len()) =>
+                    {
+                        (vars.clone(), ts.clone())
+                    }
+                    (_, None) => return Err(invalid(format!(":in {binding} has no input"))),
                     (_, Some(other)) => {
-                        return Err(invalid(format!(":in {var} does not take {other:?}")))
+                        return Err(invalid(format!(":in {binding} does not take {other:?}")))
                     }
                 };
-                relation.vars.push(var.clone());
+                relation.vars.extend(vars);
                 relation.rows = relation
                     .rows
                     .iter()
                     .flat_map(|row| {
-                        values.iter().map(move |v| {
+                        tuples.iter().map(move |t| {
                             let mut row = row.clone();
-                            row.push(v.clone());
+                            row.extend(t.iter().cloned());
                             row
                         })
                     })

@@ -4,10 +4,10 @@
 //! intermediate form), then the find spec shapes the answer.
 //!
 //! This first part covers `:find` (relation, scalar `.`, collection `[?x ...]`, tuple
-//! `[?a ?b]`), `:in` (`$`, scalars, collections), data patterns `[e a v]` / `[e a v t]` with
+//! `[?a ?b]`), `:in` (`$`, `%`, scalars, collections, tuples, relations), data patterns `[e a v]` / `[e a v t]` with
 //! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not`,
 //! `not-join`, `or` and `or-join` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
-//! median) with `:with`, return maps with `:keys`, function clauses (`+ - * /`, `str`,
+//! median) with `:with`, return maps with `:keys`, `:syms` or `:strs`, function clauses (`+ - * /`, `str`,
 //! `get-else`, `ground`) and `missing?`, recursive rules (`:in $ %`, evaluated bottom up to a
 //! fixpoint, so cycles in the data end); against the current, as-of, since or history view;
 //! and `pull` as its own call (`pull`).
@@ -18,7 +18,8 @@ mod pull;
 
 pub use eval::{Input, Relation};
 pub use parse::{
-    parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, Query, Rule, Term,
+    parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, KeyStyle, Query,
+    Rule, Term,
 };
 pub use pull::{pull, pull_edn, Pulled};
 
@@ -37,7 +38,7 @@ pub enum QueryResult {
     /// One tuple, or none if nothing matched.
     Tuple(Option<Vec<Value>>),
     /// With `:keys`: one map per tuple, key to value, sorted.
-    Maps(Vec<Vec<(String, Value)>>),
+    Maps(KeyStyle, Vec<Vec<(String, Value)>>),
 }
 
 impl QueryResult {
@@ -60,11 +61,16 @@ impl QueryResult {
                 vs.iter().map(Value::to_edn).collect::<Vec<_>>().join(" ")
             ),
             QueryResult::Tuple(t) => t.as_ref().map_or("nil".into(), tuple),
-            QueryResult::Maps(maps) => {
+            QueryResult::Maps(style, maps) => {
+                let key = |k: &str| match style {
+                    KeyStyle::Keyword => format!(":{k}"),
+                    KeyStyle::Symbol => k.to_string(),
+                    KeyStyle::String => crate::dao::edn_string(k),
+                };
                 let map = |m: &Vec<(String, Value)>| {
                     let entries: Vec<String> = m
                         .iter()
-                        .map(|(k, v)| format!(":{k} {}", v.to_edn()))
+                        .map(|(k, v)| format!("{} {}", key(k), v.to_edn()))
                         .collect();
                     format!("{{{}}}", entries.join(", "))
                 };
@@ -159,8 +165,9 @@ pub fn q_view(
     }
     rows.sort();
     rows.dedup();
-    if let Some(keys) = &query.keys {
+    if let Some((style, keys)) = &query.keys {
         return Ok(QueryResult::Maps(
+            *style,
             rows.into_iter()
                 .map(|row| keys.iter().cloned().zip(row).collect())
                 .collect(),
@@ -254,10 +261,10 @@ pub fn q_edn(
                 inputs.push(Input::Rules(parse::parse_rules(rules)?));
                 continue;
             }
-            In::Scalar(var) | In::Collection(var) => items.next().ok_or_else(|| {
+            _ => items.next().ok_or_else(|| {
                 Error::new(
                     ErrorKind::InvalidArgument,
-                    format!(":in {var} has no input"),
+                    format!(":in {binding} has no input"),
                 )
             })?,
         };
@@ -272,6 +279,30 @@ pub fn q_edn(
                     .map(|v| db.literal(None, v))
                     .collect::<Result<_>>()?,
             ),
+            (In::Tuple(_), Edn::Vector(vs) | Edn::List(vs)) => Input::Tuple(
+                vs.iter()
+                    .map(|v| db.literal(None, v))
+                    .collect::<Result<_>>()?,
+            ),
+            (In::Relation(_), Edn::Vector(ts) | Edn::List(ts)) => Input::Relation(
+                ts.iter()
+                    .map(|t| match t {
+                        Edn::Vector(vs) | Edn::List(vs) => {
+                            vs.iter().map(|v| db.literal(None, v)).collect()
+                        }
+                        other => Err(Error::new(
+                            ErrorKind::InvalidArgument,
+                            format!("a relation input holds tuples, not {other}"),
+                        )),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            (In::Tuple(_) | In::Relation(_), other) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(":in {binding} takes a vector, not {other}"),
+                ))
+            }
             (In::Collection(var), other) => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,

@@ -187,6 +187,14 @@ impl FindSpec {
     }
 }
 
+/// How the keys of return maps are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStyle {
+    Keyword,
+    Symbol,
+    String,
+}
+
 /// One `:in` binding.
 #[derive(Debug, Clone, PartialEq)]
 pub enum In {
@@ -198,6 +206,23 @@ pub enum In {
     Collection(String),
     /// `%`: the rules.
     Rules,
+    /// `[?a ?b]`: one tuple.
+    Tuple(Vec<String>),
+    /// `[[?a ?b]]`: a relation, each of a collection of tuples.
+    Relation(Vec<String>),
+}
+
+impl std::fmt::Display for In {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            In::Database => write!(f, "$"),
+            In::Rules => write!(f, "%"),
+            In::Scalar(v) => write!(f, "{v}"),
+            In::Collection(v) => write!(f, "[{v} ...]"),
+            In::Tuple(vs) => write!(f, "[{}]", vs.join(" ")),
+            In::Relation(vs) => write!(f, "[[{}]]", vs.join(" ")),
+        }
+    }
 }
 
 /// One rule: `[(name ?a ?b) clause ...]`. Several rules may share a name (alternatives).
@@ -244,8 +269,9 @@ pub fn parse_rules(edn: &Edn<'static>) -> Result<Vec<Rule>> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub find: FindSpec,
-    /// `:keys`: names for the columns, which make the answer a list of maps.
-    pub keys: Option<Vec<String>>,
+    /// `:keys`, `:syms` or `:strs`: names for the columns, which make the answer a list of
+    /// maps keyed by keywords, symbols or strings.
+    pub keys: Option<(KeyStyle, Vec<String>)>,
     /// `:with`: variables kept while aggregating, so equal values are not merged.
     pub with: Vec<String>,
     pub inputs: Vec<In>,
@@ -309,7 +335,10 @@ pub fn parse(text: &str) -> Result<Query> {
             .map(|(_, body)| body.clone())
     };
     for (name, _) in &sections {
-        if !matches!(name.as_str(), "find" | "in" | "where" | "keys" | "with") {
+        if !matches!(
+            name.as_str(),
+            "find" | "in" | "where" | "keys" | "syms" | "strs" | "with"
+        ) {
             return Err(invalid(format!("unknown query section :{name}")));
         }
     }
@@ -323,18 +352,28 @@ pub fn parse(text: &str) -> Result<Query> {
         .iter()
         .map(parse_clause)
         .collect::<Result<Vec<_>>>()?;
-    let keys = match section("keys") {
-        None => None,
-        Some(body) => Some(
-            body.iter()
+    let styles = [
+        ("keys", KeyStyle::Keyword),
+        ("syms", KeyStyle::Symbol),
+        ("strs", KeyStyle::String),
+    ];
+    let mut keys = None;
+    for (name, style) in styles {
+        if let Some(body) = section(name) {
+            if keys.is_some() {
+                return Err(invalid("a query takes one of :keys, :syms and :strs"));
+            }
+            let names = body
+                .iter()
                 .map(|k| match k {
                     Edn::Symbol(s) => Ok(s.to_string()),
-                    other => Err(invalid(format!(":keys {other} is not a symbol"))),
+                    other => Err(invalid(format!(":{name} {other} is not a symbol"))),
                 })
-                .collect::<Result<Vec<_>>>()?,
-        ),
-    };
-    if let Some(keys) = &keys {
+                .collect::<Result<Vec<_>>>()?;
+            keys = Some((style, names));
+        }
+    }
+    if let Some((_, keys)) = &keys {
         if !matches!(find, FindSpec::Relation(_)) || keys.len() != find.elements().len() {
             return Err(invalid(
                 ":keys needs a relation :find with one key per element",
@@ -400,6 +439,16 @@ fn parse_in(edn: &Edn<'static>) -> Result<In> {
         Edn::Symbol(_) => Ok(In::Scalar(variable(edn, ":in")?)),
         Edn::Vector(items) => match items.as_slice() {
             [var, Edn::Symbol(dots)] if dots == "..." => Ok(In::Collection(variable(var, ":in")?)),
+            [Edn::Vector(vars)] => Ok(In::Relation(
+                vars.iter()
+                    .map(|v| variable(v, ":in"))
+                    .collect::<Result<_>>()?,
+            )),
+            vars if !vars.is_empty() => Ok(In::Tuple(
+                vars.iter()
+                    .map(|v| variable(v, ":in"))
+                    .collect::<Result<_>>()?,
+            )),
             _ => Err(invalid(format!(":in {edn} is not a supported binding"))),
         },
         other => Err(invalid(format!(":in {other} is not a binding"))),

@@ -308,6 +308,26 @@ fn aggregates_with_and_keys() {
         let maps = q(db, r#"[:find ?n ?a :keys name age :where [?e :person/name ?n] [?e :person/age ?a] [(> ?a 40)]]"#, &[]).unwrap();
         assert_eq!(maps.to_edn(), r#"[{:name "Bob", :age 41}]"#);
         assert!(q(db, "[:find ?n :keys a b :where [?e :person/name ?n]]", &[]).is_err());
+        let syms = q(
+            db,
+            r#"[:find ?n :syms name :where [?e :person/name "Cy"] [?e :person/name ?n]]"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(syms.to_edn(), r#"[{name "Cy"}]"#);
+        let strs = q(
+            db,
+            r#"[:find ?n :strs name :where [?e :person/name "Cy"] [?e :person/name ?n]]"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(strs.to_edn(), r#"[{"name" "Cy"}]"#);
+        assert!(q(
+            db,
+            "[:find ?n :keys a :strs b :where [?e :person/name ?n]]",
+            &[]
+        )
+        .is_err());
         assert!(q(db, "[:find (sum ?n) :where [?e :person/name ?n]]", &[]).is_err());
         assert!(q(db, "[:find (frob ?n) :where [?e :person/name ?n]]", &[]).is_err());
     });
@@ -529,6 +549,33 @@ fn inputs_as_edn() {
             Some("[1]")
         )
         .is_err());
+        // A tuple and a relation.
+        let pair = q_edn(
+            db,
+            View::Current,
+            "[:find ?e . :in $ [?n ?a] :where [?e :person/name ?n] [?e :person/age ?a]]",
+            Some(r#"[["Bob" 41]]"#),
+        )
+        .unwrap();
+        assert!(matches!(pair, QueryResult::Scalar(Some(Value::Ref(_)))));
+        let pairs = q_edn(
+            db,
+            View::Current,
+            "[:find [?n ...] :in $ [[?n ?a]] :where [?e :person/name ?n] [?e :person/age ?a]]",
+            Some(r#"[[["Bob" 41] ["Cy" 19] ["Ada" 99]]]"#),
+        )
+        .unwrap();
+        assert_eq!(pairs, QueryResult::Collection(vec![s("Bob"), s("Cy")]));
+        let wrong = q_edn(
+            db,
+            View::Current,
+            "[:find ?n :in $ [?n ?a] :where [?e :person/name ?n]]",
+            Some("[1]"),
+        );
+        assert!(wrong
+            .unwrap_err()
+            .message()
+            .contains(":in [?n ?a] takes a vector"));
     });
 }
 
