@@ -3,14 +3,18 @@
 //! `parse` (EDN text to a query), then `eval` (plan and evaluate, with relations as the only
 //! intermediate form), then the find spec shapes the answer.
 //!
-//! This first part covers `:find` (relation, scalar `.`, collection `[?x ...]`, tuple
-//! `[?a ?b]`), `:in` (`$`, `%`, scalars, collections, tuples, relations), data patterns `[e a v]` / `[e a v t]` with
-//! `_`, constants, idents and lookup refs, implicit joins, comparison predicates, `not`,
-//! `not-join`, `or` and `or-join` (with `and` branches), aggregates (count, count-distinct, sum, min, max, avg,
-//! median) with `:with`, return maps with `:keys`, `:syms` or `:strs`, function clauses (`+ - * /`, `str`,
-//! `get-else`, `ground`) and `missing?`, recursive rules (`:in $ %`, evaluated bottom up to a
-//! fixpoint, so cycles in the data end); against the current, as-of, since or history view;
-//! and `pull` as its own call (`pull`).
+//! Covered so far:
+//! - `:find` as a relation, a scalar `.`, a collection `[?x ...]` or a tuple `[?a ?b]`, with
+//!   aggregates (count, count-distinct, sum, min, max, avg, median) and `:with`, and return
+//!   maps with `:keys`, `:syms` or `:strs`;
+//! - `:in` with `$`, `%` (rules), scalars, collections, tuples and relations;
+//! - data patterns `[e a v]` / `[e a v t]` with `_`, constants, idents and lookup refs, and
+//!   implicit joins;
+//! - comparisons, function clauses (`+ - * /`, `str`, `get-else`, `ground`), `missing?`;
+//! - `not`, `not-join`, `or`, `or-join` and `and`;
+//! - recursive rules, evaluated bottom up to a fixpoint, so cycles in the data end;
+//! - the current, as-of, since and history views;
+//! - `pull` as its own call.
 
 mod eval;
 mod parse;
