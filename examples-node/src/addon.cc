@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -619,32 +620,38 @@ Napi::Value Slab::BeginRead(const Napi::CallbackInfo& info) {
   return obj;
 }
 
-// Runs eve_root_wait on the libuv threadpool and settles a promise on the JS thread.
+// Runs a blocking eve wait (eve_root_wait, eve_db_wait) on the libuv threadpool and
+// settles a promise with the value it stored, on the JS thread.
 class WaitWorker : public Napi::AsyncWorker {
  public:
-  WaitWorker(Napi::Env env, Napi::Object slab_obj, eve_slab* slab, uint32_t root, uint64_t seen, int64_t timeout)
-      : Napi::AsyncWorker(env, "eve:waitForChange"),
+  using Wait = std::function<eve_status(uint64_t*)>;
+  // How the value reaches JS: root words as BigInt, transaction numbers as Number.
+  enum class As { BigInt, Number };
+
+  WaitWorker(Napi::Env env, const char* name, Napi::Object slab_obj, Wait wait, As as)
+      : Napi::AsyncWorker(env, name),
         deferred_(Napi::Promise::Deferred::New(env)),
         slab_ref_(Napi::Persistent(slab_obj)),
-        slab_(slab),
-        root_(root),
-        seen_(seen),
-        timeout_(timeout) {}
+        wait_(std::move(wait)),
+        as_(as) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    status_ = eve_root_wait(slab_, root_, seen_, timeout_, &value_);
+    status_ = wait_(&value_);
     if (status_ != EVE_OK) message_ = eve_last_error_message();
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (status_ == EVE_OK)
-      deferred_.Resolve(Napi::BigInt::New(env, value_));
-    else
+    if (status_ != EVE_OK) {
       deferred_.Reject(MakeEveError(env, status_, message_).Value());
+    } else if (as_ == As::BigInt) {
+      deferred_.Resolve(Napi::BigInt::New(env, value_));
+    } else {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(value_)));
+    }
   }
 
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -652,10 +659,8 @@ class WaitWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference slab_ref_;  // keeps the Slab (and its handle) alive while waiting
-  eve_slab* slab_;
-  uint32_t root_;
-  uint64_t seen_;
-  int64_t timeout_;
+  Wait wait_;
+  As as_;
   uint64_t value_ = 0;
   eve_status status_ = EVE_OK;
   std::string message_;
@@ -678,7 +683,11 @@ Napi::Value Slab::WaitForChange(const Napi::CallbackInfo& info) {
   uint32_t root = ArgIndex(info, 0, "root");
   uint64_t seen = ToU64(env, info[1], "seen");
   int64_t timeout = ArgTimeout(info, 2);
-  WaitWorker* w = new WaitWorker(env, Value(), slab_, root, seen, timeout);
+  eve_slab* slab = slab_;
+  WaitWorker* w = new WaitWorker(
+      env, "eve:waitForChange", Value(),
+      [slab, root, seen, timeout](uint64_t* value) { return eve_root_wait(slab, root, seen, timeout, value); },
+      WaitWorker::As::BigInt);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -827,48 +836,6 @@ Napi::Value Slab::BasisT(const Napi::CallbackInfo& info) {
   return Num(info.Env(), t);
 }
 
-// Runs eve_db_wait on the libuv threadpool and settles a promise with the basis t.
-class DbWaitWorker : public Napi::AsyncWorker {
- public:
-  DbWaitWorker(Napi::Env env, Napi::Object slab_obj, eve_slab* slab, uint32_t db, uint64_t after, int64_t timeout)
-      : Napi::AsyncWorker(env, "eve:waitForTransaction"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        slab_ref_(Napi::Persistent(slab_obj)),
-        slab_(slab),
-        db_(db),
-        after_(after),
-        timeout_(timeout) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    status_ = eve_db_wait(slab_, db_, after_, timeout_, &basis_);
-    if (status_ != EVE_OK) message_ = eve_last_error_message();
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (status_ == EVE_OK)
-      deferred_.Resolve(Num(env, basis_));
-    else
-      deferred_.Reject(MakeEveError(env, status_, message_).Value());
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference slab_ref_;  // keeps the Slab (and its handle) alive while waiting
-  eve_slab* slab_;
-  uint32_t db_;
-  uint64_t after_;
-  int64_t timeout_;
-  uint64_t basis_ = 0;
-  eve_status status_ = EVE_OK;
-  std::string message_;
-};
-
 // _waitForTransaction(db, afterT, timeoutMs): resolves with the basis t once a transaction
 // after `afterT` is published, or with the basis t (<= afterT) on timeout.
 Napi::Value Slab::WaitForTransaction(const Napi::CallbackInfo& info) {
@@ -876,7 +843,11 @@ Napi::Value Slab::WaitForTransaction(const Napi::CallbackInfo& info) {
   uint32_t db = ArgIndex(info, 0, "db");
   uint64_t after = ToU64(env, info[1], "afterT");
   int64_t timeout = ArgTimeout(info, 2);
-  DbWaitWorker* w = new DbWaitWorker(env, Value(), slab_, db, after, timeout);
+  eve_slab* slab = slab_;
+  WaitWorker* w = new WaitWorker(
+      env, "eve:waitForTransaction", Value(),
+      [slab, db, after, timeout](uint64_t* basis) { return eve_db_wait(slab, db, after, timeout, basis); },
+      WaitWorker::As::Number);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

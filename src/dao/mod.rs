@@ -22,11 +22,5 @@ pub use transact::TxResult;
 pub(crate) use transact::{owned as owned_edn, read_edn};
 pub use value::{edn_string, Value};
 
-/// Does `text` read as one EDN form? (For tests of the EDN this layer writes.)
-#[cfg(test)]
-pub(crate) fn transact_read_check(text: &str) -> bool {
-    transact::read_edn(text, "test").is_ok()
-}
-
 #[cfg(test)]
 mod tests;

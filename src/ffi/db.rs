@@ -251,25 +251,13 @@ pub unsafe extern "C" fn eve_db_wait(
 /// The version of the database at root index `db` that `read` sees (fixed at its first
 /// use in the read, like a map's).
 fn snapshot<'r>(read: &'r mut handles::OpenRead, db: u32) -> crate::Result<DbSnapshot<'r>> {
-    let index = u64::from(db);
-    let block = match read.versions.iter().find(|(i, _)| *i == index) {
-        Some(&(_, block)) => block,
-        None => {
-            let block = Database::at(read.pinned.slab(), index)?.root();
-            read.versions.push((index, block));
-            block
-        }
-    };
+    let block = database_version(read, db)?;
     DbSnapshot::at(read.pinned.guard().region(), block)
 }
 
-/// The database block `read` fixed for `db` (after `snapshot` has run).
-fn version_of(read: &handles::OpenRead, db: u32) -> Result<u64, Failure> {
-    read.versions
-        .iter()
-        .find(|(i, _)| *i == u64::from(db))
-        .map(|v| v.1)
-        .ok_or_else(|| Failure::new(EveStatus::EVE_ERR_INTERNAL, "the read lost its version"))
+/// The database block of `db` that `read` sees.
+fn database_version(read: &mut handles::OpenRead, db: u32) -> crate::Result<u64> {
+    read.version(db.into(), |slab| Ok(Database::at(slab, db.into())?.root()))
 }
 
 /// Stores the entity named by `ident` (a keyword, with or without the colon) in the
@@ -520,7 +508,7 @@ unsafe fn open_datoms(
             };
             (encode(start)?.unwrap_or_default(), encode(end)?)
         };
-        let root = version_of(read, db)?;
+        let root = database_version(read, db)?;
         let pinned = Pinned::new(read.pinned.shared_slab())?;
         let datoms = DbSnapshot::at(pinned.guard().region(), root)?.range(
             index,
@@ -560,8 +548,7 @@ pub unsafe extern "C" fn eve_db_log(
     run(|| {
         let out = Out::new(out, "out")?;
         let open = handles::with_read(read, |read| {
-            snapshot(read, db)?;
-            let root = version_of(read, db)?;
+            let root = database_version(read, db)?;
             let pinned = Pinned::new(read.pinned.shared_slab())?;
             let log = DbSnapshot::at(pinned.guard().region(), root)?.log_from(from_t);
             // SAFETY: as in `eve_db_datoms`.

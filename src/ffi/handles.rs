@@ -297,8 +297,25 @@ impl Pinned {
 /// of one map in one read sees the same version.
 pub(crate) struct OpenRead {
     pub(crate) pinned: Pinned,
-    /// (root index, root word) for each map read so far.
+    /// (root index, root word) for each map or database read so far.
     pub(crate) versions: Vec<(u64, u64)>,
+}
+
+impl OpenRead {
+    /// The root word of root `index` that this read sees: fixed by `current` on the first
+    /// use of the root in this read, the same for every later use.
+    pub(crate) fn version(
+        &mut self,
+        index: u64,
+        current: impl FnOnce(&Slab) -> crate::Result<u64>,
+    ) -> crate::Result<u64> {
+        if let Some(&(_, root)) = self.versions.iter().find(|(i, _)| *i == index) {
+            return Ok(root);
+        }
+        let root = current(self.pinned.slab())?;
+        self.versions.push((index, root));
+        Ok(root)
+    }
 }
 
 /// An open iterator: its own pin (so it outlives the read it came from) and its position.

@@ -45,14 +45,7 @@ pub unsafe extern "C" fn eve_read_end(read: *mut eve_read) -> EveStatus {
 impl OpenRead {
     /// The version of the map (or set) at `index` this read sees.
     pub(crate) fn snapshot(&mut self, index: u64) -> crate::Result<Snapshot<'_>> {
-        let root = match self.versions.iter().find(|(i, _)| *i == index) {
-            Some(&(_, root)) => root,
-            None => {
-                let root = HamtMap::at(self.pinned.slab(), index, true)?.root();
-                self.versions.push((index, root));
-                root
-            }
-        };
+        let root = self.version(index, |slab| Ok(HamtMap::at(slab, index, true)?.root()))?;
         Ok(Snapshot::at(self.pinned.guard(), root))
     }
 }

@@ -207,16 +207,8 @@ public final class Read implements AutoCloseable {
      */
     public String query(int db, View view, long t, String queryEdn, String inputsEdn) {
         Objects.requireNonNull(view, "view");
-        ensureOpen();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            Native.check(
-                    Native.dbQuery(handle, db, view.code, t, Native.text(call, queryEdn, "the query"),
-                            Native.text(call, inputsEdn, "the inputs"), out),
-                    "eve_db_query");
-            // Valid until the next eve call on this thread: copy it now.
-            return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
-        }
+        return textAnswer("eve_db_query", (call, out) -> Native.dbQuery(handle, db, view.code, t,
+                Native.text(call, queryEdn, "the query"), Native.text(call, inputsEdn, "the inputs"), out));
     }
 
     /**
@@ -225,16 +217,8 @@ public final class Read implements AutoCloseable {
      * {:person/friend [:person/name]}]}, and returns the result as EDN text.
      */
     public String pull(int db, String patternEdn, String entityEdn) {
-        ensureOpen();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            Native.check(
-                    Native.dbPull(handle, db, Native.text(call, patternEdn, "the pattern"),
-                            Native.text(call, entityEdn, "the entity"), out),
-                    "eve_db_pull");
-            // Valid until the next eve call on this thread: copy it now.
-            return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
-        }
+        return textAnswer("eve_db_pull", (call, out) -> Native.dbPull(handle, db,
+                Native.text(call, patternEdn, "the pattern"), Native.text(call, entityEdn, "the entity"), out));
     }
 
     /**
@@ -244,13 +228,24 @@ public final class Read implements AutoCloseable {
      * {@code {:db/id 1048576, :person/name "Ada"}}.
      */
     public String entity(int db, String entityEdn) {
+        return textAnswer("eve_db_entity " + entityEdn, (call, out) ->
+                Native.dbEntity(handle, db, Native.text(call, entityEdn, "an entity reference"), out));
+    }
+
+    /** A native call that leaves its answer as text in eve's per-thread buffer. */
+    private interface TextCall {
+        int call(Arena call, MemorySegment out);
+    }
+
+    /**
+     * Runs {@code body} with an out-pointer for the answer and copies the text it points at:
+     * eve keeps it only until the next eve call on this thread.
+     */
+    private String textAnswer(String what, TextCall body) {
         ensureOpen();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment out = call.allocate(ADDRESS);
-            Native.check(
-                    Native.dbEntity(handle, db, Native.text(call, entityEdn, "an entity reference"), out),
-                    "eve_db_entity " + entityEdn);
-            // Valid until the next eve call on this thread: copy it now.
+            Native.check(body.call(call, out), what);
             return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
         }
     }
