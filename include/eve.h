@@ -138,6 +138,12 @@ typedef enum eve_value_type {
   EVE_VALUE_BYTES = 9,
   // An entity id in `int_value`.
   EVE_VALUE_REF = 10,
+  // Answers only (`eve_node`): `count` items from node `first`.
+  EVE_VALUE_VECTOR = 11,
+  // Answers only: `count` distinct items from node `first`, sorted.
+  EVE_VALUE_SET = 12,
+  // Answers only: `count` entries from node `first`, each a key node then a value node.
+  EVE_VALUE_MAP = 13,
 } eve_value_type;
 
 // Which datoms a cursor shows.
@@ -152,6 +158,9 @@ typedef enum eve_view {
   EVE_VIEW_HISTORY = 3,
 } eve_view;
 
+// The opaque type of answer handles (`eve_answer *` in C).
+typedef struct eve_answer eve_answer;
+
 // The opaque type of datom cursor handles (`eve_cursor *` in C).
 typedef struct eve_cursor eve_cursor;
 
@@ -163,6 +172,33 @@ typedef struct eve_read eve_read;
 
 // The opaque type of slab handles (`eve_slab *` in C).
 typedef struct eve_slab eve_slab;
+
+// A byte string passed in or handed out: `data` points at `len` bytes. Values handed out
+// by lookups point into the slab itself (zero copy); `data` is NULL when a lookup found
+// nothing.
+typedef struct eve_bytes {
+  const uint8_t *data;
+  size_t len;
+} eve_bytes;
+
+// One node of an answer. Collections (`EVE_VALUE_VECTOR`, `EVE_VALUE_SET`,
+// `EVE_VALUE_MAP`) list their children as `count` consecutive nodes from index `first`
+// (a map's children alternate key, value, so it has `2 * count` of them). Text and bytes
+// belong to the answer and stay valid until `eve_answer_free`; text is followed by a NUL
+// byte that `bytes.len` does not count.
+typedef struct eve_node {
+  // An `eve_value_type`.
+  uint32_t value_type;
+  // Collections: how many items (vector, set) or entries (map).
+  uint32_t count;
+  // Collections: the index of the first child node.
+  uint64_t first;
+  // Boolean (0 or 1), long, instant (milliseconds since 1970) and ref (entity id).
+  int64_t int_value;
+  double double_value;
+  // Strings, keywords (without the colon), symbols, uuids (16 bytes) and bytes.
+  struct eve_bytes bytes;
+} eve_node;
 
 // What `eve_db_transact` did.
 typedef struct eve_tx_report {
@@ -176,14 +212,6 @@ typedef struct eve_tx_report {
   // the next eve call on this thread.
   const char *tempids;
 } eve_tx_report;
-
-// A byte string passed in or handed out: `data` points at `len` bytes. Values handed out
-// by lookups point into the slab itself (zero copy); `data` is NULL when a lookup found
-// nothing.
-typedef struct eve_bytes {
-  const uint8_t *data;
-  size_t len;
-} eve_bytes;
 
 // One datom `[e a v t m]` as a cursor hands it out. `m` is 0 for a retraction, 1 for an
 // assertion, or the id of the transaction's metadata entity.
@@ -288,6 +316,129 @@ typedef struct eve_sweep_report {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Runs the query `query_edn` like `eve_db_query` and stores its answer in `*answer`,
+// to walk with `eve_answer_rows`/`eve_answer_cell` and the typed getters, or in place
+// with `eve_answer_nodes`. The answer owns its data: it stays valid after the read ends,
+// may be used from any thread, and is released with `eve_answer_free`. A `$name` input
+// may be `#eve/db n`, the database at root index `n`, read in the same version.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_query_answer(struct eve_read *read,
+                                    uint32_t db,
+                                    uint32_t view,
+                                    uint64_t t,
+                                    const char *query_edn,
+                                    const char *inputs_edn,
+                                    struct eve_answer **answer);
+
+// Pulls like `eve_db_pull` and stores the map in `*answer` (shape `EVE_SHAPE_PULL`).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_db_pull_answer(struct eve_read *read,
+                                   uint32_t db,
+                                   const char *pattern_edn,
+                                   const char *entity_edn,
+                                   struct eve_answer **answer);
+
+// Releases `answer`; its nodes, text and EDN are invalid afterwards.
+enum eve_status eve_answer_free(struct eve_answer *answer);
+
+// Stores the shape of `answer` (an `eve_shape`) in `*shape`.
+//
+// # Safety
+// `shape` must be NULL or valid for a write.
+enum eve_status eve_answer_shape(const struct eve_answer *answer, uint32_t *shape);
+
+// Stores the answer's node array in `*nodes` and its length in `*count`; node 0 is the
+// root. The array is valid until `eve_answer_free`.
+//
+// # Safety
+// `nodes` and `count` must be NULL or valid for a write.
+enum eve_status eve_answer_nodes(const struct eve_answer *answer,
+                                 const struct eve_node **nodes,
+                                 uint64_t *count);
+
+// Copies node `index` of `answer` into `*node`.
+//
+// # Safety
+// `node` must be NULL or valid for a write.
+enum eve_status eve_answer_node(const struct eve_answer *answer,
+                                uint64_t index,
+                                struct eve_node *node);
+
+// Stores the index of child `i` of collection node `index` in `*child` (for a map,
+// child `2k` is the key and `2k + 1` the value of entry `k`).
+//
+// # Safety
+// `child` must be NULL or valid for a write.
+enum eve_status eve_answer_child(const struct eve_answer *answer,
+                                 uint64_t index,
+                                 uint64_t i,
+                                 uint64_t *child);
+
+// Stores the number of rows and columns of `answer` seen as a result set: a relation's
+// tuples and find elements; a collection's items (one column); one row or none for a
+// scalar or tuple; one map per row for return maps, a column per name; one cell for a
+// pull.
+//
+// # Safety
+// `rows` and `columns` must be NULL or valid for a write.
+enum eve_status eve_answer_rows(const struct eve_answer *answer, uint64_t *rows, uint64_t *columns);
+
+// Stores the node index of the cell at `row`, `column` in `*node` (for return maps, the
+// value of that column; for a pull, the root).
+//
+// # Safety
+// `node` must be NULL or valid for a write.
+enum eve_status eve_answer_cell(const struct eve_answer *answer,
+                                uint64_t row,
+                                uint64_t column,
+                                uint64_t *node);
+
+// Stores the name of `column` of a return-maps answer (`EVE_SHAPE_MAPS`) in `*name`,
+// valid until `eve_answer_free`.
+//
+// # Safety
+// `name` must be NULL or valid for a write.
+enum eve_status eve_answer_column_name(const struct eve_answer *answer,
+                                       uint64_t column,
+                                       const char **name);
+
+// Stores the value of node `index` in `*value`: longs, refs (entity ids), instants
+// (milliseconds since 1970) and booleans (0 or 1). Other types fail with
+// `EVE_ERR_WRONG_KIND`.
+//
+// # Safety
+// `value` must be NULL or valid for a write.
+enum eve_status eve_answer_long(const struct eve_answer *answer, uint64_t index, int64_t *value);
+
+// Stores the number at node `index` in `*value`: a double, or a long converted.
+//
+// # Safety
+// `value` must be NULL or valid for a write.
+enum eve_status eve_answer_double(const struct eve_answer *answer, uint64_t index, double *value);
+
+// Stores the text of node `index` (a string, keyword without its colon, or symbol),
+// NUL-terminated, in `*text` and its length in bytes in `*len` (`len` may be NULL).
+// Valid until `eve_answer_free`.
+//
+// # Safety
+// `text` must be NULL or valid for a write; `len` NULL or valid for a write.
+enum eve_status eve_answer_text(const struct eve_answer *answer,
+                                uint64_t index,
+                                const char **text,
+                                size_t *len);
+
+// Stores the whole answer as EDN text in `*edn`, valid until `eve_answer_free`.
+//
+// # Safety
+// `edn` must be NULL or valid for a write.
+enum eve_status eve_answer_edn(const struct eve_answer *answer, const char **edn);
 
 // Finds the database called `name`, creating it empty if missing and the handle is
 // writable, and stores its root index in `*db`.

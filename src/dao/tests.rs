@@ -103,6 +103,7 @@ proptest! {
     fn byte_order_is_value_order(a in value(), b in value()) {
         let (ea, eb) = (a.to_bytes(), b.to_bytes());
         prop_assert_eq!(ea.cmp(&eb), reference_cmp(&a, &b), "{:?} vs {:?}", a, b);
+        prop_assert_eq!(a.cmp(&b), ea.cmp(&eb), "Ord agrees with the encoding: {:?} vs {:?}", a, b);
         prop_assert_eq!(Value::decode(&ea).unwrap(), (a.clone(), &[][..]));
     }
 

@@ -218,10 +218,28 @@ impl Value {
 }
 
 /// The value order. Longs and doubles compare by numeric value; a long and a double that
-/// are numerically equal (`1` and `1.0`) are distinct values, the double first.
+/// are numerically equal (`1` and `1.0`) are distinct values, the double first. It is the
+/// order of the encodings, computed without encoding (queries sort many rows).
 impl Ord for Value {
     fn cmp(&self, other: &Value) -> Ordering {
-        self.to_bytes().cmp(&other.to_bytes())
+        use Value::*;
+        match (self, other) {
+            (Boolean(a), Boolean(b)) => a.cmp(b),
+            (Long(a), Long(b)) => a.cmp(b),
+            (Double(a), Double(b)) => a.total_cmp(b),
+            // The double sorts first among numerically equal numbers.
+            (Long(a), Double(b)) => (*a as f64).total_cmp(b).then(Ordering::Greater),
+            (Double(a), Long(b)) => a.total_cmp(&(*b as f64)).then(Ordering::Less),
+            // Escaped encodings order like the raw bytes they escape.
+            (String(a), String(b)) | (Keyword(a), Keyword(b)) | (Symbol(a), Symbol(b)) => {
+                a.as_bytes().cmp(b.as_bytes())
+            }
+            (Bytes(a), Bytes(b)) => a.cmp(b),
+            (Uuid(a), Uuid(b)) => a.cmp(b),
+            (Instant(a), Instant(b)) => a.cmp(b),
+            (Ref(a), Ref(b)) => a.cmp(b),
+            _ => self.tag().cmp(&other.tag()),
+        }
     }
 }
 

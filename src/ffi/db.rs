@@ -63,6 +63,12 @@ pub enum eve_value_type {
     EVE_VALUE_BYTES = 9,
     /// An entity id in `int_value`.
     EVE_VALUE_REF = 10,
+    /// Answers only (`eve_node`): `count` items from node `first`.
+    EVE_VALUE_VECTOR = 11,
+    /// Answers only: `count` distinct items from node `first`, sorted.
+    EVE_VALUE_SET = 12,
+    /// Answers only: `count` entries from node `first`, each a key node then a value node.
+    EVE_VALUE_MAP = 13,
 }
 
 /// One datom `[e a v t m]` as a cursor hands it out. `m` is 0 for a retraction, 1 for an
@@ -250,9 +256,85 @@ pub unsafe extern "C" fn eve_db_wait(
 
 /// The version of the database at root index `db` that `read` sees (fixed at its first
 /// use in the read, like a map's).
-fn snapshot<'r>(read: &'r mut handles::OpenRead, db: u32) -> crate::Result<DbSnapshot<'r>> {
+pub(super) fn snapshot<'r>(
+    read: &'r mut handles::OpenRead,
+    db: u32,
+) -> crate::Result<DbSnapshot<'r>> {
     let block = database_version(read, db)?;
     DbSnapshot::at(read.pinned.guard().region(), block)
+}
+
+/// The databases a query's inputs name as `#eve/db n`, each at the version `read` sees.
+pub(super) struct OtherDatabases {
+    blocks: Vec<(u64, u64)>,
+}
+
+impl OtherDatabases {
+    /// The version of the database at root index `root`, if the inputs named it.
+    pub(super) fn snapshot<'r>(
+        &self,
+        read: &'r handles::OpenRead,
+        root: u64,
+    ) -> crate::Result<DbSnapshot<'r>> {
+        let (_, block) = self
+            .blocks
+            .iter()
+            .find(|(r, _)| *r == root)
+            .ok_or_else(|| {
+                crate::Error::new(
+                    crate::ErrorKind::InvalidArgument,
+                    format!("#eve/db {root} is not among the query inputs"),
+                )
+            })?;
+        DbSnapshot::at(read.pinned.guard().region(), *block)
+    }
+}
+
+/// Runs a query (EDN text, inputs as an EDN vector) against the database at root index
+/// `db` in the version `read` sees.
+pub(super) fn run_query(
+    read: &mut handles::OpenRead,
+    db: u32,
+    view: View,
+    query: &str,
+    inputs: Option<&str>,
+) -> crate::Result<crate::query::QueryResult> {
+    let others = open_databases(read, inputs)?;
+    let block = database_version(read, db)?;
+    let read: &handles::OpenRead = read;
+    let main = DbSnapshot::at(read.pinned.guard().region(), block)?;
+    crate::query::q_edn_with(&main, view, query, inputs, &|root| {
+        others.snapshot(read, root)
+    })
+}
+
+/// Finds the `#eve/db n` items of a query's inputs (`[...]`, EDN) and pins the version of
+/// each database that `read` sees.
+pub(super) fn open_databases(
+    read: &mut handles::OpenRead,
+    inputs: Option<&str>,
+) -> crate::Result<OtherDatabases> {
+    use clojure_reader::edn::Edn;
+    let mut blocks = Vec::new();
+    if let Some(text) = inputs {
+        if let Edn::Vector(items) | Edn::List(items) = &crate::dao::read_edn(text, "query inputs")?
+        {
+            for item in items {
+                if let Edn::Tagged(tag, root) = item {
+                    if let ("eve/db", Edn::Int(root)) = (&**tag, &**root) {
+                        let root = u32::try_from(*root).map_err(|_| {
+                            crate::Error::new(
+                                crate::ErrorKind::InvalidArgument,
+                                format!("#eve/db {root} is not a root index"),
+                            )
+                        })?;
+                        blocks.push((root as u64, database_version(read, root)?));
+                    }
+                }
+            }
+        }
+    }
+    Ok(OtherDatabases { blocks })
 }
 
 /// The database block of `db` that `read` sees.
@@ -416,9 +498,11 @@ pub unsafe extern "C" fn eve_db_query(
             // SAFETY: as above.
             Some(unsafe { args::text(inputs_edn, "inputs_edn") }?)
         };
-        answer_as_text(read, db, &out, |snapshot| {
-            Ok(crate::query::q_edn(snapshot, view, query, inputs)?.to_edn())
-        })
+        let text = handles::with_read(read, |read| {
+            Ok(run_query(read, db, view, query, inputs)?.to_edn())
+        })?;
+        out.write(hand_out(text));
+        Ok(())
     })
 }
 
@@ -452,7 +536,7 @@ pub unsafe extern "C" fn eve_db_pull(
 }
 
 /// The view an `eve_view` value names (`t` for as-of and since).
-fn view_of(view: u32, t: u64) -> Result<View, Failure> {
+pub(super) fn view_of(view: u32, t: u64) -> Result<View, Failure> {
     Ok(match view {
         0 => View::Current,
         1 => View::AsOf(t),

@@ -8,6 +8,7 @@
 //! iterators pin the calling thread's epoch slot, so they live in the calling thread's own
 //! table: only that thread can use or end them, and they die with it.
 
+use super::answer::Answer;
 use super::error::Failure;
 use super::EveStatus;
 use crate::epoch::Guard;
@@ -16,7 +17,7 @@ use crate::Slab;
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 const KIND_BITS: u32 = 4;
 const INDEX_BITS: u32 = 24;
@@ -32,6 +33,7 @@ enum Kind {
     Read = 2,
     Iter = 3,
     Cursor = 4,
+    Answer = 5,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             Kind::Read => "read",
             Kind::Iter => "iterator",
             Kind::Cursor => "datom cursor",
+            Kind::Answer => "answer",
         }
     }
 }
@@ -76,6 +79,7 @@ impl Token {
             2 => Kind::Read,
             3 => Kind::Iter,
             4 => Kind::Cursor,
+            5 => Kind::Answer,
             _ => return Err(invalid_handle(kind, "is not an eve handle")),
         };
         if found != kind {
@@ -226,6 +230,46 @@ pub(crate) fn close_slab(handle: *mut eve_slab) -> Result<(), Failure> {
     };
     // Dropped outside the lock: closing runs the dead-reader scan and unlocks the file.
     drop(slab);
+    Ok(())
+}
+
+// ---- answer handles -------------------------------------------------------------------
+
+/// The opaque type of answer handles (`eve_answer *` in C).
+#[allow(non_camel_case_types)]
+pub struct eve_answer {
+    _never_dereferenced: [u8; 0],
+}
+
+/// Answers own their data (nothing in them points into a slab), so any thread may use them.
+static ANSWERS: Mutex<Table<Arc<Answer>>> = Mutex::new(Table::new());
+
+fn answers() -> std::sync::MutexGuard<'static, Table<Arc<Answer>>> {
+    ANSWERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn register_answer(answer: Answer) -> Result<*mut eve_answer, Failure> {
+    let (index, generation) = answers().insert(Arc::new(answer))?;
+    let token = Token {
+        kind: Kind::Answer,
+        index,
+        generation,
+        thread: 0,
+    };
+    Ok(std::ptr::without_provenance_mut(token.encode()))
+}
+
+/// The answer behind `handle`; the `Arc` keeps it alive even if another thread frees the
+/// handle meanwhile.
+pub(crate) fn answer(handle: *const eve_answer) -> Result<Arc<Answer>, Failure> {
+    let token = Token::decode(handle.addr(), Kind::Answer)?;
+    Ok(answers().get(token)?.clone())
+}
+
+pub(crate) fn free_answer(handle: *mut eve_answer) -> Result<(), Failure> {
+    let token = Token::decode(handle.addr(), Kind::Answer)?;
+    let answer = answers().remove(token)?;
+    drop(answer);
     Ok(())
 }
 

@@ -6,9 +6,11 @@
 //!
 //! One file per concept: `slab` (open, close, stats, recovery), `root` (raw named words),
 //! `map` (finding maps, transactions), `read` (snapshots and lookups), `iter` (walking a
-//! map), `db` (DaoDB: transactions, datom cursors), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
+//! map), `db` (DaoDB: transactions, datom cursors, queries as text), `answer` (query and
+//! pull answers as walkable nodes), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
 //! `version`.
 
+mod answer;
 mod args;
 mod db;
 mod error;
@@ -20,6 +22,12 @@ mod root;
 mod slab;
 mod version;
 
+pub use answer::{
+    eve_answer_cell, eve_answer_child, eve_answer_column_name, eve_answer_double, eve_answer_edn,
+    eve_answer_free, eve_answer_long, eve_answer_node, eve_answer_nodes, eve_answer_rows,
+    eve_answer_shape, eve_answer_text, eve_db_pull_answer, eve_db_query_answer, eve_node,
+    eve_shape,
+};
 pub use args::eve_bytes;
 pub use db::{
     eve_cursor_close, eve_cursor_next, eve_datom, eve_db_datoms, eve_db_entity, eve_db_ident,
@@ -27,7 +35,7 @@ pub use db::{
     eve_index, eve_tx_flag, eve_tx_report, eve_value_type, eve_view,
 };
 pub use error::{eve_last_error_message, eve_status_name, EveStatus};
-pub use handles::{eve_cursor, eve_iter, eve_read, eve_slab};
+pub use handles::{eve_answer, eve_cursor, eve_iter, eve_read, eve_slab};
 pub use iter::{eve_iter_close, eve_iter_next, eve_iter_open};
 pub use map::{eve_commit, eve_map_open, eve_map_transact, eve_op, eve_op_kind};
 pub use read::{eve_read_begin, eve_read_count, eve_read_end, eve_read_get, eve_read_get_many};

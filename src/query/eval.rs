@@ -25,29 +25,73 @@ pub struct Relation {
 }
 
 impl Relation {
-    fn column(&self, var: &str) -> Option<usize> {
+    pub(crate) fn column(&self, var: &str) -> Option<usize> {
         self.vars.iter().position(|v| v == var)
     }
 }
 
 /// A value given for an `:in` binding.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
+#[derive(Clone)]
+pub enum Input<'g> {
     Scalar(Value),
     Collection(Vec<Value>),
     /// For `%`.
     Rules(Vec<Rule>),
     /// For `[?a ?b]`.
     Tuple(Vec<Value>),
-    /// For `[[?a ?b]]`.
+    /// For `[[?a ?b]]`, and for a `$name` source that patterns match by position.
+    Relation(Vec<Vec<Value>>),
+    /// For a `$name` source: another database (or another version of one), read in its
+    /// current view.
+    Database(DbSnapshot<'g>),
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Scalar(v) => write!(f, "the value {}", v.to_edn()),
+            Input::Collection(_) => write!(f, "a collection"),
+            Input::Rules(_) => write!(f, "rules"),
+            Input::Tuple(_) => write!(f, "a tuple"),
+            Input::Relation(_) => write!(f, "a relation"),
+            Input::Database(_) => write!(f, "a database"),
+        }
+    }
+}
+
+/// A database as patterns see it: one version, one view, and its schema.
+struct DbSource<'g> {
+    db: DbSnapshot<'g>,
+    view: View,
+    schema: Schema,
+}
+
+impl<'g> DbSource<'g> {
+    fn new(db: DbSnapshot<'g>, view: View) -> Result<DbSource<'g>> {
+        Ok(DbSource {
+            schema: Schema::read(&db)?,
+            db,
+            view,
+        })
+    }
+
+    /// The datoms in the view whose `index` keys start with `prefix`.
+    fn scan(&self, index: Index, prefix: &[u8]) -> crate::dao::Datoms<'g> {
+        self.db.range(index, self.view, prefix, None)
+    }
+}
+
+/// What a `$name` in a pattern reads.
+enum Source<'g> {
+    Database(DbSource<'g>),
     Relation(Vec<Vec<Value>>),
 }
 
-struct Context<'a, 'g> {
-    db: &'a DbSnapshot<'g>,
-    /// Which datoms the patterns see: the current database, as of or since a `t`, or history.
-    view: View,
-    schema: Schema,
+struct Context<'g> {
+    /// `$`: the database the query is run against, in the view asked for.
+    main: DbSource<'g>,
+    /// The other sources given as inputs.
+    sources: HashMap<String, Source<'g>>,
     /// Each rule's tuples, computed to a fixpoint before the query runs.
     rules: RefCell<HashMap<String, RuleTuples>>,
 }
@@ -58,19 +102,16 @@ struct RuleTuples {
     tuples: BTreeSet<Vec<Value>>,
 }
 
-impl<'g> Context<'_, 'g> {
-    /// The datoms in `view` whose `index` keys start with `prefix`.
-    fn scan(&self, index: Index, prefix: &[u8]) -> crate::dao::Datoms<'g> {
-        self.db.range(index, self.view, prefix, None)
-    }
-}
-
 /// Runs the where clauses of `query`; returns the relation over all their variables.
-pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> Result<Relation> {
-    let context = Context {
-        db,
-        view,
-        schema: Schema::read(db)?,
+pub fn run<'g>(
+    db: &DbSnapshot<'g>,
+    view: View,
+    query: &Query,
+    inputs: &[Input<'g>],
+) -> Result<Relation> {
+    let mut context = Context {
+        main: DbSource::new(*db, view)?,
+        sources: HashMap::new(),
         rules: RefCell::new(HashMap::new()),
     };
     let mut rules: Vec<Rule> = Vec::new();
@@ -82,6 +123,21 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
     for binding in &query.inputs {
         match binding {
             In::Database => {}
+            In::Source(name) => {
+                let source = match given.next() {
+                    Some(Input::Database(db)) => {
+                        Source::Database(DbSource::new(*db, View::Current)?)
+                    }
+                    Some(Input::Relation(tuples)) => Source::Relation(tuples.clone()),
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            ":in {name} takes a database or a relation, not {other:?}"
+                        )))
+                    }
+                    None => return Err(invalid(format!(":in {name} has no input"))),
+                };
+                context.sources.insert(name.clone(), source);
+            }
             In::Rules => match given.next() {
                 Some(Input::Rules(given_rules)) => rules = given_rules.clone(),
                 _ => return Err(invalid(":in % takes the rules")),
@@ -135,7 +191,7 @@ pub fn run(db: &DbSnapshot<'_>, view: View, query: &Query, inputs: &[Input]) -> 
 
 /// Evaluates every rule bottom up until no rule finds a new tuple. Tuples are sets, so
 /// recursion through cycles in the data ends.
-fn compute_rules(context: &Context<'_, '_>, rules: &[Rule]) -> Result<()> {
+fn compute_rules(context: &Context<'_>, rules: &[Rule]) -> Result<()> {
     for rule in rules {
         let mut computed = context.rules.borrow_mut();
         let entry = computed
@@ -185,7 +241,7 @@ fn compute_rules(context: &Context<'_, '_>, rules: &[Rule]) -> Result<()> {
 
 /// Joins a rule call with the rule's tuples.
 fn join_rule(
-    context: &Context<'_, '_>,
+    context: &Context<'_>,
     relation: Relation,
     name: &str,
     args: &[Term],
@@ -203,6 +259,18 @@ fn join_rule(
         }
         tuples.iter().cloned().collect()
     };
+    join_tuples(&context.main, relation, &tuples, args, text)
+}
+
+/// Joins `relation` with tuples matched by position against `args` (a rule's tuples, or a
+/// relation given as a source; a tuple longer than the arguments matches on its prefix).
+fn join_tuples(
+    source: &DbSource<'_>,
+    relation: Relation,
+    tuples: &[Vec<Value>],
+    args: &[Term],
+    text: &str,
+) -> Result<Relation> {
     let mut new_vars: Vec<String> = Vec::new();
     for v in args.iter().filter_map(Term::var) {
         if relation.column(v).is_none() && !new_vars.iter().any(|n| n == v) {
@@ -212,7 +280,11 @@ fn join_rule(
     let constants: Vec<Option<Value>> = args
         .iter()
         .map(|a| match a {
-            Term::Constant(c) => context.db.literal(None, c).map(Some),
+            Term::Constant(c) => source
+                .db
+                .literal(None, c)
+                .map(Some)
+                .map_err(|e| invalid(format!("clause {text}: {}", e.message()))),
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;
@@ -220,7 +292,7 @@ fn join_rule(
     vars.extend(new_vars.iter().cloned());
     let mut rows = Vec::new();
     for row in &relation.rows {
-        'tuples: for tuple in &tuples {
+        'tuples: for tuple in tuples.iter().filter(|t| t.len() >= args.len()) {
             let mut fresh: Vec<Option<Value>> = vec![None; new_vars.len()];
             for (i, arg) in args.iter().enumerate() {
                 match arg {
@@ -253,11 +325,7 @@ fn join_rule(
 }
 
 /// Evaluates `clauses` starting from `relation`, choosing the order as it goes.
-fn solve(
-    context: &Context<'_, '_>,
-    mut relation: Relation,
-    clauses: &[Clause],
-) -> Result<Relation> {
+fn solve(context: &Context<'_>, mut relation: Relation, clauses: &[Clause]) -> Result<Relation> {
     let mut pending: Vec<&Clause> = clauses.iter().collect();
     while !pending.is_empty() {
         let bound = |var: &str| relation.vars.iter().any(|v| v == var);
@@ -299,7 +367,26 @@ fn solve(
         let clause = pending.remove(next);
         relation = match clause {
             Clause::Predicate { op, args, text } => filter(context, relation, *op, args, text)?,
-            Clause::Pattern { terms, text } => join(context, relation, terms, text)?,
+            Clause::Pattern {
+                source: None,
+                terms,
+                text,
+            } => join(&context.main, relation, terms, text)?,
+            Clause::Pattern {
+                source: Some(name),
+                terms,
+                text,
+            } => match context.sources.get(name) {
+                Some(Source::Database(db)) => join(db, relation, terms, text)?,
+                Some(Source::Relation(tuples)) => {
+                    join_tuples(&context.main, relation, tuples, terms, text)?
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "clause {text}: {name} is not a source given in :in"
+                    )))
+                }
+            },
             Clause::Rule { name, args, text } => join_rule(context, relation, name, args, text)?,
             Clause::Function {
                 name,
@@ -312,20 +399,22 @@ fn solve(
                 attribute,
                 text,
             } => {
-                let a = context.schema.attribute(attribute)?.id;
+                let a = context.main.schema.attribute(attribute)?.id;
                 let column = entity.var().and_then(|v| relation.column(v));
                 let mut rows = Vec::new();
                 for row in &relation.rows {
                     let e = match (entity, column) {
                         (_, Some(c)) => entity_of(&row[c], text)?,
-                        (Term::Constant(c), None) => context.db.resolve_entity(&c.to_string())?,
+                        (Term::Constant(c), None) => {
+                            context.main.db.resolve_entity(&c.to_string())?
+                        }
                         _ => {
                             return Err(invalid(format!("clause {text}: the entity is not bound")))
                         }
                     };
                     let mut prefix = e.to_be_bytes().to_vec();
                     prefix.extend_from_slice(&a.to_be_bytes());
-                    if context.scan(Index::Eavt, &prefix).next().is_none() {
+                    if context.main.scan(Index::Eavt, &prefix).next().is_none() {
                         rows.push(row.clone());
                     }
                 }
@@ -420,7 +509,7 @@ fn solve(
 /// variables already bound, its answers are cut down to the join variables, and their
 /// union is joined back to the relation.
 fn or_join(
-    context: &Context<'_, '_>,
+    context: &Context<'_>,
     relation: Relation,
     join: &[String],
     branches: &[Vec<Clause>],
@@ -506,7 +595,7 @@ fn score(terms: &[Term], bound: &dyn Fn(&str) -> bool) -> u32 {
 }
 
 fn filter(
-    context: &Context<'_, '_>,
+    context: &Context<'_>,
     relation: Relation,
     op: Comparison,
     args: &[Term],
@@ -515,7 +604,7 @@ fn filter(
     let value = |row: &[Value], term: &Term| -> Result<Value> {
         match term {
             Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
-            Term::Constant(c) => context.db.literal(None, c),
+            Term::Constant(c) => context.main.db.literal(None, c),
             Term::Blank => Err(invalid(format!("clause {text}: _ cannot be compared"))),
         }
     };
@@ -542,7 +631,7 @@ fn filter(
 
 /// Evaluates a function clause row by row.
 fn apply(
-    context: &Context<'_, '_>,
+    context: &Context<'_>,
     relation: Relation,
     name: &str,
     args: &[Term],
@@ -560,7 +649,7 @@ fn apply(
         let value = |term: &Term| -> Result<Value> {
             match term {
                 Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
-                Term::Constant(c) => context.db.literal(None, c),
+                Term::Constant(c) => context.main.db.literal(None, c),
                 Term::Blank => Err(invalid(format!("clause {text}: _ is not an argument"))),
             }
         };
@@ -580,12 +669,12 @@ fn apply(
                 Value::String(out)
             }
             "ground" => match args {
-                [Term::Constant(c)] => context.db.literal(None, c)?,
+                [Term::Constant(c)] => context.main.db.literal(None, c)?,
                 _ => return Err(invalid(format!("clause {text}: ground takes one constant"))),
             },
             "get-else" => match args {
                 [_source, entity, Term::Constant(Edn::Key(attribute)), default] => {
-                    let a = context.schema.attribute(attribute)?;
+                    let a = context.main.schema.attribute(attribute)?;
                     if a.many {
                         return Err(invalid(format!(
                             "clause {text}: get-else needs a cardinality-one attribute"
@@ -594,7 +683,7 @@ fn apply(
                     let e = entity_of(&value(entity)?, text)?;
                     let mut prefix = e.to_be_bytes().to_vec();
                     prefix.extend_from_slice(&a.id.to_be_bytes());
-                    match context.scan(Index::Eavt, &prefix).next() {
+                    match context.main.scan(Index::Eavt, &prefix).next() {
                         Some(datom) => datom?.v,
                         None => value(default)?,
                     }
@@ -699,12 +788,7 @@ fn entity_of(value: &Value, text: &str) -> Result<u64> {
     }
 }
 
-fn join(
-    context: &Context<'_, '_>,
-    relation: Relation,
-    terms: &[Term],
-    text: &str,
-) -> Result<Relation> {
+fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -> Result<Relation> {
     let mut vars = relation.vars.clone();
     let mut new_vars = Vec::new();
     for term in terms {
@@ -717,7 +801,7 @@ fn join(
     vars.extend(new_vars.iter().cloned());
     // The attribute, when it is a constant, types the value position.
     let constant_attribute: Option<Attribute> = match terms.get(1) {
-        Some(Term::Constant(Edn::Key(k))) => Some(context.schema.attribute(k)?.clone()),
+        Some(Term::Constant(Edn::Key(k))) => Some(source.schema.attribute(k)?.clone()),
         Some(Term::Constant(other)) => {
             return Err(invalid(format!(
                 "clause {text}: attribute {other} is not a keyword"
@@ -736,7 +820,7 @@ fn join(
         let e = match terms.first() {
             Some(Term::Constant(c)) => Known::Yes(match c {
                 Edn::Int(i) if *i >= 0 => *i as u64,
-                other => context.db.resolve_entity(&other.to_string())?,
+                other => source.db.resolve_entity(&other.to_string())?,
             }),
             Some(t @ Term::Var(v)) => match lookup(t) {
                 Some(value) => Known::Yes(entity_of(&value, text)?),
@@ -747,7 +831,7 @@ fn join(
         let attribute: Known<Attribute> = match (&constant_attribute, terms.get(1)) {
             (Some(a), _) => Known::Yes(a.clone()),
             (None, Some(t @ Term::Var(v))) => match lookup(t) {
-                Some(Value::Keyword(k)) => Known::Yes(context.schema.attribute(&k)?.clone()),
+                Some(Value::Keyword(k)) => Known::Yes(source.schema.attribute(&k)?.clone()),
                 Some(other) => {
                     return Err(invalid(format!(
                         "clause {text}: {other:?} is not an attribute"
@@ -762,7 +846,7 @@ fn join(
             _ => None,
         };
         let value: Known<Value> = match terms.get(2) {
-            Some(Term::Constant(c)) => Known::Yes(context.db.literal(typed, c)?),
+            Some(Term::Constant(c)) => Known::Yes(source.db.literal(typed, c)?),
             Some(t @ Term::Var(v)) => match lookup(t) {
                 Some(value) => Known::Yes(value),
                 None => Known::Bind(v.clone()),
@@ -809,10 +893,10 @@ fn join(
             }
             _ => Index::Eavt,
         };
-        for datom in context.scan(index, &prefix) {
+        for datom in source.scan(index, &prefix) {
             let datom = datom?;
             let ident = |a: u64| -> Value {
-                context
+                source
                     .schema
                     .attribute_by_id(a)
                     .map_or(Value::Long(a as i64), |a| Value::Keyword(a.ident.clone()))

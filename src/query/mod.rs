@@ -16,92 +16,102 @@
 //! - the current, as-of, since and history views;
 //! - `pull` as its own call.
 
+mod data;
 mod eval;
 mod parse;
 mod pull;
 
+pub use data::Data;
 pub use eval::{Input, Relation};
 pub use parse::{
     parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, KeyStyle, Query,
     Rule, Term,
 };
-pub use pull::{pull, pull_edn, Pulled};
+pub use pull::{pull, pull_edn};
 
 use crate::dao::{DbSnapshot, Value, View};
 use crate::error::{Error, ErrorKind, Result};
 
-/// The answer to a query, shaped by its find spec.
+/// The answer to a query, shaped by its find spec. Cells are values, or maps for `pull`
+/// elements and sets for `distinct`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryResult {
     /// A set of tuples, sorted.
-    Relation(Vec<Vec<Value>>),
+    Relation(Vec<Vec<Data>>),
     /// One value, or none if nothing matched.
-    Scalar(Option<Value>),
+    Scalar(Option<Data>),
     /// Distinct values, sorted.
-    Collection(Vec<Value>),
+    Collection(Vec<Data>),
     /// One tuple, or none if nothing matched.
-    Tuple(Option<Vec<Value>>),
-    /// With `:keys`: one map per tuple, key to value, sorted.
-    Maps(KeyStyle, Vec<Vec<(String, Value)>>),
+    Tuple(Option<Vec<Data>>),
+    /// With `:keys`, `:syms` or `:strs`: one map per tuple, name to value, sorted.
+    Maps(KeyStyle, Vec<Vec<(String, Data)>>),
 }
 
 impl QueryResult {
-    /// The answer as EDN text: `#{[1 "Ada"] ...}`, a value or `nil`, `[...]`.
-    pub fn to_edn(&self) -> String {
-        let tuple = |t: &Vec<Value>| {
-            format!(
-                "[{}]",
-                t.iter().map(Value::to_edn).collect::<Vec<_>>().join(" ")
-            )
-        };
+    /// The answer as EDN-shaped data: a relation is a set of vectors, a scalar a value or
+    /// nil, a collection or tuple a vector (a missing tuple is nil), return maps a vector of
+    /// maps.
+    pub fn to_data(&self) -> Data {
+        let tuple = |t: &Vec<Data>| Data::Vector(t.clone());
         match self {
-            QueryResult::Relation(rows) => format!(
-                "#{{{}}}",
-                rows.iter().map(tuple).collect::<Vec<_>>().join(" ")
-            ),
-            QueryResult::Scalar(v) => v.as_ref().map_or("nil".into(), Value::to_edn),
-            QueryResult::Collection(vs) => format!(
-                "[{}]",
-                vs.iter().map(Value::to_edn).collect::<Vec<_>>().join(" ")
-            ),
-            QueryResult::Tuple(t) => t.as_ref().map_or("nil".into(), tuple),
+            QueryResult::Relation(rows) => Data::Set(rows.iter().map(tuple).collect()),
+            QueryResult::Scalar(v) => v.clone().unwrap_or_else(Data::nil),
+            QueryResult::Collection(vs) => Data::Vector(vs.clone()),
+            QueryResult::Tuple(t) => t.as_ref().map_or_else(Data::nil, tuple),
             QueryResult::Maps(style, maps) => {
-                let key = |k: &str| match style {
-                    KeyStyle::Keyword => format!(":{k}"),
-                    KeyStyle::Symbol => k.to_string(),
-                    KeyStyle::String => crate::dao::edn_string(k),
+                let key = |k: &str| {
+                    Data::Value(match style {
+                        KeyStyle::Keyword => Value::Keyword(k.to_string()),
+                        KeyStyle::Symbol => Value::Symbol(k.to_string()),
+                        KeyStyle::String => Value::String(k.to_string()),
+                    })
                 };
-                let map = |m: &Vec<(String, Value)>| {
-                    let entries: Vec<String> = m
-                        .iter()
-                        .map(|(k, v)| format!("{} {}", key(k), v.to_edn()))
-                        .collect();
-                    format!("{{{}}}", entries.join(", "))
-                };
-                format!("[{}]", maps.iter().map(map).collect::<Vec<_>>().join(" "))
+                Data::Vector(
+                    maps.iter()
+                        .map(|m| Data::Map(m.iter().map(|(k, v)| (key(k), v.clone())).collect()))
+                        .collect(),
+                )
             }
         }
+    }
+
+    /// The names of the columns of return maps, in find order.
+    pub fn column_names(&self) -> Option<Vec<String>> {
+        match self {
+            QueryResult::Maps(_, maps) => Some(
+                maps.first()
+                    .map(|m| m.iter().map(|(k, _)| k.clone()).collect())
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The answer as EDN text: `#{[1 "Ada"] ...}`, a value or `nil`, `[...]`.
+    pub fn to_edn(&self) -> String {
+        self.to_data().to_edn()
     }
 }
 
 /// Runs the query `text` (EDN) against `db` with `inputs` for its `:in` bindings after `$`.
-pub fn q(db: &DbSnapshot<'_>, text: &str, inputs: &[Input]) -> Result<QueryResult> {
+pub fn q<'g>(db: &DbSnapshot<'g>, text: &str, inputs: &[Input<'g>]) -> Result<QueryResult> {
     q_view(db, View::Current, text, inputs)
 }
 
 /// Runs a query against a view of `db`: the current database, as of a `t`, the datoms
 /// asserted since a `t`, or the whole history (where every assertion and retraction
 /// matches, as in Datomic's history database).
-pub fn q_view(
-    db: &DbSnapshot<'_>,
+pub fn q_view<'g>(
+    db: &DbSnapshot<'g>,
     view: View,
     text: &str,
-    inputs: &[Input],
+    inputs: &[Input<'g>],
 ) -> Result<QueryResult> {
     let query = parse(text)?;
     let relation = eval::run(db, view, &query, inputs)?;
     let column = |var: &str| {
-        relation.vars.iter().position(|v| v == var).ok_or_else(|| {
+        relation.column(var).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidArgument,
                 format!(":find {var}: the variable is not bound by any clause"),
@@ -109,66 +119,97 @@ pub fn q_view(
         })
     };
     let elements = query.find.elements();
-    // The set of bindings of the find and :with variables...
-    let mut kept: Vec<usize> = Vec::new();
-    for var in elements
+    let pulls = Pulls::new(db, &elements)?;
+    let aggregating = elements
         .iter()
-        .map(FindElem::var)
-        .chain(query.with.iter().map(String::as_str))
-    {
-        let c = column(var)?;
-        if !kept.contains(&c) {
-            kept.push(c);
+        .any(|e| matches!(e, FindElem::Aggregate { .. }));
+    let mut rows: Vec<Vec<Data>> = if !aggregating {
+        // The distinct bindings of the find variables, in order.
+        let columns = elements
+            .iter()
+            .map(|e| column(e.var()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tuples: Vec<Vec<Value>> = relation
+            .rows
+            .into_iter()
+            .map(|row| columns.iter().map(|&c| row[c].clone()).collect())
+            .collect();
+        tuples.sort_unstable();
+        tuples.dedup();
+        tuples
+            .into_iter()
+            .map(|tuple| {
+                tuple
+                    .into_iter()
+                    .zip(&elements)
+                    .map(|(value, element)| pulls.shape(element, value))
+                    .collect()
+            })
+            .collect::<Result<_>>()?
+    } else {
+        // The set of bindings of the find and :with variables...
+        let mut kept: Vec<usize> = Vec::new();
+        for var in elements
+            .iter()
+            .map(FindElem::var)
+            .chain(query.with.iter().map(String::as_str))
+        {
+            let c = column(var)?;
+            if !kept.contains(&c) {
+                kept.push(c);
+            }
         }
-    }
-    let mut bindings: Vec<Vec<Value>> = relation
-        .rows
-        .iter()
-        .map(|row| kept.iter().map(|&c| row[c].clone()).collect())
-        .collect();
-    bindings.sort();
-    bindings.dedup();
-    let at = |var: &str| {
-        kept.iter()
-            .position(|&c| relation.vars[c] == var)
-            .expect("kept")
+        let mut bindings: Vec<Vec<Value>> = relation
+            .rows
+            .iter()
+            .map(|row| kept.iter().map(|&c| row[c].clone()).collect())
+            .collect();
+        bindings.sort_unstable();
+        bindings.dedup();
+        let at = |var: &str| {
+            kept.iter()
+                .position(|&c| relation.vars[c] == var)
+                .expect("kept")
+        };
+        // ...grouped by the plain variables, with each aggregate computed over its group.
+        let plain: Vec<usize> = elements
+            .iter()
+            .filter(|e| !matches!(e, FindElem::Aggregate { .. }))
+            .map(|e| at(e.var()))
+            .collect();
+        let mut groups: std::collections::BTreeMap<Vec<Value>, Vec<&Vec<Value>>> =
+            Default::default();
+        for binding in &bindings {
+            groups
+                .entry(plain.iter().map(|&i| binding[i].clone()).collect())
+                .or_default()
+                .push(binding);
+        }
+        let mut rows = Vec::new();
+        for (key, members) in groups {
+            let mut row = Vec::with_capacity(elements.len());
+            let mut next_plain = key.into_iter();
+            for element in &elements {
+                row.push(match element {
+                    FindElem::Aggregate { function, var } => {
+                        let i = at(var);
+                        aggregate(
+                            *function,
+                            members.iter().map(|m| m[i].clone()).collect(),
+                            var,
+                        )?
+                    }
+                    other => pulls.shape(other, next_plain.next().expect("one per element"))?,
+                });
+            }
+            rows.push(row);
+        }
+        rows
     };
-    // ...grouped by the plain variables, with each aggregate computed over its group.
-    let plain: Vec<usize> = elements
-        .iter()
-        .filter_map(|e| match e {
-            FindElem::Var(v) => Some(at(v)),
-            FindElem::Aggregate { .. } => None,
-        })
-        .collect();
-    let mut groups: std::collections::BTreeMap<Vec<Value>, Vec<&Vec<Value>>> = Default::default();
-    for binding in &bindings {
-        groups
-            .entry(plain.iter().map(|&i| binding[i].clone()).collect())
-            .or_default()
-            .push(binding);
+    if pulls.any() || aggregating {
+        rows.sort_unstable();
+        rows.dedup();
     }
-    let mut rows = Vec::new();
-    for (key, members) in &groups {
-        let mut row = Vec::with_capacity(elements.len());
-        let mut next_plain = key.iter();
-        for element in &elements {
-            row.push(match element {
-                FindElem::Var(_) => next_plain.next().expect("one per plain element").clone(),
-                FindElem::Aggregate { function, var } => {
-                    let i = at(var);
-                    aggregate(
-                        *function,
-                        members.iter().map(|m| m[i].clone()).collect(),
-                        var,
-                    )?
-                }
-            });
-        }
-        rows.push(row);
-    }
-    rows.sort();
-    rows.dedup();
     if let Some((style, keys)) = &query.keys {
         return Ok(QueryResult::Maps(
             *style,
@@ -189,8 +230,62 @@ pub fn q_view(
     })
 }
 
+/// The pulls a find spec asks for, with the schema they read.
+struct Pulls<'d, 'g> {
+    db: &'d DbSnapshot<'g>,
+    schema: Option<crate::dao::Schema>,
+}
+
+impl<'d, 'g> Pulls<'d, 'g> {
+    fn new(db: &'d DbSnapshot<'g>, elements: &[FindElem]) -> Result<Pulls<'d, 'g>> {
+        let any = elements.iter().any(|e| matches!(e, FindElem::Pull { .. }));
+        Ok(Pulls {
+            db,
+            schema: if any {
+                Some(crate::dao::Schema::read(db)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.schema.is_some()
+    }
+
+    /// The cell for `value` under `element`: the value itself, or the entity pulled.
+    fn shape(&self, element: &FindElem, value: Value) -> Result<Data> {
+        match (element, &self.schema) {
+            (FindElem::Pull { var, pattern }, Some(schema)) => {
+                let e = match value {
+                    Value::Ref(e) => e,
+                    Value::Long(e) if e >= 0 => e as u64,
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::InvalidArgument,
+                            format!(
+                                ":find (pull {var} ...): {} is not an entity",
+                                other.to_edn()
+                            ),
+                        ))
+                    }
+                };
+                pull::pull_with(self.db, schema, pattern, e)
+            }
+            _ => Ok(Data::Value(value)),
+        }
+    }
+}
+
 /// An aggregate over the values one variable takes in a group.
-fn aggregate(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<Value> {
+fn aggregate(function: Aggregate, values: Vec<Value>, var: &str) -> Result<Data> {
+    if function == Aggregate::Distinct {
+        return Ok(Data::set(values.into_iter().map(Data::Value).collect()));
+    }
+    aggregate_value(function, values, var).map(Data::Value)
+}
+
+fn aggregate_value(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<Value> {
     let number = |v: &Value| match v {
         Value::Long(l) => Ok(*l as f64),
         Value::Double(d) => Ok(*d),
@@ -227,17 +322,35 @@ fn aggregate(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<V
                 n => Value::double((number(&values[n / 2 - 1])? + number(&values[n / 2])?) / 2.0)?,
             }
         }
+        Aggregate::Distinct => unreachable!("a set, made by aggregate"),
     })
 }
 
 /// Runs the query `text` with its inputs given as one EDN vector, `[value ...]`: one item
 /// per `:in` binding after `$`, a value for `?x` and a vector, list or set of values for
-/// `[?x ...]`. No inputs: `None`.
-pub fn q_edn(
-    db: &DbSnapshot<'_>,
+/// `[?x ...]`, a vector of tuples for `[[?a ?b]]` or a `$name` source. No inputs: `None`.
+pub fn q_edn<'g>(
+    db: &DbSnapshot<'g>,
     view: View,
     text: &str,
     inputs: Option<&str>,
+) -> Result<QueryResult> {
+    q_edn_with(db, view, text, inputs, &|root| {
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("#eve/db {root}: no other databases can be opened here"),
+        ))
+    })
+}
+
+/// [`q_edn`], where a `$name` source may also be `#eve/db n`: the database at root index
+/// `n`, which `open_database` turns into a version.
+pub fn q_edn_with<'g>(
+    db: &DbSnapshot<'g>,
+    view: View,
+    text: &str,
+    inputs: Option<&str>,
+    open_database: &dyn Fn(u64) -> Result<DbSnapshot<'g>>,
 ) -> Result<QueryResult> {
     use clojure_reader::edn::Edn;
     let query = parse(text)?;
@@ -273,6 +386,34 @@ pub fn q_edn(
             })?,
         };
         inputs.push(match (binding, item) {
+            (In::Source(_), Edn::Tagged(tag, root)) if tag == "eve/db" => match &**root {
+                Edn::Int(n) if *n >= 0 => Input::Database(open_database(*n as u64)?),
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("#eve/db takes a database's root index, not {other}"),
+                    ))
+                }
+            },
+            (In::Source(_) | In::Relation(_), Edn::Vector(ts) | Edn::List(ts)) => Input::Relation(
+                ts.iter()
+                    .map(|t| match t {
+                        Edn::Vector(vs) | Edn::List(vs) => {
+                            vs.iter().map(|v| db.literal(None, v)).collect()
+                        }
+                        other => Err(Error::new(
+                            ErrorKind::InvalidArgument,
+                            format!("a relation input holds tuples, not {other}"),
+                        )),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            (In::Source(name), other) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(":in {name} takes #eve/db n or a vector of tuples, not {other}"),
+                ))
+            }
             (In::Collection(_), Edn::Vector(vs) | Edn::List(vs)) => Input::Collection(
                 vs.iter()
                     .map(|v| db.literal(None, v))
@@ -286,19 +427,6 @@ pub fn q_edn(
             (In::Tuple(_), Edn::Vector(vs) | Edn::List(vs)) => Input::Tuple(
                 vs.iter()
                     .map(|v| db.literal(None, v))
-                    .collect::<Result<_>>()?,
-            ),
-            (In::Relation(_), Edn::Vector(ts) | Edn::List(ts)) => Input::Relation(
-                ts.iter()
-                    .map(|t| match t {
-                        Edn::Vector(vs) | Edn::List(vs) => {
-                            vs.iter().map(|v| db.literal(None, v)).collect()
-                        }
-                        other => Err(Error::new(
-                            ErrorKind::InvalidArgument,
-                            format!("a relation input holds tuples, not {other}"),
-                        )),
-                    })
                     .collect::<Result<_>>()?,
             ),
             (In::Tuple(_) | In::Relation(_), other) => {

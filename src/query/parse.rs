@@ -47,8 +47,13 @@ pub enum Comparison {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Clause {
-    /// `[e a v]` or `[e a v t]`.
-    Pattern { terms: Vec<Term>, text: String },
+    /// `[e a v]` or `[e a v t]`, matched against the database `$`, or `[$src e a v]`
+    /// against another source given as an input.
+    Pattern {
+        source: Option<String>,
+        terms: Vec<Term>,
+        text: String,
+    },
     /// `[(< ?a ?b)]` and the other comparisons.
     Predicate {
         op: Comparison,
@@ -148,19 +153,32 @@ pub enum Aggregate {
     Max,
     Avg,
     Median,
+    /// The set of distinct values.
+    Distinct,
 }
 
-/// One element of `:find`: a variable, or an aggregate of one.
+/// One element of `:find`: a variable, an aggregate of one, or a pull of the entity it
+/// binds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FindElem {
     Var(String),
-    Aggregate { function: Aggregate, var: String },
+    Aggregate {
+        function: Aggregate,
+        var: String,
+    },
+    /// `(pull ?e [pattern])`.
+    Pull {
+        var: String,
+        pattern: Edn<'static>,
+    },
 }
 
 impl FindElem {
     pub fn var(&self) -> &str {
         match self {
-            FindElem::Var(v) | FindElem::Aggregate { var: v, .. } => v,
+            FindElem::Var(v)
+            | FindElem::Aggregate { var: v, .. }
+            | FindElem::Pull { var: v, .. } => v,
         }
     }
 }
@@ -200,6 +218,8 @@ pub enum KeyStyle {
 pub enum In {
     /// `$`: the database.
     Database,
+    /// `$name`: another source: a database, or a relation patterns match by position.
+    Source(String),
     /// `?x`: one value.
     Scalar(String),
     /// `[?x ...]`: each of a collection of values.
@@ -216,6 +236,7 @@ impl std::fmt::Display for In {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             In::Database => write!(f, "$"),
+            In::Source(name) => write!(f, "{name}"),
             In::Rules => write!(f, "%"),
             In::Scalar(v) => write!(f, "{v}"),
             In::Collection(v) => write!(f, "[{v} ...]"),
@@ -396,6 +417,16 @@ pub fn parse(text: &str) -> Result<Query> {
 
 fn element(edn: &Edn<'static>) -> Result<FindElem> {
     if let Edn::List(call) = edn {
+        if call.first().and_then(symbol) == Some("pull") {
+            return match call.as_slice() {
+                [_, var, pattern @ Edn::Vector(_)]
+                | [_, Edn::Symbol(_), var, pattern @ Edn::Vector(_)] => Ok(FindElem::Pull {
+                    var: variable(var, ":find")?,
+                    pattern: pattern.clone(),
+                }),
+                _ => Err(invalid(format!(":find {edn}: (pull ?e [pattern])"))),
+            };
+        }
         let function = match call.first().and_then(symbol) {
             Some("count") => Aggregate::Count,
             Some("count-distinct") => Aggregate::CountDistinct,
@@ -404,6 +435,7 @@ fn element(edn: &Edn<'static>) -> Result<FindElem> {
             Some("max") => Aggregate::Max,
             Some("avg") => Aggregate::Avg,
             Some("median") => Aggregate::Median,
+            Some("distinct") => Aggregate::Distinct,
             _ => return Err(invalid(format!(":find {edn}: unknown aggregate"))),
         };
         let [_, var] = call.as_slice() else {
@@ -435,6 +467,7 @@ fn parse_find(body: &[Edn<'static>]) -> Result<FindSpec> {
 fn parse_in(edn: &Edn<'static>) -> Result<In> {
     match edn {
         Edn::Symbol(s) if s == "$" => Ok(In::Database),
+        Edn::Symbol(s) if s.starts_with('$') => Ok(In::Source(s.to_string())),
         Edn::Symbol(s) if s == "%" => Ok(In::Rules),
         Edn::Symbol(_) => Ok(In::Scalar(variable(edn, ":in")?)),
         Edn::Vector(items) => match items.as_slice() {
@@ -559,12 +592,22 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
         }
         return Ok(Clause::Predicate { op, args, text });
     }
-    if !(3..=4).contains(&items.len()) && items.len() != 2 {
+    let (source, items) = match items.split_first() {
+        Some((Edn::Symbol(s), rest)) if s.starts_with('$') => (Some(s.to_string()), rest),
+        _ => (None, items.as_slice()),
+    };
+    if source.as_deref().is_none_or(|s| s == "$") && !(2..=4).contains(&items.len()) {
         return Err(invalid(format!(
             "clause {text}: a data pattern is [e a v] or [e a v t]"
         )));
     }
+    if items.is_empty() {
+        return Err(invalid(format!(
+            "clause {text}: a pattern matches something"
+        )));
+    }
     Ok(Clause::Pattern {
+        source: source.filter(|s| s != "$"),
         terms: items.iter().map(Term::of).collect(),
         text,
     })

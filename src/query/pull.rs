@@ -2,6 +2,7 @@
 //! nested maps for references, reverse references (`:ns/_name`), and options on an
 //! attribute (`[:attr :limit n :default value :as name]`).
 
+use super::Data;
 use crate::dao::{owned_edn, read_edn, DbSnapshot, Index, Schema, Value};
 use crate::error::{Error, ErrorKind, Result};
 use clojure_reader::edn::Edn;
@@ -10,56 +11,33 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
 }
 
-/// What a pull finds for an attribute.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pulled {
-    Value(Value),
-    /// An entity, as its pulled attributes.
-    Map(Vec<(String, Pulled)>),
-    /// The values of a cardinality-many (or reverse) attribute.
-    Many(Vec<Pulled>),
-}
-
-impl Pulled {
-    pub fn to_edn(&self) -> String {
-        match self {
-            Pulled::Value(v) => v.to_edn(),
-            Pulled::Map(entries) => {
-                let inner: Vec<String> = entries
-                    .iter()
-                    .map(|(k, v)| format!(":{k} {}", v.to_edn()))
-                    .collect();
-                format!("{{{}}}", inner.join(", "))
-            }
-            Pulled::Many(items) => format!(
-                "[{}]",
-                items
-                    .iter()
-                    .map(Pulled::to_edn)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        }
-    }
-}
-
 /// Pulls the entity named by `entity` (an id, ident or lookup ref, as EDN) with the
-/// pattern `pattern` (EDN).
-pub fn pull_edn(db: &DbSnapshot<'_>, pattern: &str, entity: &str) -> Result<Pulled> {
+/// pattern `pattern` (EDN). The answer is a map; an entity without any of the pattern's
+/// attributes gives `{:db/id e}` only when the pattern asks for `:db/id` or `*`.
+pub fn pull_edn(db: &DbSnapshot<'_>, pattern: &str, entity: &str) -> Result<Data> {
     let pattern = owned_edn(&read_edn(pattern, "pull pattern")?);
     let e = db.resolve_entity(entity)?;
     pull(db, &pattern, e)
 }
 
 /// Pulls entity `e` with `pattern` (a vector).
-pub fn pull(db: &DbSnapshot<'_>, pattern: &Edn<'static>, e: u64) -> Result<Pulled> {
-    let schema = Schema::read(db)?;
+pub fn pull(db: &DbSnapshot<'_>, pattern: &Edn<'static>, e: u64) -> Result<Data> {
+    pull_with(db, &Schema::read(db)?, pattern, e)
+}
+
+/// [`pull`] with the schema already read (a query pulls once per row).
+pub(crate) fn pull_with(
+    db: &DbSnapshot<'_>,
+    schema: &Schema,
+    pattern: &Edn<'static>,
+    e: u64,
+) -> Result<Data> {
     let Edn::Vector(items) = pattern else {
         return Err(invalid(format!(
             "a pull pattern is a vector, not {pattern}"
         )));
     };
-    Ok(Pulled::Map(entity(db, &schema, items, e, 0)?))
+    Ok(Data::Map(entity(db, schema, items, e, 0)?))
 }
 
 /// Options of one attribute in a pattern.
@@ -67,7 +45,7 @@ struct Spec<'p> {
     attribute: String,
     limit: Option<usize>,
     default: Option<&'p Edn<'static>>,
-    alias: Option<String>,
+    alias: Option<Data>,
     nested: Option<&'p Vec<Edn<'static>>>,
 }
 
@@ -92,10 +70,14 @@ fn spec<'p>(item: &'p Edn<'static>) -> Result<Spec<'p>> {
                         s.limit = Some(*n as usize)
                     }
                     [Edn::Key(o), value] if o == "default" => s.default = Some(value),
-                    [Edn::Key(o), Edn::Str(name) | Edn::Key(name) | Edn::Symbol(name)]
-                        if o == "as" =>
-                    {
-                        s.alias = Some(name.to_string())
+                    [Edn::Key(o), Edn::Str(name)] if o == "as" => {
+                        s.alias = Some(Data::Value(Value::String(name.to_string())))
+                    }
+                    [Edn::Key(o), Edn::Key(name)] if o == "as" => {
+                        s.alias = Some(Data::keyword(name))
+                    }
+                    [Edn::Key(o), Edn::Symbol(name)] if o == "as" => {
+                        s.alias = Some(Data::Value(Value::Symbol(name.to_string())))
                     }
                     _ => {
                         return Err(invalid(format!(
@@ -118,20 +100,20 @@ fn entity(
     pattern: &[Edn<'static>],
     e: u64,
     depth: usize,
-) -> Result<Vec<(String, Pulled)>> {
+) -> Result<Vec<(Data, Data)>> {
     if depth > MAX_DEPTH {
         return Err(invalid("pull: the pattern nests deeper than 32 levels"));
     }
-    let mut out: Vec<(String, Pulled)> = Vec::new();
+    let mut out: Vec<(Data, Data)> = Vec::new();
     for item in pattern {
         match item {
             Edn::Symbol(s) if s == "*" => {
-                out.push(("db/id".into(), Pulled::Value(Value::Long(e as i64))));
+                out.push((Data::keyword("db/id"), Data::Value(Value::Long(e as i64))));
                 for (name, values) in db.entity(e)? {
-                    let ident = name.trim_start_matches(':').to_string();
-                    let many = schema.attribute(&ident).map(|a| a.many).unwrap_or(false);
-                    let pulled: Vec<Pulled> = values.into_iter().map(reference).collect();
-                    out.push((ident, collect(pulled, many)));
+                    let ident = name.trim_start_matches(':');
+                    let many = schema.attribute(ident).map(|a| a.many).unwrap_or(false);
+                    let pulled: Vec<Data> = values.into_iter().map(reference).collect();
+                    out.push((Data::keyword(ident), collect(pulled, many)));
                 }
             }
             Edn::Map(map) => {
@@ -153,19 +135,19 @@ fn entity(
 }
 
 /// A reference value as `{:db/id n}`; any other value as itself.
-fn reference(v: Value) -> Pulled {
+fn reference(v: Value) -> Data {
     match v {
-        Value::Ref(id) => Pulled::Map(vec![(
-            "db/id".into(),
-            Pulled::Value(Value::Long(id as i64)),
+        Value::Ref(id) => Data::Map(vec![(
+            Data::keyword("db/id"),
+            Data::Value(Value::Long(id as i64)),
         )]),
-        other => Pulled::Value(other),
+        other => Data::Value(other),
     }
 }
 
-fn collect(mut values: Vec<Pulled>, many: bool) -> Pulled {
+fn collect(mut values: Vec<Data>, many: bool) -> Data {
     if many {
-        Pulled::Many(values)
+        Data::Vector(values)
     } else {
         values.remove(0)
     }
@@ -177,8 +159,13 @@ fn attribute(
     spec: &Spec<'_>,
     e: u64,
     depth: usize,
-    out: &mut Vec<(String, Pulled)>,
+    out: &mut Vec<(Data, Data)>,
 ) -> Result<()> {
+    if spec.attribute == "db/id" {
+        let key = spec.alias.clone().unwrap_or_else(|| Data::keyword("db/id"));
+        out.push((key, Data::Value(Value::Long(e as i64))));
+        return Ok(());
+    }
     let (namespace, name) = spec
         .attribute
         .rsplit_once('/')
@@ -208,17 +195,20 @@ fn attribute(
     if let Some(limit) = spec.limit {
         found.truncate(limit);
     }
-    let key = spec.alias.clone().unwrap_or_else(|| spec.attribute.clone());
+    let key = spec
+        .alias
+        .clone()
+        .unwrap_or_else(|| Data::keyword(&spec.attribute));
     if found.is_empty() {
         if let Some(default) = spec.default {
-            out.push((key, Pulled::Value(db.literal(None, default)?)));
+            out.push((key, Data::Value(db.literal(None, default)?)));
         }
         return Ok(());
     }
     let pulled = found
         .into_iter()
         .map(|v| match (spec.nested, v) {
-            (Some(sub), Value::Ref(id)) => Ok(Pulled::Map(entity(db, schema, sub, id, depth + 1)?)),
+            (Some(sub), Value::Ref(id)) => Ok(Data::Map(entity(db, schema, sub, id, depth + 1)?)),
             (_, v) => Ok(reference(v)),
         })
         .collect::<Result<Vec<_>>>()?;
