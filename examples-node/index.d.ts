@@ -17,7 +17,9 @@
 //
 // DaoDB: slab.database(name) gives a database's root index; slab.transactEdn runs EDN
 // transaction data; read.ident/datoms/log query the version a read sees and return plain
-// datom objects whose values are copies (they outlive the read). Entity ids, attribute ids
+// datom objects whose values are copies (they outlive the read). read.query and read.pull
+// return answers as JS values (EdnValue: Keyword and EdnSymbol instances, Dates, Buffers,
+// Arrays, objects), read.queryEdn and read.pullEdn as EDN text. Entity ids, attribute ids
 // and t are numbers (all below 2^53).
 //
 // Threads: a Slab may be used by the thread (main or worker_thread) that opened it; a Read
@@ -195,6 +197,78 @@ export type Datom = {
     value: DatomValueTypes[K];
   };
 }[DatomValueType];
+
+/**
+ * An EDN keyword in an answer of read.query or read.pull (keyword values come back as
+ * instances, so that they can be told from strings).
+ */
+export class Keyword {
+  constructor(name: string);
+  /** The keyword without its colon: 'person/name' for :person/name. */
+  readonly name: string;
+  /** The keyword as EDN: ':person/name'. */
+  toString(): string;
+}
+
+/** An EDN symbol in an answer of read.query or read.pull. */
+export class EdnSymbol {
+  constructor(name: string);
+  /** The symbol's text: 'my.ns/sym'. */
+  readonly name: string;
+  /** The symbol as EDN (its name). */
+  toString(): string;
+}
+
+/**
+ * A value in an answer of read.query or read.pull:
+ * - nil: null; boolean: boolean; double: number;
+ * - long: number when it is a safe integer, else a BigInt;
+ * - string: string; keyword: Keyword; symbol: EdnSymbol;
+ * - uuid: string in canonical lowercase text ('f81d4fae-7dec-11d0-a765-00a0c91e6bf6');
+ * - instant: Date; bytes: Buffer (a copy); ref: the entity id (a number; a BigInt beyond 2^53);
+ * - vector and set: Array (a set's items sorted and distinct);
+ * - map: an EdnObject when every key is a keyword or a string and no two share a name (the
+ *   property is the keyword without its colon, or the string), otherwise a Map.
+ */
+export type EdnValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Keyword
+  | EdnSymbol
+  | Date
+  | Buffer
+  | EdnValue[]
+  | EdnObject
+  | Map<EdnValue, EdnValue>;
+
+/** An EDN map whose keys are keywords or strings: {'person/name': 'Ada', 'db/id': 1048576}. */
+export interface EdnObject {
+  [key: string]: EdnValue;
+}
+
+/** :find ?a ?b: the rows, each an Array with one cell per find element (sorted, distinct). */
+export type QueryRelation = EdnValue[][];
+/** :find ?a .: the value, or null when nothing matched. */
+export type QueryScalar = EdnValue;
+/** :find [?a ...]: the values. */
+export type QueryCollection = EdnValue[];
+/** :find [?a ?b]: one row, or null when nothing matched. */
+export type QueryTuple = EdnValue[] | null;
+/** :keys / :syms / :strs: one object per row, keyed by the names, in find order. */
+export type QueryMaps = EdnObject[];
+/** What read.query returns, by the shape of the :find spec. */
+export type QueryResult = QueryRelation | QueryScalar | QueryCollection | QueryTuple | QueryMaps;
+
+/** Options of read.query and read.queryEdn. */
+export interface QueryOptions {
+  /** Which datoms match (default 'current'); 'asOf' and 'since' need `t`. */
+  view?: DatomViewName;
+  /** The transaction of the asOf and since views. */
+  t?: U64;
+}
 
 /**
  * EDN text for a JS value: integers (numbers or BigInts), doubles, booleans, null as nil, a
@@ -389,20 +463,43 @@ export class Read {
   entity(db: DbIndex, reference: string): string;
   /**
    * Runs a Datalog query (EDN, e.g. '[:find ?n :where [?e :person/name ?n]]') in this
-   * process on the shared indexes, in this read's version; `inputs` is an EDN vector with
-   * one item per :in binding after $. Returns the answer as EDN text.
+   * process on the shared indexes, in this read's version, against `options.view`.
+   * `inputs` is an EDN vector with one item per :in binding after $: a value for `?x`, a
+   * vector for `[?x ...]`, and for a `$b` source another database as `#eve/db n` (n its
+   * index from slab.database(), read in the same version) or a relation (a vector of
+   * tuples): `'[#eve/db 3 "Ada"]'` for `:in $ $b ?n`. The answer is converted from eve's answer
+   * nodes into JS values (EdnValue) in one native call and outlives the read:
+   * - `:find ?a ?b`: an Array of row Arrays (QueryRelation), sorted;
+   * - `:find ?a .`: the value or null (QueryScalar);
+   * - `:find [?a ...]`: an Array (QueryCollection);
+   * - `:find [?a ?b]`: an Array or null (QueryTuple);
+   * - `:keys`/`:syms`/`:strs`: an Array of objects keyed by the names (QueryMaps);
+   * - `(pull ?e pattern)` cells are objects like read.pull's, `(distinct ?x)` cells Arrays.
+   * `T` names the shape you expect: `read.query<[string, number][]>(...)`. A malformed
+   * query, an unknown attribute or an unbound variable throws EVE_ERR_INVALID_ARGUMENT with
+   * eve's message naming the clause.
    */
-  /**
-   * The entity an EDN reference names, shaped by a pull pattern (EDN, e.g.
-   * '[:person/name {:person/friend [:person/name]}]'), as EDN text.
-   */
-  pull(db: DbIndex, pattern: string, reference: string): string;
-  query(
+  query<T extends QueryResult = QueryResult>(
     db: DbIndex,
     query: string,
     inputs?: string | null,
-    options?: { view?: 'current' | 'asOf' | 'since' | 'history'; t?: U64 },
-  ): string;
+    options?: QueryOptions,
+  ): T;
+  /** query(), with the answer as EDN text: '#{["Ada" 36]}', '"Ada"', 'nil', '[36 41]'. */
+  queryEdn(db: DbIndex, query: string, inputs?: string | null, options?: QueryOptions): string;
+  /**
+   * The entity an EDN reference names (an id '1048576', an ident ':color/red' or a lookup
+   * ref '[:person/email "a@x"]') shaped by a pull pattern ('[:person/name {:person/friend
+   * [:person/name]}]', '[*]', reverse ':person/_friend', '[:attr :limit n :default v :as
+   * name]'), as an object keyed by attribute name without the colon: {'person/name': 'Ada',
+   * 'person/friend': [{'person/name': 'Bob'}]}. A reference without a nested pattern is
+   * {'db/id': e}; a many or reverse attribute an Array. (A symbol `:as` alias makes that
+   * map a Map.) Throws EVE_ERR_INVALID_ARGUMENT for a malformed pattern or an unknown
+   * entity.
+   */
+  pull<T extends EdnObject | Map<EdnValue, EdnValue> = EdnObject>(db: DbIndex, pattern: string, reference: string): T;
+  /** pull(), with the entity as EDN text: '{:person/name "Ada", :person/friend [{:person/name "Bob"}]}'. */
+  pullEdn(db: DbIndex, pattern: string, reference: string): string;
   /**
    * Every datom of `index` (default 'eavt') in `view` (default 'current') whose key starts
    * with `options.components`, in index order; one native call that drains eve's cursor 256

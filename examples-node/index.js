@@ -11,7 +11,8 @@
 //
 // DaoDB: slab.database/transactEdn/basisT/waitForTransaction and read.ident/datoms/log.
 // Datoms are plain objects {e, a, t, m, type, value} whose values are copies (they outlive
-// the read).
+// the read). read.query and read.pull return JS values built in C++ from eve's answer nodes
+// (eve_db_query_answer/eve_db_pull_answer); read.queryEdn and read.pullEdn return EDN text.
 
 const path = require('node:path');
 
@@ -29,6 +30,37 @@ class EveError extends Error {
   }
 }
 addon.setErrorClass(EveError);
+
+/**
+ * An EDN keyword in a query or pull answer: `name` is the text without the colon
+ * ('person/name' for :person/name). Keyword values come back as instances, so that they
+ * can be told from strings.
+ */
+class Keyword {
+  constructor(name) {
+    /** The keyword without its colon: 'person/name'. */
+    this.name = String(name);
+  }
+
+  /** The keyword as EDN: ':person/name'. */
+  toString() {
+    return `:${this.name}`;
+  }
+}
+
+/** An EDN symbol in a query or pull answer (`name` as written: 'foo', 'my.ns/bar'). */
+class EdnSymbol {
+  constructor(name) {
+    /** The symbol's text. */
+    this.name = String(name);
+  }
+
+  /** The symbol as EDN (its name). */
+  toString() {
+    return this.name;
+  }
+}
+addon.setValueClasses(Keyword, EdnSymbol);
 
 /** eve_status values by name. */
 const Status = Object.freeze({
@@ -187,6 +219,16 @@ function toEdn(value, what) {
 
 // ---- Read ------------------------------------------------------------------------------
 
+/** The [view, t] arguments of the native query calls from {view, t}. */
+function viewArgs(options) {
+  const { view = 'current', t } = options ?? {};
+  const v = enumArg(DatomView, view, 'view');
+  if ((v === DatomView.asOf || v === DatomView.since) && t === undefined) {
+    throw new TypeError(`the ${view} view needs options.t`);
+  }
+  return [v, t];
+}
+
 // getCopy copies through a scratch buffer with getInto: no external Buffer is created, which
 // is several times cheaper than Buffer.from(read.get(...)).
 let scratch = Buffer.allocUnsafe(4096);
@@ -207,6 +249,29 @@ Object.defineProperties(Read.prototype, {
     configurable: true,
   },
   /**
+   * Runs a Datalog query (EDN) in this process on the shared indexes, in this read's
+   * version, against `view` ('current', 'asOf', 'since', 'history'; `t` for asOf and
+   * since); `inputs` is an EDN vector with one item per :in binding after $ (a `$name`
+   * source may be another database: `#eve/db n`, n its root index). Returns the answer as
+   * JS values: a relation is an Array of row Arrays, `?x .` a value or null, `[?x ...]` an
+   * Array, `[?a ?b]` an Array or null, :keys/:syms/:strs an Array of objects; see README.
+   */
+  query: {
+    value: function query(db, text, inputs, options) {
+      return this._query(db, text, inputs, ...viewArgs(options));
+    },
+    writable: true,
+    configurable: true,
+  },
+  /** query(), with the answer as EDN text ('#{["Ada" 36]}'). */
+  queryEdn: {
+    value: function queryEdn(db, text, inputs, options) {
+      return this._queryEdn(db, text, inputs, ...viewArgs(options));
+    },
+    writable: true,
+    configurable: true,
+  },
+  /**
    * The datoms of `index` ('eavt', 'aevt', 'avet', 'vaet') in `view` ('current', 'asOf',
    * 'since', 'history'; `t` for asOf and since) whose keys start with `components` (EDN
    * text like '[:person/email "ada@x"]' or an array of JS values, see toEdn), as an array
@@ -215,23 +280,6 @@ Object.defineProperties(Read.prototype, {
    * (exclusive) instead: in AVET, [':person/age', 30] to [':person/age', 40] gives ages
    * 30 to 39.
    */
-  /**
-   * Runs a Datalog query (EDN) in this process on the shared indexes, in this read's
-   * version, against `view` ('current', 'asOf', 'since', 'history'; `t` for asOf and
-   * since); `inputs` is an EDN vector with one item per :in binding after $. Returns the
-   * answer as EDN text.
-   */
-  query: {
-    value: function query(db, text, inputs, { view = 'current', t } = {}) {
-      const v = enumArg(DatomView, view, 'view');
-      if ((v === DatomView.asOf || v === DatomView.since) && t === undefined) {
-        throw new TypeError(`the ${view} view needs options.t`);
-      }
-      return this._query(db, text, inputs, v, t);
-    },
-    writable: true,
-    configurable: true,
-  },
   datoms: {
     value: function datoms(db, index = 'eavt', view = 'current', { t, components, end } = {}) {
       const i = enumArg(DatomIndex, index, 'index');
@@ -328,6 +376,8 @@ module.exports = {
   bufferAddress,
   EveError,
   Status,
+  Keyword,
+  EdnSymbol,
   Slab,
   Read,
   Iter,

@@ -100,6 +100,30 @@ typedef enum eve_root_kind {
   EVE_ROOT_DATABASE = 4,
 } eve_root_kind;
 
+// The shape of an answer: what its root holds.
+enum eve_shape
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // `:find ?a ?b`: a set of rows, each a vector with one cell per find element.
+  EVE_SHAPE_RELATION = 0,
+  // `:find ?a .`: one value, nil when nothing matched (one row or none).
+  EVE_SHAPE_SCALAR = 1,
+  // `:find [?a ...]`: a vector of values (one column).
+  EVE_SHAPE_COLLECTION = 2,
+  // `:find [?a ?b]`: one vector, nil when nothing matched (one row or none).
+  EVE_SHAPE_TUPLE = 3,
+  // `:keys`, `:syms` or `:strs`: a vector of maps, one per row, with the names as
+  // columns (`eve_answer_column_name`).
+  EVE_SHAPE_MAPS = 4,
+  // A pull: one map.
+  EVE_SHAPE_PULL = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_shape;
+#endif // __cplusplus
+
 // Bits of `eve_db_transact`'s `flags`.
 enum eve_tx_flag
 #ifdef __cplusplus

@@ -9,7 +9,10 @@
 // _waitForTransaction, Read gains ident/_datoms/log. A datom query opens an eve_cursor,
 // drains it in batches of 256 (eve_cursor_next) and closes it within one native call, so no
 // cursor outlives a call; the bytes of string/keyword/symbol/bytes/uuid values (valid only
-// until the next eve_cursor_next) are copied into JS strings and Buffers at once.
+// until the next eve_cursor_next) are copied into JS strings and Buffers at once. Queries
+// and pulls (_query, pull) take eve's answer (eve_db_query_answer, eve_db_pull_answer),
+// read its node array once (eve_answer_nodes), build the JS values from it in C++ and free
+// it (eve_answer_free) on every way out; _queryEdn and pullEdn return eve's EDN text.
 //
 // Zero copy: values (and iterator keys) come back as Buffers over external memory that
 // points straight into the slab mapping. Each Read (and Iter) remembers every ArrayBuffer
@@ -29,6 +32,8 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "eve.h"
@@ -56,6 +61,9 @@ class EveAddon : public Napi::Addon<EveAddon> {
   Napi::FunctionReference read_ctor;
   Napi::FunctionReference iter_ctor;
   Napi::FunctionReference error_class;
+  // The JS classes of EDN keywords and symbols in answers (index.js registers them).
+  Napi::FunctionReference keyword_class;
+  Napi::FunctionReference symbol_class;
 
  private:
   Napi::Value Open(const Napi::CallbackInfo& info);
@@ -63,6 +71,7 @@ class EveAddon : public Napi::Addon<EveAddon> {
   Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value StatusName(const Napi::CallbackInfo& info);
   Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+  Napi::Value SetValueClasses(const Napi::CallbackInfo& info);
   Napi::Value BufferAddress(const Napi::CallbackInfo& info);
 };
 
@@ -329,7 +338,9 @@ class Read : public Napi::ObjectWrap<Read> {
   Napi::Value Ended(const Napi::CallbackInfo& info);
   Napi::Value Ident(const Napi::CallbackInfo& info);
   Napi::Value Entity(const Napi::CallbackInfo& info);
+  Napi::Value QueryEdn(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
+  Napi::Value PullEdn(const Napi::CallbackInfo& info);
   Napi::Value Pull(const Napi::CallbackInfo& info);
   Napi::Value Datoms(const Napi::CallbackInfo& info);
   Napi::Value Log(const Napi::CallbackInfo& info);
@@ -868,7 +879,9 @@ Napi::Function Read::Define(Napi::Env env) {
                          InstanceAccessor<&Read::Ended>("ended"),
                          InstanceMethod<&Read::Ident>("ident"),
                          InstanceMethod<&Read::Entity>("entity"),
+                         InstanceMethod<&Read::QueryEdn>("_queryEdn"),
                          InstanceMethod<&Read::Query>("_query"),
+                         InstanceMethod<&Read::PullEdn>("pullEdn"),
                          InstanceMethod<&Read::Pull>("pull"),
                          InstanceMethod<&Read::Datoms>("_datoms"),
                          InstanceMethod<&Read::Log>("log"),
@@ -1061,44 +1074,68 @@ Napi::Value Read::Entity(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, edn);
 }
 
-// pull(db, patternEdn, entityEdn): the entity shaped by a pull pattern, as EDN text.
-Napi::Value Read::Pull(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t db = ArgIndex(info, 0, "db");
+uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what);  // defined below
+
+// The arguments of a pull: (db, patternEdn, entityEdn).
+struct PullArgs {
+  uint32_t db = 0;
+  std::string pattern, entity;
+};
+
+PullArgs ArgsOfPull(const Napi::CallbackInfo& info) {
+  PullArgs a;
+  a.db = ArgIndex(info, 0, "db");
   if (info.Length() < 3 || !info[1].IsString() || !info[2].IsString()) {
-    throw Napi::TypeError::New(env, "pull takes a pattern and an entity reference, both EDN strings");
+    ThrowType(info.Env(), "pull takes a pattern and an entity reference, both EDN strings");
   }
-  std::string pattern = info[1].As<Napi::String>().Utf8Value();
-  std::string entity = info[2].As<Napi::String>().Utf8Value();
+  a.pattern = info[1].As<Napi::String>().Utf8Value();
+  a.entity = info[2].As<Napi::String>().Utf8Value();
+  return a;
+}
+
+// The arguments of a query: (db, queryEdn, inputsEdn?, view?, t?).
+struct QueryArgs {
+  uint32_t db = 0;
+  std::string query, inputs;
+  bool has_inputs = false;
+  uint32_t view = 0;
+  uint64_t t = 0;
+  const char* inputs_or_null() const { return has_inputs ? inputs.c_str() : nullptr; }
+};
+
+QueryArgs ArgsOfQuery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  QueryArgs a;
+  a.db = ArgIndex(info, 0, "db");
+  if (info.Length() < 2 || !info[1].IsString()) ThrowType(env, "query must be a string of EDN");
+  a.query = info[1].As<Napi::String>().Utf8Value();
+  a.has_inputs = info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull();
+  if (a.has_inputs) {
+    if (!info[2].IsString()) ThrowType(env, "inputs must be a string of EDN");
+    a.inputs = info[2].As<Napi::String>().Utf8Value();
+  }
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) a.view = ArgIndex(info, 3, "view");
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) a.t = ArgT(info, 4, "t");
+  return a;
+}
+
+// pullEdn(db, patternEdn, entityEdn): the entity shaped by a pull pattern, as EDN text.
+Napi::Value Read::PullEdn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PullArgs a = ArgsOfPull(info);
   const char* answer = nullptr;
-  Check(env, eve_db_pull(read_, db, pattern.c_str(), entity.c_str(), &answer));
+  Check(env, eve_db_pull(read_, a.db, a.pattern.c_str(), a.entity.c_str(), &answer));
   // Valid until the next eve call on this thread: copied into a JS string now.
   return Napi::String::New(env, answer);
 }
 
-uint64_t ArgT(const Napi::CallbackInfo& info, size_t i, const char* what);  // defined below
-
-// _query(db, queryEdn, inputsEdn?, view?, t?): a Datalog query run in this process on the
-// shared indexes, against a view (an eve_view); the answer as EDN text.
-Napi::Value Read::Query(const Napi::CallbackInfo& info) {
+// _queryEdn(db, queryEdn, inputsEdn?, view?, t?): a Datalog query run in this process on
+// the shared indexes, against a view (an eve_view); the answer as EDN text.
+Napi::Value Read::QueryEdn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t db = ArgIndex(info, 0, "db");
-  if (info.Length() < 2 || !info[1].IsString()) {
-    throw Napi::TypeError::New(env, "query must be a string of EDN");
-  }
-  std::string query = info[1].As<Napi::String>().Utf8Value();
-  std::string inputs;
-  bool has_inputs = info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull();
-  if (has_inputs) {
-    if (!info[2].IsString()) throw Napi::TypeError::New(env, "inputs must be a string of EDN");
-    inputs = info[2].As<Napi::String>().Utf8Value();
-  }
+  QueryArgs a = ArgsOfQuery(info);
   const char* answer = nullptr;
-  uint32_t view = 0;
-  uint64_t t = 0;
-  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) view = ArgIndex(info, 3, "view");
-  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) t = ArgT(info, 4, "t");
-  Check(env, eve_db_query(read_, db, view, t, query.c_str(), has_inputs ? inputs.c_str() : nullptr, &answer));
+  Check(env, eve_db_query(read_, a.db, a.view, a.t, a.query.c_str(), a.inputs_or_null(), &answer));
   // Valid until the next eve call on this thread: copied into a JS string now.
   return Napi::String::New(env, answer);
 }
@@ -1126,6 +1163,22 @@ const char* const kValueTypeNames[] = {"nil",  "boolean", "long",    "double", "
                                        "symbol", "uuid",  "instant", "bytes",  "ref"};
 constexpr uint32_t kValueTypes = sizeof(kValueTypeNames) / sizeof(kValueTypeNames[0]);
 
+// A uuid's 16 bytes as canonical lowercase text: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6'.
+napi_value UuidText(napi_env env, const uint8_t* bytes) {
+  static const char hex[] = "0123456789abcdef";
+  char text[36];
+  size_t j = 0;
+  for (size_t i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text[j++] = '-';
+    uint8_t b = bytes[i];
+    text[j++] = hex[b >> 4];
+    text[j++] = hex[b & 15];
+  }
+  napi_value out;
+  if (napi_create_string_utf8(env, text, sizeof text, &out) != napi_ok) throw Napi::Error::New(env);
+  return out;
+}
+
 // The JS value of a datom's value; copies its bytes (valid only until the next
 // eve_cursor_next).
 napi_value DatomValue(Napi::Env env, const eve_datom& d) {
@@ -1145,19 +1198,9 @@ napi_value DatomValue(Napi::Env env, const eve_datom& d) {
     case EVE_VALUE_KEYWORD:
     case EVE_VALUE_SYMBOL:
       return Napi::String::New(env, bytes, d.bytes.len);
-    case EVE_VALUE_UUID: {
+    case EVE_VALUE_UUID:
       if (d.bytes.len != 16) throw MakeEveError(env, EVE_ERR_INTERNAL, "a uuid datom without 16 bytes");
-      static const char hex[] = "0123456789abcdef";
-      char text[36];
-      size_t j = 0;
-      for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) text[j++] = '-';
-        uint8_t b = d.bytes.data[i];
-        text[j++] = hex[b >> 4];
-        text[j++] = hex[b & 15];
-      }
-      return Napi::String::New(env, text, sizeof text);
-    }
+      return UuidText(env, d.bytes.data);
     case EVE_VALUE_INSTANT:
       return Napi::Date::New(env, static_cast<double>(d.int_value));
     case EVE_VALUE_BYTES:
@@ -1167,6 +1210,348 @@ napi_value DatomValue(Napi::Env env, const eve_datom& d) {
     default:
       throw MakeEveError(env, EVE_ERR_INTERNAL, "a datom of unknown value type " + std::to_string(d.value_type));
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers (eve_db_query_answer, eve_db_pull_answer) as JS values.
+//
+// An answer is one array of eve_node (node 0 the root; a collection's children are `count`
+// consecutive nodes from `first`, a map's 2 * count of them alternating key and value). It
+// is fetched once with eve_answer_nodes and converted here without any further eve call;
+// the answer is freed on every way out (AnswerGuard).
+
+// eve_shape (src/ffi/answer.rs). The header does not declare the enum (cbindgen.toml does
+// not export it), so its values are repeated here.
+constexpr uint32_t kShapeRelation = 0;
+constexpr uint32_t kShapeScalar = 1;
+constexpr uint32_t kShapeCollection = 2;
+constexpr uint32_t kShapeTuple = 3;
+constexpr uint32_t kShapeMaps = 4;
+constexpr uint32_t kShapePull = 5;
+
+// Frees an answer on every way out of a native call.
+class AnswerGuard {
+ public:
+  AnswerGuard() = default;
+  AnswerGuard(const AnswerGuard&) = delete;
+  AnswerGuard& operator=(const AnswerGuard&) = delete;
+  ~AnswerGuard() {
+    if (a_ != nullptr) eve_answer_free(a_);
+  }
+  eve_answer** out() { return &a_; }
+  eve_answer* get() const { return a_; }
+
+ private:
+  eve_answer* a_ = nullptr;
+};
+
+// A napi handle scope as a C++ scope (closed on exceptions too).
+class Scope {
+ public:
+  explicit Scope(napi_env env) : env_(env) {
+    if (napi_open_handle_scope(env, &scope_) != napi_ok) throw Napi::Error::New(env, "cannot open a handle scope");
+  }
+  ~Scope() { napi_close_handle_scope(env_, scope_); }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  napi_env env_;
+  napi_handle_scope scope_ = nullptr;
+};
+
+// Throws the pending JS exception (or a generic error) unless `s` is napi_ok.
+inline void NapiCheck(napi_env env, napi_status s) {
+  if (s != napi_ok) throw Napi::Error::New(env);
+}
+
+class AnswerConverter {
+ public:
+  AnswerConverter(Napi::Env env, const eve_node* nodes, uint64_t count) : env_(env), nodes_(nodes), count_(count) {
+    EveAddon* addon = AddonOf(env);
+    if (addon == nullptr || addon->keyword_class.IsEmpty() || addon->symbol_class.IsEmpty())
+      throw Napi::Error::New(env, "the Keyword and EdnSymbol classes are not registered (load index.js)");
+    keyword_ = addon->keyword_class.Value();
+    symbol_ = addon->symbol_class.Value();
+    if (count_ == 0 || nodes_ == nullptr) Bad("an answer without nodes");
+  }
+
+  // The JS value of node `index`.
+  napi_value Value(uint64_t index, uint32_t depth = 0) {
+    const eve_node& n = Node(index);
+    napi_value out = nullptr;
+    switch (n.value_type) {
+      case EVE_VALUE_NIL:
+        NapiCheck(env_, napi_get_null(env_, &out));
+        return out;
+      case EVE_VALUE_BOOLEAN:
+        NapiCheck(env_, napi_get_boolean(env_, n.int_value != 0, &out));
+        return out;
+      case EVE_VALUE_LONG:
+        return Integer(n.int_value);
+      case EVE_VALUE_DOUBLE:
+        NapiCheck(env_, napi_create_double(env_, n.double_value, &out));
+        return out;
+      case EVE_VALUE_STRING:
+        return Text(n);
+      case EVE_VALUE_KEYWORD:
+        return Named(keyword_, n);
+      case EVE_VALUE_SYMBOL:
+        return Named(symbol_, n);
+      case EVE_VALUE_UUID:
+        if (n.bytes.len != 16 || n.bytes.data == nullptr) Bad("a uuid node without 16 bytes");
+        return UuidText(env_, n.bytes.data);
+      case EVE_VALUE_INSTANT:
+        NapiCheck(env_, napi_create_date(env_, static_cast<double>(n.int_value), &out));
+        return out;
+      case EVE_VALUE_BYTES: {
+        const void* data = n.bytes.data != nullptr ? n.bytes.data : kEmpty;
+        NapiCheck(env_, napi_create_buffer_copy(env_, n.bytes.len, data, nullptr, &out));
+        return out;
+      }
+      case EVE_VALUE_REF: {
+        // An entity id (a u64 carried in int_value).
+        uint64_t e = static_cast<uint64_t>(n.int_value);
+        if (e <= kMaxSafe) {
+          NapiCheck(env_, napi_create_double(env_, static_cast<double>(e), &out));
+        } else {
+          NapiCheck(env_, napi_create_bigint_uint64(env_, e, &out));
+        }
+        return out;
+      }
+      case EVE_VALUE_VECTOR:
+      case EVE_VALUE_SET: {
+        // A set's items come sorted and distinct: an Array keeps that order.
+        Children(index, n, n.count, depth);
+        NapiCheck(env_, napi_create_array_with_length(env_, n.count, &out));
+        bool scoped = n.count > kScopeAbove;
+        for (uint32_t i = 0; i < n.count; i++) {
+          if (scoped) {
+            Scope scope(env_);
+            NapiCheck(env_, napi_set_element(env_, out, i, Value(n.first + i, depth + 1)));
+          } else {
+            NapiCheck(env_, napi_set_element(env_, out, i, Value(n.first + i, depth + 1)));
+          }
+        }
+        return out;
+      }
+      case EVE_VALUE_MAP:
+        Children(index, n, 2 * static_cast<uint64_t>(n.count), depth);
+        return TextKeys(n) ? ObjectOf(n, depth) : MapOf(n, depth);
+      default:
+        Bad("a node of unknown value type " + std::to_string(n.value_type));
+    }
+  }
+
+  // A return-maps answer (:keys, :syms, :strs): an Array of plain objects whose property
+  // names are the column names, in find order.
+  napi_value ReturnMaps(const std::vector<std::string>& columns) {
+    const eve_node& root = Node(0);
+    if (root.value_type != EVE_VALUE_VECTOR) Bad("a return-maps answer whose root is not a vector");
+    Children(0, root, root.count, 0);
+    std::vector<napi_value> names;
+    names.reserve(columns.size());
+    for (const std::string& c : columns) {
+      napi_value name;
+      NapiCheck(env_, napi_create_string_utf8(env_, c.data(), c.size(), &name));
+      names.push_back(name);
+    }
+    napi_value out;
+    NapiCheck(env_, napi_create_array_with_length(env_, root.count, &out));
+    for (uint32_t r = 0; r < root.count; r++) {
+      Scope scope(env_);
+      uint64_t index = root.first + r;
+      const eve_node& row = Node(index);
+      if (row.value_type != EVE_VALUE_MAP || row.count != columns.size())
+        Bad("a return map without one entry per column");
+      Children(index, row, 2 * static_cast<uint64_t>(row.count), 1);
+      napi_value object;
+      NapiCheck(env_, napi_create_object(env_, &object));
+      for (uint32_t c = 0; c < row.count; c++) {
+        // Entry c is the column c: key at first + 2c, value at first + 2c + 1.
+        SetProperty(object, names[c], columns[c], Value(row.first + 2 * static_cast<uint64_t>(c) + 1, 2));
+      }
+      NapiCheck(env_, napi_set_element(env_, out, r, object));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr uint64_t kMaxSafe = 9007199254740991ULL;  // Number.MAX_SAFE_INTEGER
+  static constexpr uint32_t kScopeAbove = 8;                 // larger collections scope each child
+  static constexpr uint32_t kMaxDepth = 1000;                // pulls nest at most ~35 levels
+
+  [[noreturn]] void Bad(const std::string& what) {
+    throw MakeEveError(env_, EVE_ERR_INTERNAL, "malformed answer from eve: " + what);
+  }
+
+  const eve_node& Node(uint64_t index) {
+    if (index >= count_) Bad("node " + std::to_string(index) + " of " + std::to_string(count_));
+    return nodes_[index];
+  }
+
+  // Checks that the `children` children of collection node `index` lie in the array after
+  // it (so that walking them always ends) and that nesting stays shallow.
+  void Children(uint64_t index, const eve_node& n, uint64_t children, uint32_t depth) {
+    if (depth >= kMaxDepth) Bad("collections nested deeper than " + std::to_string(kMaxDepth));
+    if (children == 0) return;
+    if (n.first <= index || n.first > count_ || children > count_ - n.first)
+      Bad("the children of node " + std::to_string(index) + " lie outside the answer");
+  }
+
+  napi_value Integer(int64_t v) {
+    napi_value out;
+    if (v >= -static_cast<int64_t>(kMaxSafe) && v <= static_cast<int64_t>(kMaxSafe)) {
+      NapiCheck(env_, napi_create_double(env_, static_cast<double>(v), &out));
+    } else {
+      NapiCheck(env_, napi_create_bigint_int64(env_, v, &out));
+    }
+    return out;
+  }
+
+  static const char* Chars(const eve_node& n) {
+    return n.bytes.data != nullptr ? reinterpret_cast<const char*>(n.bytes.data) : "";
+  }
+
+  napi_value Text(const eve_node& n) {
+    napi_value out;
+    NapiCheck(env_, napi_create_string_utf8(env_, Chars(n), n.bytes.len, &out));
+    return out;
+  }
+
+  // new Keyword(name) / new EdnSymbol(name).
+  napi_value Named(napi_value ctor, const eve_node& n) {
+    napi_value name = Text(n), out;
+    NapiCheck(env_, napi_new_instance(env_, ctor, 1, &name, &out));
+    return out;
+  }
+
+  // Whether every key of map `n` is a keyword or a string, with no two of the same text:
+  // then the map becomes a plain object.
+  bool TextKeys(const eve_node& n) {
+    for (uint32_t i = 0; i < n.count; i++) {
+      const eve_node& k = nodes_[n.first + 2 * static_cast<uint64_t>(i)];
+      if (k.value_type != EVE_VALUE_KEYWORD && k.value_type != EVE_VALUE_STRING) return false;
+    }
+    auto text = [&](uint32_t i) {
+      const eve_node& k = nodes_[n.first + 2 * static_cast<uint64_t>(i)];
+      return std::string_view(Chars(k), k.bytes.len);
+    };
+    if (n.count <= 16) {
+      for (uint32_t i = 1; i < n.count; i++)
+        for (uint32_t j = 0; j < i; j++)
+          if (text(i) == text(j)) return false;
+      return true;
+    }
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(n.count);
+    for (uint32_t i = 0; i < n.count; i++)
+      if (!seen.insert(text(i)).second) return false;
+    return true;
+  }
+
+  // Sets an own data property, even one called "__proto__" (which a plain set would
+  // treat as the prototype).
+  void SetProperty(napi_value object, napi_value key, std::string_view text, napi_value value) {
+    if (text == "__proto__") {
+      napi_property_descriptor d{};
+      d.name = key;
+      d.value = value;
+      d.attributes = napi_default_jsproperty;
+      NapiCheck(env_, napi_define_properties(env_, object, 1, &d));
+    } else {
+      NapiCheck(env_, napi_set_property(env_, object, key, value));
+    }
+  }
+
+  napi_value ObjectOf(const eve_node& n, uint32_t depth) {
+    napi_value out;
+    NapiCheck(env_, napi_create_object(env_, &out));
+    bool scoped = n.count > kScopeAbove;
+    for (uint32_t i = 0; i < n.count; i++) {
+      auto entry = [&] {
+        const eve_node& k = nodes_[n.first + 2 * static_cast<uint64_t>(i)];
+        SetProperty(out, Text(k), std::string_view(Chars(k), k.bytes.len),
+                    Value(n.first + 2 * static_cast<uint64_t>(i) + 1, depth + 1));
+      };
+      if (scoped) {
+        Scope scope(env_);
+        entry();
+      } else {
+        entry();
+      }
+    }
+    return out;
+  }
+
+  napi_value MapOf(const eve_node& n, uint32_t depth) {
+    napi_value global, map_ctor, out, set;
+    NapiCheck(env_, napi_get_global(env_, &global));
+    NapiCheck(env_, napi_get_named_property(env_, global, "Map", &map_ctor));
+    NapiCheck(env_, napi_new_instance(env_, map_ctor, 0, nullptr, &out));
+    NapiCheck(env_, napi_get_named_property(env_, out, "set", &set));
+    for (uint32_t i = 0; i < n.count; i++) {
+      Scope scope(env_);
+      napi_value args[2] = {Value(n.first + 2 * static_cast<uint64_t>(i), depth + 1),
+                            Value(n.first + 2 * static_cast<uint64_t>(i) + 1, depth + 1)};
+      napi_value ignored;
+      NapiCheck(env_, napi_call_function(env_, out, set, 2, args, &ignored));
+    }
+    return out;
+  }
+
+  napi_env env_;
+  const eve_node* nodes_;
+  uint64_t count_;
+  napi_value keyword_ = nullptr;
+  napi_value symbol_ = nullptr;
+};
+
+// The JS value of a whole answer, shaped by eve_answer_shape: a relation is an Array of
+// row Arrays, a scalar a value or null, a collection an Array, a tuple an Array or null,
+// return maps an Array of objects keyed by the column names, a pull an object.
+Napi::Value AnswerValue(Napi::Env env, const eve_answer* answer) {
+  uint32_t shape = 0;
+  Check(env, eve_answer_shape(answer, &shape));
+  const eve_node* nodes = nullptr;
+  uint64_t count = 0;
+  Check(env, eve_answer_nodes(answer, &nodes, &count));
+  std::vector<std::string> columns;
+  if (shape == kShapeMaps) {
+    uint64_t rows = 0, width = 0;
+    Check(env, eve_answer_rows(answer, &rows, &width));
+    for (uint64_t c = 0; c < width; c++) {
+      const char* name = nullptr;
+      Check(env, eve_answer_column_name(answer, c, &name));
+      columns.emplace_back(name != nullptr ? name : "");
+    }
+  } else if (shape > kShapePull) {
+    throw MakeEveError(env, EVE_ERR_INTERNAL, "an answer of unknown shape " + std::to_string(shape));
+  }
+  AnswerConverter convert(env, nodes, count);
+  if (shape == kShapeMaps) return Napi::Value(env, convert.ReturnMaps(columns));
+  // Relation (a set of vectors), scalar, collection, tuple and pull are their root as is.
+  return Napi::Value(env, convert.Value(0));
+}
+
+// _query(db, queryEdn, inputsEdn?, view?, t?): a Datalog query (eve_db_query_answer); the
+// answer as JS values (see AnswerValue).
+Napi::Value Read::Query(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  QueryArgs a = ArgsOfQuery(info);
+  AnswerGuard answer;
+  Check(env, eve_db_query_answer(read_, a.db, a.view, a.t, a.query.c_str(), a.inputs_or_null(), answer.out()));
+  return AnswerValue(env, answer.get());
+}
+
+// pull(db, patternEdn, entityEdn): the entity shaped by a pull pattern
+// (eve_db_pull_answer), as an object keyed by attribute name.
+Napi::Value Read::Pull(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PullArgs a = ArgsOfPull(info);
+  AnswerGuard answer;
+  Check(env, eve_db_pull_answer(read_, a.db, a.pattern.c_str(), a.entity.c_str(), answer.out()));
+  return AnswerValue(env, answer.get());
 }
 
 // Drains `cursor` into an array of {e, a, t, m, type, value} objects, 256 datoms per
@@ -1395,6 +1780,15 @@ Napi::Value EveAddon::SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Registers the classes of keywords and symbols in answers: new Keyword(name),
+// new EdnSymbol(name) (name without a colon).
+Napi::Value EveAddon::SetValueClasses(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction() || !info[1].IsFunction()) ThrowType(info.Env(), "the value classes must be functions");
+  keyword_class = Napi::Persistent(info[0].As<Napi::Function>());
+  symbol_class = Napi::Persistent(info[1].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
 // The address of a Buffer's first byte, as a BigInt (for tests of zero copy).
 Napi::Value EveAddon::BufferAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1421,6 +1815,7 @@ EveAddon::EveAddon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&EveAddon::Version>("version"),
                            InstanceMethod<&EveAddon::StatusName>("statusName"),
                            InstanceMethod<&EveAddon::SetErrorClass>("setErrorClass"),
+                           InstanceMethod<&EveAddon::SetValueClasses>("setValueClasses"),
                            InstanceMethod<&EveAddon::BufferAddress>("bufferAddress"),
                            InstanceValue("Slab", slab),
                            InstanceValue("Read", read),

@@ -145,7 +145,7 @@ test('ranges of values: from components (inclusive) to end (exclusive)', () => {
   slab.close();
 });
 
-test('Datalog queries return EDN; errors name the clause', () => {
+test('Datalog queries as EDN (queryEdn, pullEdn) and as JS values (query, pull); errors name the clause', () => {
   const { slab, db } = setup();
   slab.transactEdn(
     db,
@@ -154,20 +154,31 @@ test('Datalog queries return EDN; errors name the clause', () => {
   );
   slab.withRead((read) => {
     assert.equal(
-      read.query(db, '[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]'),
+      read.queryEdn(db, '[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]'),
       '#{["Ada" "Bob"]}',
     );
-    assert.equal(read.query(db, '[:find [?a ...] :in $ [?n ...] :where [?e :person/name ?n] [?e :person/age ?a]]', '[["Ada" "Bob"]]'), '[36 41]');
-    throwsEve(assert, () => read.query(db, '[:find ?n :where [(< ?x 1)]]'), 'EVE_ERR_INVALID_ARGUMENT');
+    assert.equal(read.queryEdn(db, '[:find [?a ...] :in $ [?n ...] :where [?e :person/name ?n] [?e :person/age ?a]]', '[["Ada" "Bob"]]'), '[36 41]');
+    throwsEve(assert, () => read.queryEdn(db, '[:find ?n :where [(< ?x 1)]]'), 'EVE_ERR_INVALID_ARGUMENT');
     assert.equal(
-      read.pull(db, '[:person/name {:person/friend [:person/name]}]', '[:person/email "ada@x"]'),
+      read.pullEdn(db, '[:person/name {:person/friend [:person/name]}]', '[:person/email "ada@x"]'),
       '{:person/name "Ada", :person/friend [{:person/name "Bob"}]}',
     );
-    assert.throws(() => read.pull(db, '[*]'), TypeError);
-    const history = read.query(db, '[:find [?a ...] :where [?e :person/age ?a]]', null, { view: 'history' });
+    assert.throws(() => read.pullEdn(db, '[*]'), TypeError);
+    const history = read.queryEdn(db, '[:find [?a ...] :where [?e :person/age ?a]]', null, { view: 'history' });
     assert.equal(history, '[36 41]');
-    assert.throws(() => read.query(db, '[:find ?a :where [?e :person/age ?a]]', null, { view: 'asOf' }), TypeError);
-    assert.throws(() => read.query(db, 42), TypeError);
+    assert.throws(() => read.queryEdn(db, '[:find ?a :where [?e :person/age ?a]]', null, { view: 'asOf' }), TypeError);
+    assert.throws(() => read.queryEdn(db, 42), TypeError);
+    // The same through eve's answer nodes: JS values (see query.test.js).
+    assert.deepEqual(
+      read.query(db, '[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]'),
+      [['Ada', 'Bob']],
+    );
+    assert.deepEqual(read.query(db, '[:find [?a ...] :where [?e :person/age ?a]]', null, { view: 'history' }), [36, 41]);
+    assert.deepEqual(read.pull(db, '[:person/name {:person/friend [:person/name]}]', '[:person/email "ada@x"]'), {
+      'person/name': 'Ada',
+      'person/friend': [{ 'person/name': 'Bob' }],
+    });
+    throwsEve(assert, () => read.query(db, '[:find ?n :where [(< ?x 1)]]'), 'EVE_ERR_INVALID_ARGUMENT');
   });
   slab.close();
 });

@@ -142,6 +142,77 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// One cursor moved through many ranges, mostly ascending (as a join visits sorted
+    /// prefixes) and sometimes backwards, yields what a fresh range would each time; the
+    /// size estimate is exact for an empty tree and never above the tree's size.
+    #[test]
+    fn repositioned_cursors_match_fresh_ranges(
+        keys in prop::collection::btree_set(key(), 0..300),
+        mut starts in prop::collection::vec((key(), 0usize..40, prop::bool::weighted(0.15)), 1..40),
+    ) {
+        let slab = Slab::anonymous_with(&OpenOptions { max_size: 1 << 30, ..OpenOptions::default() }).unwrap();
+        let tree = slab.btree("t").unwrap();
+        tree.extend(keys.iter().map(Vec::as_slice)).unwrap();
+        let guard = slab.pin().unwrap();
+        let snapshot = tree.snapshot(&guard).unwrap();
+        // Ascending starts, except those marked to jump back.
+        let mut ordered: Vec<Vec<u8>> = starts.iter().map(|(k, _, _)| k.clone()).collect();
+        ordered.sort();
+        for ((start, _, back), sorted) in starts.iter_mut().zip(ordered) {
+            if !*back {
+                *start = sorted;
+            }
+        }
+        let mut cursor = snapshot.range(Bound::Unbounded, Bound::Unbounded);
+        for (start, span, _) in &starts {
+            // The end: `span` keys further on in the model, or unbounded.
+            let end = keys.range(start.clone()..).nth(*span).cloned();
+            cursor.reposition(start, end.as_deref()).unwrap();
+            let got: Vec<Vec<u8>> = cursor.by_ref().map(|k| k.unwrap().to_vec()).collect();
+            let expected: Vec<Vec<u8>> = snapshot
+                .range(Bound::Included(start), end.as_deref().map_or(Bound::Unbounded, Bound::Excluded))
+                .map(|k| k.unwrap().to_vec())
+                .collect();
+            prop_assert_eq!(&got, &expected);
+            let estimate = snapshot.estimate_range(start, end.as_deref()).unwrap();
+            if keys.is_empty() {
+                prop_assert_eq!(estimate, 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn estimates_follow_the_size_of_ranges() {
+    let slab = Slab::anonymous().unwrap();
+    let tree = slab.btree("t").unwrap();
+    let keys: Vec<[u8; 8]> = (0u64..100_000).map(|i| (i * 3).to_be_bytes()).collect();
+    tree.extend(keys.iter().map(|k| k.as_slice())).unwrap();
+    let guard = slab.pin().unwrap();
+    let snapshot = tree.snapshot(&guard).unwrap();
+    let estimate = |from: u64, to: u64| {
+        snapshot
+            .estimate_range(&(from * 3).to_be_bytes(), Some(&(to * 3).to_be_bytes()))
+            .unwrap()
+    };
+    // Within a leaf: exact.
+    assert_eq!(estimate(10, 15), 5);
+    // Across many nodes: within a quarter of the truth, and ordered like the truth.
+    for (from, to) in [(0u64, 100_000u64), (5_000, 25_000), (40_000, 41_000)] {
+        let e = estimate(from, to) as f64;
+        let truth = (to - from) as f64;
+        assert!(
+            (e - truth).abs() <= truth / 4.0,
+            "{from}..{to}: {e} vs {truth}"
+        );
+    }
+    assert!(estimate(0, 2_000) < estimate(0, 20_000));
+    assert_eq!(snapshot.estimate_range(&[0xFF; 9], None).unwrap(), 0);
+}
+
 #[test]
 fn bulk_build_of_a_large_sorted_set() {
     let slab = Slab::anonymous().unwrap();

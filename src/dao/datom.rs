@@ -144,6 +144,10 @@ impl Reader<'_> {
 
     fn value(&mut self) -> Result<Value> {
         let (value, tail) = Value::decode(self.rest)?;
+        if let Value::Tuple(_) = value {
+            // Tuples are made by queries, never stored.
+            return Err(self.bad());
+        }
         self.rest = tail;
         Ok(value)
     }

@@ -430,6 +430,13 @@ impl<'g> DbSnapshot<'g> {
         }
     }
 
+    /// About how many datoms (of every `t`, assertions and retractions) `index` holds
+    /// under `prefix`, without scanning them: what the query planner compares.
+    pub fn estimate(&self, index: Index, prefix: &[u8]) -> Result<u64> {
+        self.tree(tree_of(index))
+            .estimate_range(prefix, successor(prefix).as_deref())
+    }
+
     /// Every datom with a key in `[start, end)` (`end` `None`: no upper bound), unfolded.
     fn raw(&self, index: Index, start: &[u8], end: Option<&[u8]>) -> Datoms<'g> {
         let range = self.tree(tree_of(index)).range(
@@ -443,6 +450,7 @@ impl<'g> DbSnapshot<'g> {
             since: 0,
             folded: false,
             group: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -517,12 +525,37 @@ pub struct Datoms<'g> {
     /// The datom (and its key) of the `[e a v]` group being read that is latest at or
     /// before `as_of`.
     group: Option<(&'g [u8], Datom)>,
+    /// Room for the end key of `reposition`.
+    scratch: Vec<u8>,
 }
 
 impl<'g> Datoms<'g> {
     /// The index the datoms come from (and their keys are in).
     pub fn index(&self) -> Index {
         self.index
+    }
+
+    /// Moves the cursor to the datoms whose keys start with `prefix`, in the same index and
+    /// view. Ascending prefixes reuse the cursor's path through the tree, so a join that
+    /// visits sorted entities seeks in a few comparisons.
+    pub fn reposition(&mut self, prefix: &[u8]) -> Result<()> {
+        self.group = None;
+        // The end of the prefix's keys, built in place (this runs once per joined row).
+        let end = &mut self.scratch;
+        end.clear();
+        end.extend_from_slice(prefix);
+        while end.last() == Some(&0xFF) {
+            end.pop();
+        }
+        let bounded = match end.last_mut() {
+            Some(last) => {
+                *last += 1;
+                true
+            }
+            None => false,
+        };
+        self.range
+            .reposition(prefix, if bounded { Some(&self.scratch) } else { None })
     }
 
     /// Ends the current group: its latest datom, if it is an assertion in the view.

@@ -20,6 +20,7 @@ fn reference_cmp(a: &Value, b: &Value) -> Ordering {
             Value::Instant(_) => 7,
             Value::Bytes(_) => 8,
             Value::Ref(_) => 9,
+            Value::Tuple(_) => 10,
         }
     }
     match (a, b) {
@@ -41,6 +42,16 @@ fn reference_cmp(a: &Value, b: &Value) -> Ordering {
         (Value::Instant(x), Value::Instant(y)) => x.cmp(y),
         (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
         (Value::Ref(x), Value::Ref(y)) => x.cmp(y),
+        // Element by element; a tuple that is a prefix of another sorts first.
+        (Value::Tuple(x), Value::Tuple(y)) => {
+            for (p, q) in x.iter().zip(y) {
+                let order = reference_cmp(p, q);
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
         _ => rank(a).cmp(&rank(b)),
     }
 }
@@ -55,6 +66,12 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn value() -> impl Strategy<Value = Value> {
+    stored_value().prop_recursive(2, 8, 3, |inner| {
+        prop::collection::vec(inner, 0..3).prop_map(Value::Tuple)
+    })
+}
+
+fn stored_value() -> impl Strategy<Value = Value> {
     let long = prop_oneof![
         -3i64..3,
         any::<i64>(),
@@ -87,7 +104,7 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 fn datom() -> impl Strategy<Value = Datom> {
-    (0u64..4, 0u64..4, value(), 0u64..4, 0u64..3).prop_map(|(e, a, v, t, m)| Datom {
+    (0u64..4, 0u64..4, stored_value(), 0u64..4, 0u64..3).prop_map(|(e, a, v, t, m)| Datom {
         e,
         a,
         v,
@@ -721,5 +738,28 @@ mod entities {
         );
         // The EDN reads back.
         assert!(crate::dao::read_edn(&edn, "entity").is_ok());
+    }
+}
+
+#[test]
+fn doubles_print_as_edn_doubles() {
+    use clojure_reader::edn::Edn;
+    for d in [
+        0.0,
+        1.0,
+        -2.5,
+        1e15,
+        1.5e300,
+        -3e-7,
+        123_456.789,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        f64::EPSILON,
+    ] {
+        let text = Value::Double(d).to_edn();
+        match crate::dao::read_edn(&text, "a double").unwrap() {
+            Edn::Double(x) => assert_eq!(x.into_inner(), d, "{text}"),
+            other => panic!("{text} reads back as {other:?}"),
+        };
     }
 }

@@ -476,6 +476,10 @@ impl DbSnapshot<'_> {
     /// The value an EDN literal denotes as a value of `attribute` (typed by it: refs may be
     /// ids, idents or lookup refs), or, without an attribute, by its EDN type alone.
     pub(crate) fn literal(&self, attribute: Option<&Attribute>, edn: &Edn<'_>) -> Result<Value> {
+        if attribute.is_none() {
+            // Untyped literals need no schema (reading it walks the database).
+            return Self::plain_literal(edn);
+        }
         let schema = Schema::read(self)?;
         let resolver = Resolver {
             db: self,
@@ -484,17 +488,47 @@ impl DbSnapshot<'_> {
         };
         match attribute {
             Some(a) => resolver.value(a, edn),
-            None => Ok(match edn {
-                Edn::Nil => Value::Nil,
-                Edn::Bool(b) => Value::Boolean(*b),
-                Edn::Int(i) => Value::Long(*i),
-                Edn::Double(d) => Value::double(d.into_inner())?,
-                Edn::Str(s) => Value::String(s.to_string()),
-                Edn::Key(k) => Value::Keyword(k.to_string()),
-                Edn::Symbol(s) => Value::Symbol(s.to_string()),
-                other => return Err(invalid(format!("{other} is not a value"))),
-            }),
+            None => Self::plain_literal(edn),
         }
+    }
+
+    /// [`literal`](Self::literal) for an attribute of `schema`, already read.
+    pub(crate) fn literal_in(
+        &self,
+        schema: &Schema,
+        attribute: &Attribute,
+        edn: &Edn<'_>,
+    ) -> Result<Value> {
+        Resolver {
+            db: self,
+            schema,
+            tempids: HashMap::new(),
+        }
+        .value(attribute, edn)
+    }
+
+    /// The value an EDN literal denotes by its EDN type alone.
+    fn plain_literal(edn: &Edn<'_>) -> Result<Value> {
+        Ok(match edn {
+            Edn::Nil => Value::Nil,
+            Edn::Bool(b) => Value::Boolean(*b),
+            Edn::Int(i) => Value::Long(*i),
+            Edn::Double(d) => Value::double(d.into_inner())?,
+            Edn::Str(s) => Value::String(s.to_string()),
+            Edn::Key(k) => Value::Keyword(k.to_string()),
+            Edn::Symbol(s) => Value::Symbol(s.to_string()),
+            Edn::Tagged(tag, inner) => match (&**tag, &**inner) {
+                ("inst", Edn::Str(s)) => Value::Instant(
+                    parse_instant(s)
+                        .ok_or_else(|| invalid(format!("#inst {s:?} is not an instant")))?,
+                ),
+                ("uuid", Edn::Str(s)) => Value::Uuid(
+                    parse_uuid(s).ok_or_else(|| invalid(format!("#uuid {s:?} is not a uuid")))?,
+                ),
+                _ => return Err(invalid(format!("{edn} is not a value"))),
+            },
+            other => return Err(invalid(format!("{other} is not a value"))),
+        })
     }
 
     /// The entity named by the ident `ident` (with or without the leading colon).

@@ -15,7 +15,9 @@
 //! * string, keyword, symbol, bytes: the bytes with 0x00 escaped as 0x00 0xFF, ended by
 //!   0x00 0x00 — self-delimiting, and a prefix sorts before its extensions;
 //! * uuid: 16 bytes; instant: milliseconds since the epoch as a sign-flipped big-endian
-//!   i64; ref: the entity id as a big-endian u64.
+//!   i64; ref: the entity id as a big-endian u64;
+//! * tuple (made by queries, after every stored type): each element as 0x01 and its
+//!   encoding, then 0x00 — elements compare in turn and a shorter tuple sorts first.
 
 use crate::error::{Error, ErrorKind, Result};
 use std::cmp::Ordering;
@@ -30,6 +32,7 @@ const UUID: u8 = 0x60;
 const INSTANT: u8 = 0x61;
 const BYTES: u8 = 0x62;
 const REF: u8 = 0x63;
+const TUPLE: u8 = 0x70;
 
 /// The value of a datom.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +52,8 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// An entity id.
     Ref(u64),
+    /// A tuple of values, as the query function `tuple` makes; not a stored type.
+    Tuple(Vec<Value>),
 }
 
 impl Value {
@@ -75,6 +80,7 @@ impl Value {
             Value::Instant(_) => INSTANT,
             Value::Bytes(_) => BYTES,
             Value::Ref(_) => REF,
+            Value::Tuple(_) => TUPLE,
         }
     }
 
@@ -98,6 +104,13 @@ impl Value {
             Value::Uuid(u) => out.extend_from_slice(u),
             Value::Instant(ms) => out.extend_from_slice(&ordered_i64(*ms)),
             Value::Ref(e) => out.extend_from_slice(&e.to_be_bytes()),
+            Value::Tuple(items) => {
+                for item in items {
+                    out.push(1);
+                    item.encode(out);
+                }
+                out.push(0);
+            }
         }
     }
 
@@ -116,6 +129,10 @@ impl Value {
                 }
             }
             Value::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => format!("{d:.1}"),
+            // Large or tiny magnitudes in exponent form, which also keeps them doubles.
+            Value::Double(d) if d.abs() >= 1e15 || (*d != 0.0 && d.abs() < 1e-5) => {
+                format!("{d:e}")
+            }
             Value::Double(d) => d.to_string(),
             Value::String(s) => edn_string(s),
             Value::Keyword(k) => format!(":{k}"),
@@ -137,6 +154,14 @@ impl Value {
                 format!("#eve/bytes \"{hex}\"")
             }
             Value::Ref(e) => e.to_string(),
+            Value::Tuple(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Value::to_edn)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
         }
     }
 
@@ -212,6 +237,21 @@ impl Value {
                     rest,
                 )
             }
+            TUPLE => {
+                let mut items = Vec::new();
+                let mut rest = rest;
+                loop {
+                    match rest.split_first() {
+                        Some((0, after)) => break (Value::Tuple(items), after),
+                        Some((1, after)) => {
+                            let (item, after) = Value::decode(after)?;
+                            items.push(item);
+                            rest = after;
+                        }
+                        _ => return Err(bad()),
+                    }
+                }
+            }
             _ => return Err(bad()),
         })
     }
@@ -238,6 +278,7 @@ impl Ord for Value {
             (Uuid(a), Uuid(b)) => a.cmp(b),
             (Instant(a), Instant(b)) => a.cmp(b),
             (Ref(a), Ref(b)) => a.cmp(b),
+            (Tuple(a), Tuple(b)) => a.cmp(b),
             _ => self.tag().cmp(&other.tag()),
         }
     }

@@ -102,7 +102,7 @@ impl Answer {
             QueryResult::Scalar(_) => (eve_shape::EVE_SHAPE_SCALAR, Vec::new()),
             QueryResult::Collection(_) => (eve_shape::EVE_SHAPE_COLLECTION, Vec::new()),
             QueryResult::Tuple(_) => (eve_shape::EVE_SHAPE_TUPLE, Vec::new()),
-            QueryResult::Maps(_, _) => (
+            QueryResult::Maps(..) => (
                 eve_shape::EVE_SHAPE_MAPS,
                 result.column_names().unwrap_or_default(),
             ),
@@ -113,6 +113,10 @@ impl Answer {
     /// Writes `data` into node `slot`, appending its children (and theirs) after it.
     fn place(&mut self, data: &Data, slot: usize) -> Result<(), Failure> {
         let mut node = NIL_NODE;
+        if let Data::Value(tuple @ Value::Tuple(_)) = data {
+            // A tuple a query made is a vector to C.
+            return self.place(&Data::from(tuple.clone()), slot);
+        }
         let children: Vec<&Data> = match data {
             Data::Value(value) => {
                 self.value(value, &mut node);
@@ -179,6 +183,7 @@ impl Answer {
                 eve_bytes::ABSENT,
             ),
             Value::Bytes(b) => (eve_value_type::EVE_VALUE_BYTES, 0, 0.0, text(b)),
+            Value::Tuple(_) => unreachable!("tuples are placed as vectors"),
             Value::Ref(e) => (
                 eve_value_type::EVE_VALUE_REF,
                 *e as i64,

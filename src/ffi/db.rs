@@ -714,6 +714,8 @@ fn describe(key: &[u8], index: Index, datom: Datom, copies: &mut Vec<Vec<u8>>) -
             out.int_value = *e as i64;
             (eve_value_type::EVE_VALUE_REF, None)
         }
+        // Never in a datom: decoding a stored key refuses tuples.
+        Value::Tuple(_) => (eve_value_type::EVE_VALUE_NIL, None),
     };
     out.value_type = value_type as u32;
     if let Some(bytes) = bytes {

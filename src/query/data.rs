@@ -81,8 +81,12 @@ impl Data {
 }
 
 impl From<Value> for Data {
+    /// The value as data; a tuple becomes a vector of its items.
     fn from(value: Value) -> Data {
-        Data::Value(value)
+        match value {
+            Value::Tuple(items) => Data::Vector(items.into_iter().map(Data::from).collect()),
+            other => Data::Value(other),
+        }
     }
 }
 

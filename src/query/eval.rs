@@ -6,8 +6,8 @@
 //! the entity is known, AVET when the attribute and value are, AEVT for the attribute alone,
 //! VAET for a reference value — in place in the slab.
 
-use super::parse::{Clause, Comparison, In, Query, Rule, Term};
-use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value, View};
+use super::parse::{Binding, Clause, Comparison, In, Query, Rule, Term};
+use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value, View, RETRACTED};
 use crate::error::{Error, ErrorKind, Result};
 use clojure_reader::edn::Edn;
 use std::cell::RefCell;
@@ -347,13 +347,20 @@ fn solve(context: &Context<'_>, mut relation: Relation, clauses: &[Clause]) -> R
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| match c {
-                    Clause::Pattern { terms, .. } => Some((i, 1 + score(terms, &bound))),
-                    Clause::Rule { args, .. } => Some((i, 1 + score(args, &bound).min(8))),
-                    Clause::Or { .. } => Some((i, 0)),
+                    // Among equally bound patterns, the one matching fewest datoms.
+                    Clause::Pattern { source, terms, .. } => Some((
+                        i,
+                        1 + score(terms, &bound),
+                        estimate(context, source.as_deref(), terms, &bound),
+                    )),
+                    Clause::Rule { args, .. } => Some((i, 1 + score(args, &bound).min(8), 0)),
+                    Clause::Or { .. } => Some((i, 0, 0)),
                     _ => None,
                 })
-                .max_by_key(|&(i, score)| (score, std::cmp::Reverse(i)))
-                .map(|(i, _)| i)
+                .max_by_key(|&(i, score, size)| {
+                    (score, std::cmp::Reverse(size), std::cmp::Reverse(i))
+                })
+                .map(|(i, _, _)| i)
                 .ok_or_else(|| {
                     let clause = pending[0];
                     let vars = clause.vars();
@@ -578,6 +585,55 @@ fn or_join(
     Ok(Relation { vars, rows })
 }
 
+/// About how many datoms a pattern matches when its known positions are all constants
+/// (read from the index's shape, not scanned); 0 for a pattern joined through the
+/// relation's variables (each row then looks up few datoms) or one that cannot be sized.
+fn estimate(
+    context: &Context<'_>,
+    source: Option<&str>,
+    terms: &[Term],
+    bound: &dyn Fn(&str) -> bool,
+) -> u64 {
+    if terms.iter().filter_map(Term::var).any(bound) {
+        return 0;
+    }
+    let db = match source {
+        None => &context.main,
+        Some(name) => match context.sources.get(name) {
+            Some(Source::Database(db)) => db,
+            _ => return 0,
+        },
+    };
+    let attribute = match terms.get(1) {
+        Some(Term::Constant(Edn::Key(k))) => db.schema.attribute(k).ok(),
+        _ => None,
+    };
+    let mut prefix = Vec::new();
+    let index = match (terms.first(), attribute, terms.get(2)) {
+        (Some(Term::Constant(Edn::Int(e))), a, _) => {
+            prefix.extend_from_slice(&e.to_be_bytes());
+            if let Some(a) = a {
+                prefix.extend_from_slice(&a.id.to_be_bytes());
+            }
+            Index::Eavt
+        }
+        (_, Some(a), Some(Term::Constant(v))) => match db.db.literal_in(&db.schema, a, v) {
+            Ok(v) => {
+                prefix.extend_from_slice(&a.id.to_be_bytes());
+                v.encode(&mut prefix);
+                Index::Avet
+            }
+            Err(_) => return 0,
+        },
+        (_, Some(a), _) => {
+            prefix.extend_from_slice(&a.id.to_be_bytes());
+            Index::Aevt
+        }
+        _ => return u64::MAX,
+    };
+    db.db.estimate(index, &prefix).unwrap_or(0)
+}
+
 /// How selective a pattern is given the bound variables: entity, value and attribute
 /// positions, in that order of weight.
 fn score(terms: &[Term], bound: &dyn Fn(&str) -> bool) -> u32 {
@@ -594,6 +650,33 @@ fn score(terms: &[Term], bound: &dyn Fn(&str) -> bool) -> u32 {
         .sum()
 }
 
+/// An argument of a predicate or function: a column of each row, or a constant resolved
+/// once.
+enum Arg {
+    Column(usize),
+    Constant(Value),
+}
+
+impl Arg {
+    fn of(context: &Context<'_>, relation: &Relation, term: &Term, text: &str) -> Result<Arg> {
+        match term {
+            Term::Var(v) => relation
+                .column(v)
+                .map(Arg::Column)
+                .ok_or_else(|| invalid(format!("clause {text}: variable {v} is not bound"))),
+            Term::Constant(c) => Ok(Arg::Constant(ground(context, c)?)),
+            Term::Blank => Err(invalid(format!("clause {text}: _ is not an argument"))),
+        }
+    }
+
+    fn get<'r>(&'r self, row: &'r [Value]) -> &'r Value {
+        match self {
+            Arg::Column(c) => &row[*c],
+            Arg::Constant(v) => v,
+        }
+    }
+}
+
 fn filter(
     context: &Context<'_>,
     relation: Relation,
@@ -601,32 +684,24 @@ fn filter(
     args: &[Term],
     text: &str,
 ) -> Result<Relation> {
-    let value = |row: &[Value], term: &Term| -> Result<Value> {
-        match term {
-            Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
-            Term::Constant(c) => context.main.db.literal(None, c),
-            Term::Blank => Err(invalid(format!("clause {text}: _ cannot be compared"))),
-        }
-    };
-    let mut rows = Vec::new();
-    for row in &relation.rows {
-        let (a, b) = (value(row, &args[0])?, value(row, &args[1])?);
-        let keep = match op {
+    let (left, right) = (
+        Arg::of(context, &relation, &args[0], text)?,
+        Arg::of(context, &relation, &args[1], text)?,
+    );
+    let keep = |row: &Vec<Value>| {
+        let (a, b) = (left.get(row), right.get(row));
+        match op {
             Comparison::Less => a < b,
             Comparison::LessOrEqual => a <= b,
             Comparison::Greater => a > b,
             Comparison::GreaterOrEqual => a >= b,
             Comparison::Equal => a == b,
             Comparison::NotEqual => a != b,
-        };
-        if keep {
-            rows.push(row.clone());
         }
-    }
-    Ok(Relation {
-        vars: relation.vars,
-        rows,
-    })
+    };
+    let Relation { vars, mut rows } = relation;
+    rows.retain(keep);
+    Ok(Relation { vars, rows })
 }
 
 /// Evaluates a function clause row by row.
@@ -635,22 +710,43 @@ fn apply(
     relation: Relation,
     name: &str,
     args: &[Term],
-    bind: &Term,
+    bind: &Binding,
     text: &str,
 ) -> Result<Relation> {
-    let fresh = bind
-        .var()
-        .filter(|v| relation.column(v).is_none())
-        .map(str::to_string);
+    let mut fresh: Vec<String> = Vec::new();
+    for v in bind.terms().iter().filter_map(Term::var) {
+        if relation.column(v).is_none() && !fresh.iter().any(|f| f == v) {
+            fresh.push(v.to_string());
+        }
+    }
     let mut vars = relation.vars.clone();
     vars.extend(fresh.iter().cloned());
+    // Constants resolved once (get-else's source and attribute are not values).
+    let resolved: Vec<Option<Arg>> = args
+        .iter()
+        .map(|term| match term {
+            Term::Constant(Edn::Key(_)) | Term::Blank => Ok(None),
+            Term::Constant(Edn::Symbol(s)) if s.starts_with('$') => Ok(None),
+            term => Arg::of(context, &relation, term, text).map(Some),
+        })
+        .collect::<Result<_>>()?;
+    // Constants in the binding: the result must equal them.
+    let constants: Vec<Option<Value>> = bind
+        .terms()
+        .iter()
+        .map(|term| match term {
+            Term::Constant(c) => ground(context, c).map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_>>()?;
     let mut rows = Vec::new();
     for row in &relation.rows {
         let value = |term: &Term| -> Result<Value> {
-            match term {
-                Term::Var(v) => Ok(row[relation.column(v).expect("bound")].clone()),
-                Term::Constant(c) => context.main.db.literal(None, c),
-                Term::Blank => Err(invalid(format!("clause {text}: _ is not an argument"))),
+            let at = args.iter().position(|a| std::ptr::eq(a, term));
+            match (at.and_then(|i| resolved[i].as_ref()), term) {
+                (Some(arg), _) => Ok(arg.get(row).clone()),
+                (None, Term::Constant(c)) => context.main.db.literal(None, c),
+                (None, _) => Err(invalid(format!("clause {text}: _ is not an argument"))),
             }
         };
         let result = match name {
@@ -669,7 +765,7 @@ fn apply(
                 Value::String(out)
             }
             "ground" => match args {
-                [Term::Constant(c)] => context.main.db.literal(None, c)?,
+                [Term::Constant(c)] => ground(context, c)?,
                 _ => return Err(invalid(format!("clause {text}: ground takes one constant"))),
             },
             "get-else" => match args {
@@ -694,23 +790,84 @@ fn apply(
                     )))
                 }
             },
+            "tuple" => Value::Tuple(args.iter().map(value).collect::<Result<_>>()?),
+            "untuple" | "identity" => match args {
+                [one] => value(one)?,
+                _ => return Err(invalid(format!("clause {text}: {name} takes one argument"))),
+            },
             other => return Err(invalid(format!("clause {text}: unknown function {other}"))),
         };
-        match (bind, &fresh) {
-            (_, Some(_)) => {
-                let mut extended = row.clone();
-                extended.push(result);
-                rows.push(extended);
+        let not_a = |what: &str, value: &Value| {
+            invalid(format!(
+                "clause {text}: the result {} is not {what}",
+                value.to_edn()
+            ))
+        };
+        let terms = bind.terms();
+        // The result as tuples over the binding's terms.
+        let tuples: Vec<Vec<Value>> = match (bind, result) {
+            (Binding::Scalar(_), result) => vec![vec![result]],
+            (Binding::Tuple(_), Value::Tuple(items)) if items.len() == terms.len() => vec![items],
+            (Binding::Collection(_), Value::Tuple(items)) => {
+                items.into_iter().map(|item| vec![item]).collect()
             }
-            (Term::Var(v), None) => {
-                if row[relation.column(v).expect("bound")] == result {
-                    rows.push(row.clone());
+            (Binding::Relation(_), Value::Tuple(rows)) => rows
+                .into_iter()
+                .map(|row| match row {
+                    Value::Tuple(items) if items.len() == terms.len() => Ok(items),
+                    other => Err(not_a(&format!("a tuple of {} items", terms.len()), &other)),
+                })
+                .collect::<Result<_>>()?,
+            (Binding::Tuple(_), other) => {
+                return Err(not_a(&format!("a tuple of {} items", terms.len()), &other))
+            }
+            (_, other) => return Err(not_a("a tuple", &other)),
+        };
+        'tuples: for tuple in tuples {
+            let mut new_values: Vec<Option<Value>> = vec![None; fresh.len()];
+            for ((term, item), constant) in terms.iter().zip(tuple).zip(&constants) {
+                if let Some(constant) = constant {
+                    if *constant != item {
+                        continue 'tuples;
+                    }
+                }
+                let Term::Var(v) = term else { continue };
+                match relation.column(v) {
+                    Some(c) if row[c] != item => continue 'tuples,
+                    Some(_) => {}
+                    None => {
+                        let slot =
+                            &mut new_values[fresh.iter().position(|f| f == v).expect("fresh")];
+                        match slot {
+                            Some(seen) if *seen != item => continue 'tuples,
+                            _ => *slot = Some(item),
+                        }
+                    }
                 }
             }
-            _ => rows.push(row.clone()),
+            let mut extended = row.clone();
+            extended.extend(
+                new_values
+                    .into_iter()
+                    .map(|v| v.expect("bound by the result")),
+            );
+            rows.push(extended);
         }
     }
     Ok(Relation { vars, rows })
+}
+
+/// A constant as a value; vectors and lists become tuples.
+fn ground(context: &Context<'_>, constant: &Edn<'static>) -> Result<Value> {
+    match constant {
+        Edn::Vector(items) | Edn::List(items) => Ok(Value::Tuple(
+            items
+                .iter()
+                .map(|item| ground(context, item))
+                .collect::<Result<_>>()?,
+        )),
+        other => context.main.db.literal(None, other),
+    }
 }
 
 fn arithmetic(name: &str, values: &[Value], text: &str) -> Result<Value> {
@@ -770,27 +927,46 @@ fn arithmetic(name: &str, values: &[Value], text: &str) -> Result<Value> {
     Value::double(acc).map_err(|_| invalid(format!("clause {text}: the result is not a number")))
 }
 
-/// A pattern position, resolved for one row.
-enum Known<T> {
-    Yes(T),
-    /// Bind (or, if already seen in this pattern, check) this variable.
-    Bind(String),
-    Any,
-}
-
 fn entity_of(value: &Value, text: &str) -> Result<u64> {
     match value {
         Value::Ref(e) => Ok(*e),
         Value::Long(e) if *e >= 0 => Ok(*e as u64),
         other => Err(invalid(format!(
-            "clause {text}: {other:?} is not an entity"
+            "clause {text}: {} is not an entity",
+            other.to_edn()
         ))),
     }
 }
 
+/// Where one position of a pattern gets its value, decided once per pattern.
+enum Slot<T> {
+    /// A constant of the pattern, resolved before any row is read.
+    Constant(T),
+    /// A variable the relation already binds: this column of each row.
+    Column(usize),
+    /// A variable the pattern binds: this column of the new variables.
+    New(usize),
+    Blank,
+}
+
+impl<T> Slot<T> {
+    fn new(term: Option<&Term>, relation: &Relation, new_vars: &[String]) -> Slot<T> {
+        match term {
+            Some(Term::Var(v)) => match relation.column(v) {
+                Some(c) => Slot::Column(c),
+                None => Slot::New(new_vars.iter().position(|n| n == v).expect("collected")),
+            },
+            _ => Slot::Blank,
+        }
+    }
+}
+
+/// Joins `relation` with the datoms matching the pattern `terms`. Constants are resolved
+/// once; each row then scans the index its known positions select — EAVT when the entity
+/// is known, AVET for attribute and value, AEVT for the attribute alone, VAET for a
+/// reference value — and every datom found extends the row with the new variables.
 fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -> Result<Relation> {
-    let mut vars = relation.vars.clone();
-    let mut new_vars = Vec::new();
+    let mut new_vars: Vec<String> = Vec::new();
     for term in terms {
         if let Term::Var(v) = term {
             if relation.column(v).is_none() && !new_vars.contains(v) {
@@ -798,153 +974,216 @@ fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -
             }
         }
     }
-    vars.extend(new_vars.iter().cloned());
-    // The attribute, when it is a constant, types the value position.
-    let constant_attribute: Option<Attribute> = match terms.get(1) {
-        Some(Term::Constant(Edn::Key(k))) => Some(source.schema.attribute(k)?.clone()),
+    let e: Slot<u64> = match terms.first() {
+        Some(Term::Constant(Edn::Int(i))) if *i >= 0 => Slot::Constant(*i as u64),
+        Some(Term::Constant(other)) => {
+            Slot::Constant(source.db.resolve_entity(&other.to_string())?)
+        }
+        term => Slot::new(term, &relation, &new_vars),
+    };
+    let a: Slot<Attribute> = match terms.get(1) {
+        Some(Term::Constant(Edn::Key(k))) => Slot::Constant(source.schema.attribute(k)?.clone()),
         Some(Term::Constant(other)) => {
             return Err(invalid(format!(
                 "clause {text}: attribute {other} is not a keyword"
             )))
         }
-        _ => None,
+        term => Slot::new(term, &relation, &new_vars),
     };
-    let mut rows = Vec::new();
-    for row in &relation.rows {
-        let lookup = |term: &Term| -> Option<Value> {
-            match term {
-                Term::Var(v) => relation.column(v).map(|c| row[c].clone()),
-                _ => None,
-            }
-        };
-        let e = match terms.first() {
-            Some(Term::Constant(c)) => Known::Yes(match c {
-                Edn::Int(i) if *i >= 0 => *i as u64,
-                other => source.db.resolve_entity(&other.to_string())?,
-            }),
-            Some(t @ Term::Var(v)) => match lookup(t) {
-                Some(value) => Known::Yes(entity_of(&value, text)?),
-                None => Known::Bind(v.clone()),
-            },
-            _ => Known::Any,
-        };
-        let attribute: Known<Attribute> = match (&constant_attribute, terms.get(1)) {
-            (Some(a), _) => Known::Yes(a.clone()),
-            (None, Some(t @ Term::Var(v))) => match lookup(t) {
-                Some(Value::Keyword(k)) => Known::Yes(source.schema.attribute(&k)?.clone()),
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "clause {text}: {other:?} is not an attribute"
-                    )))
-                }
-                None => Known::Bind(v.clone()),
-            },
-            _ => Known::Any,
-        };
-        let typed = match &attribute {
-            Known::Yes(a) => Some(a),
+    // A constant value is typed by a constant attribute (so idents and lookup refs name
+    // entities); with a variable attribute it is taken as written.
+    let v: Slot<Value> = match terms.get(2) {
+        Some(Term::Constant(c)) => Slot::Constant(match &a {
+            Slot::Constant(attribute) => source.db.literal_in(&source.schema, attribute, c)?,
+            _ => source.db.literal(None, c)?,
+        }),
+        term => Slot::new(term, &relation, &new_vars),
+    };
+    let t: Slot<u64> = match terms.get(3) {
+        Some(Term::Constant(Edn::Int(t))) if *t >= 0 => Slot::Constant(*t as u64),
+        Some(Term::Constant(other)) => {
+            return Err(invalid(format!("clause {text}: t {other} is not a number")))
+        }
+        term => Slot::new(term, &relation, &new_vars),
+    };
+    let added: Slot<bool> = match terms.get(4) {
+        Some(Term::Constant(Edn::Bool(b))) => Slot::Constant(*b),
+        Some(Term::Constant(other)) => {
+            return Err(invalid(format!(
+                "clause {text}: added {other} is not true or false"
+            )))
+        }
+        term => Slot::new(term, &relation, &new_vars),
+    };
+
+    let mut vars = relation.vars.clone();
+    vars.extend(new_vars.iter().cloned());
+
+    // What each row knows, and the index and key prefix that selects its datoms.
+    struct Lookup<'r> {
+        row: usize,
+        index: Index,
+        prefix: Vec<u8>,
+        e: Option<u64>,
+        a: Option<u64>,
+        v: Option<&'r Value>,
+        t: Option<u64>,
+        added: Option<bool>,
+    }
+    let mut lookups = Vec::with_capacity(relation.rows.len());
+    for (r, row) in relation.rows.iter().enumerate() {
+        let e_known = match &e {
+            Slot::Constant(e) => Some(*e),
+            Slot::Column(c) => Some(entity_of(&row[*c], text)?),
             _ => None,
         };
-        let value: Known<Value> = match terms.get(2) {
-            Some(Term::Constant(c)) => Known::Yes(source.db.literal(typed, c)?),
-            Some(t @ Term::Var(v)) => match lookup(t) {
-                Some(value) => Known::Yes(value),
-                None => Known::Bind(v.clone()),
+        let a_known: Option<u64> = match &a {
+            Slot::Constant(a) => Some(a.id),
+            Slot::Column(c) => match &row[*c] {
+                Value::Keyword(k) => Some(source.schema.attribute(k)?.id),
+                other => {
+                    return Err(invalid(format!(
+                        "clause {text}: {} is not an attribute",
+                        other.to_edn()
+                    )))
+                }
             },
-            _ => Known::Any,
+            _ => None,
         };
-        let t_known: Known<u64> = match terms.get(3) {
-            Some(Term::Constant(Edn::Int(t))) if *t >= 0 => Known::Yes(*t as u64),
-            Some(Term::Constant(other)) => {
-                return Err(invalid(format!("clause {text}: t {other} is not a number")))
-            }
-            Some(t @ Term::Var(v)) => match lookup(t) {
-                Some(value) => Known::Yes(entity_of(&value, text)?),
-                None => Known::Bind(v.clone()),
+        let v_known: Option<&Value> = match &v {
+            Slot::Constant(v) => Some(v),
+            Slot::Column(c) => Some(&row[*c]),
+            _ => None,
+        };
+        let t_known = match &t {
+            Slot::Constant(t) => Some(*t),
+            Slot::Column(c) => Some(entity_of(&row[*c], text)?),
+            _ => None,
+        };
+        let added_known = match &added {
+            Slot::Constant(b) => Some(*b),
+            Slot::Column(c) => match &row[*c] {
+                Value::Boolean(b) => Some(*b),
+                other => {
+                    return Err(invalid(format!(
+                        "clause {text}: added {} is not true or false",
+                        other.to_edn()
+                    )))
+                }
             },
-            _ => Known::Any,
+            _ => None,
         };
-
-        // The index and prefix the known positions select.
         let mut prefix = Vec::new();
-        let index = match (&e, &attribute, &value) {
-            (Known::Yes(e), a, v) => {
+        let index = match (e_known, a_known, v_known) {
+            (Some(e), a, v) => {
                 prefix.extend_from_slice(&e.to_be_bytes());
-                if let Known::Yes(a) = a {
-                    prefix.extend_from_slice(&a.id.to_be_bytes());
-                    if let Known::Yes(v) = v {
+                if let Some(a) = a {
+                    prefix.extend_from_slice(&a.to_be_bytes());
+                    if let Some(v) = v {
                         v.encode(&mut prefix);
                     }
                 }
                 Index::Eavt
             }
-            (_, Known::Yes(a), Known::Yes(v)) => {
-                prefix.extend_from_slice(&a.id.to_be_bytes());
+            (None, Some(a), Some(v)) => {
+                prefix.extend_from_slice(&a.to_be_bytes());
                 v.encode(&mut prefix);
                 Index::Avet
             }
-            (_, Known::Yes(a), _) => {
-                prefix.extend_from_slice(&a.id.to_be_bytes());
+            (None, Some(a), None) => {
+                prefix.extend_from_slice(&a.to_be_bytes());
                 Index::Aevt
             }
-            (_, _, Known::Yes(v @ Value::Ref(_))) => {
+            (None, None, Some(v @ Value::Ref(_))) => {
                 v.encode(&mut prefix);
                 Index::Vaet
             }
             _ => Index::Eavt,
         };
-        for datom in source.scan(index, &prefix) {
+        lookups.push(Lookup {
+            row: r,
+            index,
+            prefix,
+            e: e_known,
+            a: a_known,
+            v: v_known,
+            t: t_known,
+            added: added_known,
+        });
+    }
+    // In key order, so one cursor per index moves forward through the tree.
+    lookups.sort_unstable_by(|x, y| (x.index as u8, &x.prefix).cmp(&(y.index as u8, &y.prefix)));
+
+    let mut rows = Vec::new();
+    let mut fresh: Vec<Option<Value>> = vec![None; new_vars.len()];
+    let mut cursor: Option<(Index, crate::dao::Datoms<'_>)> = None;
+    for lookup in &lookups {
+        let row = &relation.rows[lookup.row];
+        let datoms = match &mut cursor {
+            Some((index, datoms)) if *index == lookup.index => {
+                datoms.reposition(&lookup.prefix)?;
+                datoms
+            }
+            slot => {
+                let (_, datoms) =
+                    slot.insert((lookup.index, source.scan(lookup.index, &lookup.prefix)));
+                datoms
+            }
+        };
+        for datom in datoms.by_ref() {
             let datom = datom?;
-            let ident = |a: u64| -> Value {
-                source
-                    .schema
-                    .attribute_by_id(a)
-                    .map_or(Value::Long(a as i64), |a| Value::Keyword(a.ident.clone()))
-            };
-            let found = [
-                (binds(&e), Value::Ref(datom.e)),
-                (binds(&attribute), ident(datom.a)),
-                (binds(&value), datom.v.clone()),
-                (binds(&t_known), Value::Long(datom.t as i64)),
-            ];
-            // Known positions must match; new variables get the datom's values (equal
-            // where one variable appears twice).
-            let matches = match (&e, &attribute, &value, &t_known) {
-                (Known::Yes(x), ..) if *x != datom.e => false,
-                (_, Known::Yes(a), ..) if a.id != datom.a => false,
-                (_, _, Known::Yes(v), _) if *v != datom.v => false,
-                (.., Known::Yes(t)) if *t != datom.t => false,
-                _ => true,
-            };
-            if !matches {
+            // Known positions the prefix did not cover must match.
+            if lookup.e.is_some_and(|e| e != datom.e)
+                || lookup.a.is_some_and(|a| a != datom.a)
+                || lookup.v.is_some_and(|v| *v != datom.v)
+                || lookup.t.is_some_and(|t| t != datom.t)
+                || lookup.added.is_some_and(|b| b != (datom.m != RETRACTED))
+            {
                 continue;
             }
-            let mut extended = row.clone();
+            // New variables take the datom's values, equal where one appears twice.
+            fresh.iter_mut().for_each(|f| *f = None);
             let mut consistent = true;
-            for var in &new_vars {
-                let values: Vec<&Value> = found
-                    .iter()
-                    .filter(|(name, _)| name.as_deref() == Some(var.as_str()))
-                    .map(|(_, v)| v)
-                    .collect();
-                if values.windows(2).any(|w| w[0] != w[1]) {
-                    consistent = false;
-                    break;
-                }
-                extended.push(values[0].clone());
+            let mut bind = |slot: usize, value: Value| match &fresh[slot] {
+                Some(seen) if *seen != value => consistent = false,
+                Some(_) => {}
+                None => fresh[slot] = Some(value),
+            };
+            if let Slot::New(i) = e {
+                bind(i, Value::Ref(datom.e));
             }
-            if consistent {
-                rows.push(extended);
+            if let Slot::New(i) = a {
+                bind(
+                    i,
+                    source
+                        .schema
+                        .attribute_by_id(datom.a)
+                        .map_or(Value::Long(datom.a as i64), |a| {
+                            Value::Keyword(a.ident.clone())
+                        }),
+                );
             }
+            if let Slot::New(i) = t {
+                bind(i, Value::Long(datom.t as i64));
+            }
+            if let Slot::New(i) = added {
+                bind(i, Value::Boolean(datom.m != RETRACTED));
+            }
+            if let Slot::New(i) = v {
+                bind(i, datom.v);
+            }
+            if !consistent {
+                continue;
+            }
+            let mut extended = Vec::with_capacity(vars.len());
+            extended.extend_from_slice(row);
+            extended.extend(
+                fresh
+                    .iter_mut()
+                    .map(|f| f.take().expect("every new variable bound")),
+            );
+            rows.push(extended);
         }
     }
     Ok(Relation { vars, rows })
-}
-
-/// The variable a position binds, if it binds one.
-fn binds<T>(k: &Known<T>) -> Option<String> {
-    match k {
-        Known::Bind(v) => Some(v.clone()),
-        _ => None,
-    }
 }

@@ -24,8 +24,8 @@ mod pull;
 pub use data::Data;
 pub use eval::{Input, Relation};
 pub use parse::{
-    parse, parse_rules, Aggregate, Clause, Comparison, FindElem, FindSpec, In, KeyStyle, Query,
-    Rule, Term,
+    parse, parse_rules, Aggregate, Binding, Clause, Comparison, FindElem, FindSpec, In, KeyStyle,
+    Query, Rule, Term,
 };
 pub use pull::{pull, pull_edn};
 
@@ -44,8 +44,9 @@ pub enum QueryResult {
     Collection(Vec<Data>),
     /// One tuple, or none if nothing matched.
     Tuple(Option<Vec<Data>>),
-    /// With `:keys`, `:syms` or `:strs`: one map per tuple, name to value, sorted.
-    Maps(KeyStyle, Vec<Vec<(String, Data)>>),
+    /// With `:keys`, `:syms` or `:strs`: the names, then one map per tuple (its values in
+    /// the order of the names), sorted.
+    Maps(KeyStyle, Vec<String>, Vec<Vec<Data>>),
 }
 
 impl QueryResult {
@@ -59,7 +60,7 @@ impl QueryResult {
             QueryResult::Scalar(v) => v.clone().unwrap_or_else(Data::nil),
             QueryResult::Collection(vs) => Data::Vector(vs.clone()),
             QueryResult::Tuple(t) => t.as_ref().map_or_else(Data::nil, tuple),
-            QueryResult::Maps(style, maps) => {
+            QueryResult::Maps(style, names, maps) => {
                 let key = |k: &str| {
                     Data::Value(match style {
                         KeyStyle::Keyword => Value::Keyword(k.to_string()),
@@ -69,7 +70,15 @@ impl QueryResult {
                 };
                 Data::Vector(
                     maps.iter()
-                        .map(|m| Data::Map(m.iter().map(|(k, v)| (key(k), v.clone())).collect()))
+                        .map(|m| {
+                            Data::Map(
+                                names
+                                    .iter()
+                                    .map(|k| key(k))
+                                    .zip(m.iter().cloned())
+                                    .collect(),
+                            )
+                        })
                         .collect(),
                 )
             }
@@ -79,11 +88,7 @@ impl QueryResult {
     /// The names of the columns of return maps, in find order.
     pub fn column_names(&self) -> Option<Vec<String>> {
         match self {
-            QueryResult::Maps(_, maps) => Some(
-                maps.first()
-                    .map(|m| m.iter().map(|(k, _)| k.clone()).collect())
-                    .unwrap_or_default(),
-            ),
+            QueryResult::Maps(_, names, _) => Some(names.clone()),
             _ => None,
         }
     }
@@ -129,23 +134,36 @@ pub fn q_view<'g>(
             .iter()
             .map(|e| column(e.var()))
             .collect::<Result<Vec<_>>>()?;
-        let mut tuples: Vec<Vec<Value>> = relation
+        // Values move out of the rows, unless a column is asked for twice.
+        let repeated = (1..columns.len()).any(|i| columns[..i].contains(&columns[i]));
+        let mut tuples: Vec<Vec<Data>> = relation
             .rows
             .into_iter()
-            .map(|row| columns.iter().map(|&c| row[c].clone()).collect())
+            .map(|mut row| {
+                columns
+                    .iter()
+                    .map(|&c| {
+                        Data::from(if repeated {
+                            row[c].clone()
+                        } else {
+                            std::mem::replace(&mut row[c], Value::Nil)
+                        })
+                    })
+                    .collect()
+            })
             .collect();
         tuples.sort_unstable();
         tuples.dedup();
+        if pulls.any() {
+            for tuple in &mut tuples {
+                for (cell, element) in tuple.iter_mut().zip(&elements) {
+                    if let (FindElem::Pull { .. }, Data::Value(value)) = (element, &*cell) {
+                        *cell = pulls.shape(element, value.clone())?;
+                    }
+                }
+            }
+        }
         tuples
-            .into_iter()
-            .map(|tuple| {
-                tuple
-                    .into_iter()
-                    .zip(&elements)
-                    .map(|(value, element)| pulls.shape(element, value))
-                    .collect()
-            })
-            .collect::<Result<_>>()?
     } else {
         // The set of bindings of the find and :with variables...
         let mut kept: Vec<usize> = Vec::new();
@@ -211,12 +229,7 @@ pub fn q_view<'g>(
         rows.dedup();
     }
     if let Some((style, keys)) = &query.keys {
-        return Ok(QueryResult::Maps(
-            *style,
-            rows.into_iter()
-                .map(|row| keys.iter().cloned().zip(row).collect())
-                .collect(),
-        ));
+        return Ok(QueryResult::Maps(*style, keys.clone(), rows));
     }
     Ok(match query.find {
         FindSpec::Relation(_) => QueryResult::Relation(rows),
@@ -272,7 +285,7 @@ impl<'d, 'g> Pulls<'d, 'g> {
                 };
                 pull::pull_with(self.db, schema, pattern, e)
             }
-            _ => Ok(Data::Value(value)),
+            _ => Ok(Data::from(value)),
         }
     }
 }
@@ -280,9 +293,9 @@ impl<'d, 'g> Pulls<'d, 'g> {
 /// An aggregate over the values one variable takes in a group.
 fn aggregate(function: Aggregate, values: Vec<Value>, var: &str) -> Result<Data> {
     if function == Aggregate::Distinct {
-        return Ok(Data::set(values.into_iter().map(Data::Value).collect()));
+        return Ok(Data::set(values.into_iter().map(Data::from).collect()));
     }
-    aggregate_value(function, values, var).map(Data::Value)
+    aggregate_value(function, values, var).map(Data::from)
 }
 
 fn aggregate_value(function: Aggregate, mut values: Vec<Value>, var: &str) -> Result<Value> {

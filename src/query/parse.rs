@@ -34,6 +34,40 @@ impl Term {
     }
 }
 
+/// How the result of a function clause binds variables.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding {
+    /// `?x`: the result.
+    Scalar(Term),
+    /// `[?a ?b]`: the items of a tuple.
+    Tuple(Vec<Term>),
+    /// `[?x ...]`: one row per item of a tuple.
+    Collection(Term),
+    /// `[[?a ?b]]`: one row per tuple in a tuple of tuples.
+    Relation(Vec<Term>),
+}
+
+impl Binding {
+    fn of(edn: &Edn<'static>) -> Binding {
+        match edn {
+            Edn::Vector(items) => match items.as_slice() {
+                [item, Edn::Symbol(dots)] if dots == "..." => Binding::Collection(Term::of(item)),
+                [Edn::Vector(inner)] => Binding::Relation(inner.iter().map(Term::of).collect()),
+                items => Binding::Tuple(items.iter().map(Term::of).collect()),
+            },
+            other => Binding::Scalar(Term::of(other)),
+        }
+    }
+
+    /// The terms the binding names, in order.
+    pub fn terms(&self) -> &[Term] {
+        match self {
+            Binding::Scalar(t) | Binding::Collection(t) => std::slice::from_ref(t),
+            Binding::Tuple(ts) | Binding::Relation(ts) => ts,
+        }
+    }
+}
+
 /// The comparison a predicate clause makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {
@@ -47,7 +81,8 @@ pub enum Comparison {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Clause {
-    /// `[e a v]` or `[e a v t]`, matched against the database `$`, or `[$src e a v]`
+    /// `[e a v]`, `[e a v t]` or `[e a v t added]` (added: false for a retraction, which
+    /// only the history view shows), matched against the database `$`, or `[$src e a v]`
     /// against another source given as an input.
     Pattern {
         source: Option<String>,
@@ -60,12 +95,14 @@ pub enum Clause {
         args: Vec<Term>,
         text: String,
     },
-    /// `[(f arg ...) ?x]`: binds `?x` to a function of bound values (`+ - * /`, `str`,
-    /// `get-else`, `ground`), or keeps the rows where it equals `?x` if that is bound.
+    /// `[(f arg ...) binding]`: binds a function of bound values (`+ - * /`, `str`,
+    /// `get-else`, `ground`, `tuple`, `untuple`, `identity`) to `?x`, `[?a ?b]`,
+    /// `[?x ...]` or `[[?a ?b]]`, keeping only the rows that agree where a variable is
+    /// already bound.
     Function {
         name: String,
         args: Vec<Term>,
-        bind: Term,
+        bind: Binding,
         text: String,
     },
     /// `[(missing? $ ?e :attr)]`: keeps the rows whose entity has no value of the attribute.
@@ -123,7 +160,7 @@ impl Clause {
             Clause::Predicate { args, .. } | Clause::Rule { args, .. } => of_terms(args),
             Clause::Function { args, bind, .. } => {
                 let mut vars: Vec<String> = of_terms(args);
-                vars.extend(bind.var().map(str::to_string));
+                vars.extend(of_terms(bind.terms()));
                 vars
             }
             Clause::Missing { entity, .. } => {
@@ -552,13 +589,24 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
                 "clause {text}: a function call starts with its name"
             ))
         })?;
-        if !matches!(name, "+" | "-" | "*" | "/" | "str" | "get-else" | "ground") {
+        if !matches!(
+            name,
+            "+" | "-"
+                | "*"
+                | "/"
+                | "str"
+                | "get-else"
+                | "ground"
+                | "tuple"
+                | "untuple"
+                | "identity"
+        ) {
             return Err(invalid(format!("clause {text}: unknown function {name}")));
         }
         return Ok(Clause::Function {
             name: name.to_string(),
             args: call[1..].iter().map(Term::of).collect(),
-            bind: Term::of(binding),
+            bind: Binding::of(binding),
             text,
         });
     }
@@ -596,9 +644,9 @@ fn parse_clause(edn: &Edn<'static>) -> Result<Clause> {
         Some((Edn::Symbol(s), rest)) if s.starts_with('$') => (Some(s.to_string()), rest),
         _ => (None, items.as_slice()),
     };
-    if source.as_deref().is_none_or(|s| s == "$") && !(2..=4).contains(&items.len()) {
+    if source.as_deref().is_none_or(|s| s == "$") && !(2..=5).contains(&items.len()) {
         return Err(invalid(format!(
-            "clause {text}: a data pattern is [e a v] or [e a v t]"
+            "clause {text}: a data pattern is [e a v], [e a v t] or [e a v t added]"
         )));
     }
     if items.is_empty() {

@@ -155,6 +155,26 @@ final class Native {
     static final long TX_REPORT_RETRIES = offset(EVE_TX_REPORT, "retries");
     static final long TX_REPORT_TEMPIDS = offset(EVE_TX_REPORT, "tempids");
 
+    /**
+     * {@code struct eve_node { uint32_t value_type; uint32_t count; uint64_t first; int64_t
+     * int_value; double double_value; eve_bytes bytes; }}: 48 bytes, one node of an answer.
+     */
+    static final StructLayout EVE_NODE = MemoryLayout.structLayout(
+                    JAVA_INT.withName("value_type"),
+                    JAVA_INT.withName("count"),
+                    JAVA_LONG.withName("first"),
+                    JAVA_LONG.withName("int_value"),
+                    JAVA_DOUBLE.withName("double_value"),
+                    EVE_BYTES.withName("bytes"))
+            .withName("eve_node");
+
+    static final long NODE_VALUE_TYPE = offset(EVE_NODE, "value_type");
+    static final long NODE_COUNT = offset(EVE_NODE, "count");
+    static final long NODE_FIRST = offset(EVE_NODE, "first");
+    static final long NODE_INT_VALUE = offset(EVE_NODE, "int_value");
+    static final long NODE_DOUBLE_VALUE = offset(EVE_NODE, "double_value");
+    static final long NODE_BYTES = offset(EVE_NODE, "bytes");
+
     /** {@code enum eve_status} (a C enum: an {@code int}). */
     static final ValueLayout.OfInt STATUS = JAVA_INT;
 
@@ -163,6 +183,22 @@ final class Native {
     static final int EVE_OPEN_READ_ONLY = 1;
     static final int EVE_OPEN_MUST_EXIST = 2;
     static final int EVE_TX_SYNCED = 1;
+
+    /** {@code eve_value_type} codes of answer collections (answers only). */
+    static final int EVE_VALUE_VECTOR = 11;
+    static final int EVE_VALUE_SET = 12;
+    static final int EVE_VALUE_MAP = 13;
+
+    /**
+     * {@code eve_shape} (what {@code eve_answer_shape} stores). src/ffi/answer.rs defines
+     * the enum; include/eve.h names it without declaring it, so the values are copied here.
+     */
+    static final int EVE_SHAPE_RELATION = 0;
+    static final int EVE_SHAPE_SCALAR = 1;
+    static final int EVE_SHAPE_COLLECTION = 2;
+    static final int EVE_SHAPE_TUPLE = 3;
+    static final int EVE_SHAPE_MAPS = 4;
+    static final int EVE_SHAPE_PULL = 5;
 
     // ---- downcall handles --------------------------------------------------------------
 
@@ -240,6 +276,33 @@ final class Native {
                     STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_PULL =
             function("eve_db_pull", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_QUERY_ANSWER =
+            function("eve_db_query_answer", FunctionDescriptor.of(
+                    STATUS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle DB_PULL_ANSWER =
+            function("eve_db_pull_answer", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ANSWER_FREE = function("eve_answer_free", FunctionDescriptor.of(STATUS, ADDRESS));
+    private static final MethodHandle ANSWER_SHAPE =
+            function("eve_answer_shape", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle ANSWER_NODES =
+            function("eve_answer_nodes", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ANSWER_NODE =
+            function("eve_answer_node", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_CHILD =
+            function("eve_answer_child", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_ROWS =
+            function("eve_answer_rows", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ANSWER_CELL =
+            function("eve_answer_cell", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_COLUMN_NAME =
+            function("eve_answer_column_name", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_LONG =
+            function("eve_answer_long", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_DOUBLE =
+            function("eve_answer_double", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle ANSWER_TEXT =
+            function("eve_answer_text", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle ANSWER_EDN = function("eve_answer_edn", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
     private static final MethodHandle DB_ENTITY =
             function("eve_db_entity", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle DB_IDENT =
@@ -538,6 +601,119 @@ final class Native {
     static int dbPull(MemorySegment read, int db, MemorySegment pattern, MemorySegment entity, MemorySegment result) {
         try {
             return (int) DB_PULL.invokeExact(read, db, pattern, entity, result);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbQueryAnswer(
+            MemorySegment read, int db, int view, long viewT, MemorySegment query, MemorySegment inputs, MemorySegment answer) {
+        try {
+            return (int) DB_QUERY_ANSWER.invokeExact(read, db, view, viewT, query, inputs, answer);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int dbPullAnswer(MemorySegment read, int db, MemorySegment pattern, MemorySegment entity, MemorySegment answer) {
+        try {
+            return (int) DB_PULL_ANSWER.invokeExact(read, db, pattern, entity, answer);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerFree(MemorySegment answer) {
+        try {
+            return (int) ANSWER_FREE.invokeExact(answer);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerShape(MemorySegment answer, MemorySegment shape) {
+        try {
+            return (int) ANSWER_SHAPE.invokeExact(answer, shape);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerNodes(MemorySegment answer, MemorySegment nodes, MemorySegment count) {
+        try {
+            return (int) ANSWER_NODES.invokeExact(answer, nodes, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerNode(MemorySegment answer, long index, MemorySegment node) {
+        try {
+            return (int) ANSWER_NODE.invokeExact(answer, index, node);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerChild(MemorySegment answer, long index, long i, MemorySegment child) {
+        try {
+            return (int) ANSWER_CHILD.invokeExact(answer, index, i, child);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerRows(MemorySegment answer, MemorySegment rows, MemorySegment columns) {
+        try {
+            return (int) ANSWER_ROWS.invokeExact(answer, rows, columns);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerCell(MemorySegment answer, long row, long column, MemorySegment node) {
+        try {
+            return (int) ANSWER_CELL.invokeExact(answer, row, column, node);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerColumnName(MemorySegment answer, long column, MemorySegment name) {
+        try {
+            return (int) ANSWER_COLUMN_NAME.invokeExact(answer, column, name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerLong(MemorySegment answer, long index, MemorySegment value) {
+        try {
+            return (int) ANSWER_LONG.invokeExact(answer, index, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerDouble(MemorySegment answer, long index, MemorySegment value) {
+        try {
+            return (int) ANSWER_DOUBLE.invokeExact(answer, index, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerText(MemorySegment answer, long index, MemorySegment text, MemorySegment len) {
+        try {
+            return (int) ANSWER_TEXT.invokeExact(answer, index, text, len);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int answerEdn(MemorySegment answer, MemorySegment edn) {
+        try {
+            return (int) ANSWER_EDN.invokeExact(answer, edn);
         } catch (Throwable t) {
             throw rethrow(t);
         }

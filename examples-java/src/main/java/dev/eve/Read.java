@@ -14,8 +14,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.BiConsumer;
 
@@ -39,8 +41,8 @@ import java.util.function.BiConsumer;
  * Using a closed read throws {@link IllegalStateException} too.
  *
  * <p>The same goes for DaoDB databases: the first use of a database in a read ({@link
- * #ident}, {@link #datoms}, {@link #log}) fixes the version it sees. Their {@link Datom}s
- * are copies, valid for ever.
+ * #ident}, {@link #datoms}, {@link #log}, {@link #query}, {@link #pull}) fixes the version it
+ * sees. Their {@link Datom}s and query and pull answers are copies, valid for ever.
  */
 public final class Read implements AutoCloseable {
     /** Entries fetched per {@code eve_iter_next} call. */
@@ -58,6 +60,11 @@ public final class Read implements AutoCloseable {
 
     Read(MemorySegment handle) {
         this.handle = handle;
+    }
+
+    /** The eve handle (for tests). */
+    MemorySegment handle() {
+        return handle;
     }
 
     /**
@@ -190,13 +197,37 @@ public final class Read implements AutoCloseable {
     }
 
     /**
-     * Runs a Datalog query ({@code eve_db_query}) on the database at {@code db}, in the
-     * version this read sees, in this process on the shared indexes, and returns the answer
-     * as EDN text ({@code #{[...]}}, a value or {@code nil}, or {@code [...]}). {@code
-     * inputsEdn} is an EDN vector with one item per {@code :in} binding after {@code $}, or
-     * null.
+     * Runs a Datalog query ({@code eve_db_query_answer}) on the database at {@code db}, in
+     * the version this read sees, in this process on the shared indexes, and returns the
+     * answer as Java values, shaped by the find spec:
+     *
+     * <ul>
+     *   <li>{@code :find ?a ?b} (a relation): a {@code Set<List<Object>>}, one list per tuple;
+     *   <li>{@code :find ?a .} (a scalar): the value, or {@code null} when nothing matched;
+     *   <li>{@code :find [?a ...]} (a collection): a {@code List<Object>};
+     *   <li>{@code :find [?a ?b]} (a tuple): a {@code List<Object>}, or {@code null} when
+     *       nothing matched;
+     *   <li>{@code :keys}, {@code :syms}, {@code :strs}: a {@code List<Map<Object, Object>>},
+     *       one map per tuple, keyed by {@link Keyword}s, {@link Symbol}s or {@code String}s;
+     *   <li>{@code (pull ?e [...])} in {@code :find}: a {@code Map<Object, Object>} (as {@link
+     *       #pull}) in the tuple's place.
+     * </ul>
+     *
+     * <p>Values are {@code null} (nil), {@link Boolean}, {@link Long}, {@link Double}, {@link
+     * String}, {@link Keyword}, {@link Symbol}, {@link java.util.UUID}, {@link Instant}, {@code
+     * byte[]}, a {@link Long} entity id for a reference, and for collections unmodifiable
+     * {@link List}s (vectors), {@link Set}s and {@link Map}s that keep eve's order (sets, for
+     * instance a {@code (distinct ?x)} aggregate, come sorted). Everything is a copy: eve's
+     * answer is freed before this returns, and the result stays valid after the read closes.
+     *
+     * <p>{@code inputsEdn} is an EDN vector with one item per {@code :in} binding after {@code
+     * $}, or null; a source {@code $name} is given as {@code #eve/db n}, the database at root
+     * index {@code n} ({@link Slab#database}) read in the same version. A malformed query, an
+     * unknown attribute or an unbound variable throws {@link EveException} ({@code
+     * EVE_ERR_INVALID_ARGUMENT}) with a message naming the clause. {@link #queryEdn} gives the
+     * same answer as EDN text.
      */
-    public String query(int db, String queryEdn, String inputsEdn) {
+    public Object query(int db, String queryEdn, String inputsEdn) {
         return query(db, View.CURRENT, 0, queryEdn, inputsEdn);
     }
 
@@ -205,18 +236,98 @@ public final class Read implements AutoCloseable {
      * since transaction {@code t}, or the history, where every assertion and retraction
      * matches).
      */
-    public String query(int db, View view, long t, String queryEdn, String inputsEdn) {
+    public Object query(int db, View view, long t, String queryEdn, String inputsEdn) {
+        return queryAnswer(db, view, t, queryEdn, inputsEdn).value();
+    }
+
+    /**
+     * The answer of a relation query ({@code :find ?a ?b}, see {@link #query(int, String,
+     * String)}): one unmodifiable list per tuple, in eve's (sorted) order. A query of another
+     * shape throws {@link IllegalArgumentException}.
+     */
+    @SuppressWarnings("unchecked")
+    public Set<List<Object>> querySet(int db, String queryEdn, String inputsEdn) {
+        return (Set<List<Object>>) queryShaped(db, queryEdn, inputsEdn, Native.EVE_SHAPE_RELATION, -1);
+    }
+
+    /**
+     * The answer of a collection query ({@code :find [?a ...]}) or a tuple query ({@code :find
+     * [?a ?b]}; {@code null} when nothing matched), see {@link #query(int, String, String)}. A
+     * query of another shape throws {@link IllegalArgumentException}.
+     */
+    @SuppressWarnings("unchecked")
+    public List<Object> queryList(int db, String queryEdn, String inputsEdn) {
+        return (List<Object>) queryShaped(
+                db, queryEdn, inputsEdn, Native.EVE_SHAPE_COLLECTION, Native.EVE_SHAPE_TUPLE);
+    }
+
+    /**
+     * The answer of a return-maps query ({@code :keys}, {@code :syms} or {@code :strs}, see
+     * {@link #query(int, String, String)}): one unmodifiable map per tuple, its entries in
+     * the order of the names. A query of another shape throws {@link IllegalArgumentException}.
+     */
+    @SuppressWarnings("unchecked")
+    public List<Map<Object, Object>> queryMaps(int db, String queryEdn, String inputsEdn) {
+        return (List<Map<Object, Object>>) queryShaped(db, queryEdn, inputsEdn, Native.EVE_SHAPE_MAPS, -1);
+    }
+
+    private Object queryShaped(int db, String queryEdn, String inputsEdn, int shape, int otherShape) {
+        Answers.Decoded answer = queryAnswer(db, View.CURRENT, 0, queryEdn, inputsEdn);
+        if (answer.shape() != shape && answer.shape() != otherShape) {
+            throw new IllegalArgumentException("the query answers " + Answers.shapeName(answer.shape()) + ", not "
+                    + Answers.shapeName(shape) + (otherShape < 0 ? "" : " or " + Answers.shapeName(otherShape)));
+        }
+        return answer.value();
+    }
+
+    private Answers.Decoded queryAnswer(int db, View view, long t, String queryEdn, String inputsEdn) {
+        Objects.requireNonNull(view, "view");
+        return answer("eve_db_query_answer", (call, out) -> Native.dbQueryAnswer(handle, db, view.code, t,
+                Native.text(call, queryEdn, "the query"), Native.text(call, inputsEdn, "the inputs"), out));
+    }
+
+    /**
+     * Pulls the entity named by {@code entityEdn} (an id, ident or lookup ref) with the pull
+     * pattern {@code patternEdn} ({@code eve_db_pull_answer}), e.g. {@code [:person/name
+     * {:person/friend [:person/name]}]}, and returns the result as an unmodifiable map in
+     * eve's order, keyed by {@link Keyword}s ({@code Keyword.of("person/name")}, {@code
+     * Keyword.of("db/id")}; an {@code :as} option gives its own key). Values are as in {@link #query(int, String, String)}: a nested
+     * pattern gives a map per referenced entity, and a cardinality-many attribute a list.
+     * {@link #pullEdn} gives the same answer as EDN text.
+     */
+    @SuppressWarnings("unchecked")
+    public Map<Object, Object> pull(int db, String patternEdn, String entityEdn) {
+        Object pulled = answer("eve_db_pull_answer", (call, out) -> Native.dbPullAnswer(handle, db,
+                        Native.text(call, patternEdn, "the pattern"), Native.text(call, entityEdn, "the entity"), out))
+                .value();
+        return (Map<Object, Object>) pulled;
+    }
+
+    /**
+     * Runs a Datalog query ({@code eve_db_query}) like {@link #query(int, String, String)}
+     * and returns the answer as EDN text ({@code #{[...]}}, a value or {@code nil}, or {@code
+     * [...]}).
+     */
+    public String queryEdn(int db, String queryEdn, String inputsEdn) {
+        return queryEdn(db, View.CURRENT, 0, queryEdn, inputsEdn);
+    }
+
+    /**
+     * As {@link #queryEdn(int, String, String)}, against {@code view} of the database (as of
+     * or since transaction {@code t}, or the history).
+     */
+    public String queryEdn(int db, View view, long t, String queryEdn, String inputsEdn) {
         Objects.requireNonNull(view, "view");
         return textAnswer("eve_db_query", (call, out) -> Native.dbQuery(handle, db, view.code, t,
                 Native.text(call, queryEdn, "the query"), Native.text(call, inputsEdn, "the inputs"), out));
     }
 
     /**
-     * Pulls the entity named by {@code entityEdn} (an id, ident or lookup ref) with the pull
-     * pattern {@code patternEdn} ({@code eve_db_pull}), e.g. {@code [:person/name
-     * {:person/friend [:person/name]}]}, and returns the result as EDN text.
+     * Pulls like {@link #pull(int, String, String)} ({@code eve_db_pull}) and returns the
+     * result as EDN text, e.g. {@code {:person/name "Ada", :person/friend [{:person/name
+     * "Bob"}]}}.
      */
-    public String pull(int db, String patternEdn, String entityEdn) {
+    public String pullEdn(int db, String patternEdn, String entityEdn) {
         return textAnswer("eve_db_pull", (call, out) -> Native.dbPull(handle, db,
                 Native.text(call, patternEdn, "the pattern"), Native.text(call, entityEdn, "the entity"), out));
     }
@@ -232,8 +343,11 @@ public final class Read implements AutoCloseable {
                 Native.dbEntity(handle, db, Native.text(call, entityEdn, "an entity reference"), out));
     }
 
-    /** A native call that leaves its answer as text in eve's per-thread buffer. */
-    private interface TextCall {
+    /**
+     * A native call that stores its result through the out-pointer {@code out}: text in
+     * eve's per-thread buffer, or an {@code eve_answer *}. Its arguments live in {@code call}.
+     */
+    private interface OutCall {
         int call(Arena call, MemorySegment out);
     }
 
@@ -241,12 +355,25 @@ public final class Read implements AutoCloseable {
      * Runs {@code body} with an out-pointer for the answer and copies the text it points at:
      * eve keeps it only until the next eve call on this thread.
      */
-    private String textAnswer(String what, TextCall body) {
+    private String textAnswer(String what, OutCall body) {
         ensureOpen();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment out = call.allocate(ADDRESS);
             Native.check(body.call(call, out), what);
             return out.get(ADDRESS, 0).reinterpret(Long.MAX_VALUE).getString(0);
+        }
+    }
+
+    /**
+     * Runs {@code body} with an out-pointer for an {@code eve_answer *}, turns the answer into
+     * Java values and frees it.
+     */
+    private Answers.Decoded answer(String what, OutCall body) {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            Native.check(body.call(call, out), what);
+            return Answers.readAndFree(out.get(ADDRESS, 0), call);
         }
     }
 

@@ -109,19 +109,19 @@ class DatabaseTest {
                 [{:db/id "ada" :person/email "ada@x" :person/name "Ada" :person/age 36 :person/friend "bob"}
                  {:db/id "bob" :person/email "bob@x" :person/name "Bob" :person/age 41}]
                 """);
-        assertEquals("#{[\"Ada\" \"Bob\"]}", reading(read -> read.query(db,
+        assertEquals("#{[\"Ada\" \"Bob\"]}", reading(read -> read.queryEdn(db,
                 "[:find ?n ?fn :where [?e :person/friend ?f] [?e :person/name ?n] [?f :person/name ?fn]]", null)));
-        assertEquals("41", reading(read -> read.query(db,
+        assertEquals("41", reading(read -> read.queryEdn(db,
                 "[:find ?a . :in $ ?email :where [?e :person/email ?email] [?e :person/age ?a]]", "[\"bob@x\"]")));
-        assertEquals("{:person/name \"Ada\", :person/friend [{:person/name \"Bob\"}]}", reading(read -> read.pull(db,
+        assertEquals("{:person/name \"Ada\", :person/friend [{:person/name \"Bob\"}]}", reading(read -> read.pullEdn(db,
                 "[:person/name {:person/friend [:person/name]}]", "[:person/email \"ada@x\"]")));
         long before = slab.basisT(db);
         slab.transact(db, "[[:db/add [:person/email \"bob@x\"] :person/age 42]]");
-        assertEquals("41", reading(read -> read.query(db, View.AS_OF, before,
+        assertEquals("41", reading(read -> read.queryEdn(db, View.AS_OF, before,
                 "[:find ?a . :where [?e :person/email \"bob@x\"] [?e :person/age ?a]]", null)));
-        assertEquals("[41 42]", reading(read -> read.query(db, View.HISTORY, 0,
+        assertEquals("[41 42]", reading(read -> read.queryEdn(db, View.HISTORY, 0,
                 "[:find [?a ...] :where [?e :person/email \"bob@x\"] [?e :person/age ?a]]", null)));
-        EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> read.query(db, "[:find ?n :where [(< ?x 1)]]", null)));
+        EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> reading(read -> read.queryEdn(db, "[:find ?n :where [(< ?x 1)]]", null)));
         assertTrue(e.getMessage().contains("not bound"), e.getMessage());
     }
 

@@ -40,6 +40,14 @@ class LayoutAndVersionTest {
         assertEquals(8, Native.TX_REPORT_DATOMS);
         assertEquals(16, Native.TX_REPORT_RETRIES);
         assertEquals(24, Native.TX_REPORT_TEMPIDS);
+        assertEquals(48, Native.EVE_NODE.byteSize());
+        assertEquals(0, Native.NODE_VALUE_TYPE);
+        assertEquals(4, Native.NODE_COUNT);
+        assertEquals(8, Native.NODE_FIRST);
+        assertEquals(16, Native.NODE_INT_VALUE);
+        assertEquals(24, Native.NODE_DOUBLE_VALUE);
+        assertEquals(32, Native.NODE_BYTES);
+        assertEquals(8, Native.EVE_NODE.byteAlignment());
     }
 
     @Test
