@@ -75,6 +75,14 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("comparisons", "[:find [?n ...] :where [?e :person/age ?a] [(>= ?a 36)] [(< ?a 41)] [(!= ?a 40)] [?e :person/name ?n]]", "", r#"["Ada"]"#),
     ("comparing two variables", "[:find ?n ?m :where [?e :person/follows ?f] [?e :person/age ?a] [?f :person/age ?b] [(> ?a ?b)] [?e :person/name ?n] [?f :person/name ?m]]", "",
      r#"#{["Bob" "Cy"]}"#),
+    // One pattern and comparisons on its value: a scan of just that range of values.
+    ("ranges of values, with the variable on either side", "[:find [?a ...] :where [_ :person/age ?a] [(< 30 ?a)] [(<= ?a 40)]]", "", "[36]"),
+    ("an inclusive lower limit", "[:find [?a ...] :where [_ :person/age ?a] [(>= ?a 41)]]", "", "[41]"),
+    ("an exclusive lower limit", "[:find [?a ...] :where [_ :person/age ?a] [(> ?a 36)]]", "", "[41]"),
+    ("an inclusive upper limit", "[:find [?a ...] :where [_ :person/age ?a] [(<= ?a 19)]]", "", "[19]"),
+    ("an exclusive upper limit", "[:find [?a ...] :where [_ :person/age ?a] [(< ?a 36)]]", "", "[19]"),
+    ("limits from an input", "[:find [?a ...] :in $ ?min :where [_ :person/age ?a] [(> ?a ?min)]]", "[19]", "[36 41]"),
+    ("limits on a range with nothing in it", "[:find [?a ...] :where [_ :person/age ?a] [(> ?a 36)] [(< ?a 41)]]", "", "[]"),
     ("arithmetic", r#"[:find ?x . :where [?e :person/email "cy@x"] [?e :person/age ?a] [(* ?a 2) ?y] [(+ ?y 1 -3) ?x]]"#, "", "36"),
     ("division gives a double", r#"[:find ?x . :where [?e :person/email "cy@x"] [?e :person/age ?a] [(/ ?a 2) ?x]]"#, "", "9.5"),
     ("str", r#"[:find ?s . :where [?e :person/email "cy@x"] [?e :person/name ?n] [?e :person/age ?a] [(str ?n "-" ?a) ?s]]"#, "", r#""Cy-19""#),
@@ -279,6 +287,14 @@ fn several_databases_and_relations_as_sources() {
     )
     .unwrap();
     assert_eq!(answer.to_edn(), r#"#{["Ada" 10] ["Bob" 7]}"#);
+    // Pulls from the database the entity came from.
+    let pulled = eve::query::q(
+        &people,
+        r#"[:find (pull $pay ?p [:pay/amount]) . :in $ $pay :where [$pay ?p :pay/email "bob@x"]]"#,
+        &[Input::Database(payroll)],
+    )
+    .unwrap();
+    assert_eq!(pulled.to_edn(), "{:pay/amount 7}");
     // An unknown source is an error naming the clause.
     let error =
         eve::query::q(&people, "[:find ?x :where [$nope ?x :pay/email _]]", &[]).unwrap_err();

@@ -20,7 +20,8 @@ use crate::handle::Slab;
 use crate::root::{RootCell, RootKind};
 use crate::slab::Region;
 pub(crate) use edit::{normalise, Edit};
-use node::Node;
+use node::{compare_keys, Node};
+use std::cmp::Ordering;
 use std::ops::Bound;
 
 pub(crate) use node::children as node_children;
@@ -386,14 +387,14 @@ impl<'g> Range<'g> {
     fn in_range(&self, key: &[u8]) -> bool {
         if self.reverse {
             match &self.start {
-                Bound::Included(k) => key >= k.as_slice(),
-                Bound::Excluded(k) => key > k.as_slice(),
+                Bound::Included(k) => compare_keys(key, k) != Ordering::Less,
+                Bound::Excluded(k) => compare_keys(key, k) == Ordering::Greater,
                 Bound::Unbounded => true,
             }
         } else {
             match &self.end {
-                Bound::Included(k) => key <= k.as_slice(),
-                Bound::Excluded(k) => key < k.as_slice(),
+                Bound::Included(k) => compare_keys(key, k) != Ordering::Greater,
+                Bound::Excluded(k) => compare_keys(key, k) == Ordering::Less,
                 Bound::Unbounded => true,
             }
         }

@@ -15,6 +15,7 @@ mod value;
 pub use datom::{Datom, Index, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
 pub use schema::{Attribute, Schema, Unique, ValueType};
 pub(crate) use store::database_children;
+pub(crate) use store::successor;
 pub use store::{
     Change, Database, Datoms, DbSnapshot, Durability, EntityIds, LogDatoms, TxReport, View,
 };

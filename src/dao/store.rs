@@ -491,7 +491,8 @@ impl<'g> DbSnapshot<'g> {
 
 /// The smallest byte string greater than every string starting with `prefix` (`None` if
 /// there is none: the prefix is empty or all 0xFF).
-fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+/// The smallest key above every key that starts with `prefix` (none if it is all 0xFF).
+pub(crate) fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xFF {

@@ -12,6 +12,7 @@ use super::EveStatus;
 use crate::dao::Value;
 use crate::query::{Data, QueryResult};
 use std::ffi::{c_char, CString};
+use std::sync::OnceLock;
 
 /// The shape of an answer: what its root holds.
 #[repr(u32)]
@@ -71,7 +72,11 @@ pub(crate) struct Answer {
     texts: Vec<Box<[u8]>>,
     /// For `EVE_SHAPE_MAPS`: the column names, NUL-terminated.
     columns: Vec<CString>,
-    edn: CString,
+    /// The number of columns of a query's answer, even when it has no rows.
+    width: u64,
+    /// The answer as EDN, written when first asked for.
+    edn: OnceLock<CString>,
+    data: Data,
 }
 
 // SAFETY: the raw pointers in `nodes` point into `texts`, which the answer owns and never
@@ -81,7 +86,12 @@ unsafe impl Send for Answer {}
 unsafe impl Sync for Answer {}
 
 impl Answer {
-    fn new(shape: eve_shape, data: &Data, columns: Vec<String>) -> Result<Answer, Failure> {
+    fn new(
+        shape: eve_shape,
+        data: Data,
+        columns: Vec<String>,
+        width: u64,
+    ) -> Result<Answer, Failure> {
         let mut answer = Answer {
             shape,
             nodes: vec![NIL_NODE],
@@ -90,14 +100,18 @@ impl Answer {
                 .into_iter()
                 .map(|c| CString::new(c).unwrap_or_default())
                 .collect(),
-            edn: CString::new(data.to_edn().replace('\0', "\\u0000")).unwrap_or_default(),
+            width,
+            edn: OnceLock::new(),
+            data: Data::nil(),
         };
-        answer.place(data, 0)?;
+        answer.place(&data, 0)?;
+        answer.data = data;
         Ok(answer)
     }
 
-    fn from_query(result: &QueryResult) -> Result<Answer, Failure> {
-        let (shape, columns) = match result {
+    /// The answer to a query whose find spec has `width` elements.
+    fn from_query(result: QueryResult, width: u64) -> Result<Answer, Failure> {
+        let (shape, columns) = match &result {
             QueryResult::Relation(_) => (eve_shape::EVE_SHAPE_RELATION, Vec::new()),
             QueryResult::Scalar(_) => (eve_shape::EVE_SHAPE_SCALAR, Vec::new()),
             QueryResult::Collection(_) => (eve_shape::EVE_SHAPE_COLLECTION, Vec::new()),
@@ -107,7 +121,13 @@ impl Answer {
                 result.column_names().unwrap_or_default(),
             ),
         };
-        Answer::new(shape, &result.to_data(), columns)
+        Answer::new(shape, result.into_data(), columns, width)
+    }
+
+    fn edn(&self) -> &CString {
+        self.edn.get_or_init(|| {
+            CString::new(self.data.to_edn().replace('\0', "\\u0000")).unwrap_or_default()
+        })
     }
 
     /// Writes `data` into node `slot`, appending its children (and theirs) after it.
@@ -117,10 +137,11 @@ impl Answer {
             // A tuple a query made is a vector to C.
             return self.place(&Data::from(tuple.clone()), slot);
         }
-        let children: Vec<&Data> = match data {
+        let first = self.nodes.len();
+        match data {
             Data::Value(value) => {
                 self.value(value, &mut node);
-                Vec::new()
+                self.nodes[slot] = node;
             }
             Data::Vector(items) | Data::Set(items) => {
                 node.value_type = if matches!(data, Data::Vector(_)) {
@@ -129,20 +150,24 @@ impl Answer {
                     eve_value_type::EVE_VALUE_SET
                 } as u32;
                 node.count = count(items.len())?;
-                items.iter().collect()
+                node.first = first as u64;
+                self.nodes[slot] = node;
+                self.nodes.resize(first + items.len(), NIL_NODE);
+                for (i, item) in items.iter().enumerate() {
+                    self.place(item, first + i)?;
+                }
             }
             Data::Map(entries) => {
                 node.value_type = eve_value_type::EVE_VALUE_MAP as u32;
                 node.count = count(entries.len())?;
-                entries.iter().flat_map(|(k, v)| [k, v]).collect()
+                node.first = first as u64;
+                self.nodes[slot] = node;
+                self.nodes.resize(first + 2 * entries.len(), NIL_NODE);
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    self.place(key, first + 2 * i)?;
+                    self.place(value, first + 2 * i + 1)?;
+                }
             }
-        };
-        node.first = self.nodes.len() as u64;
-        self.nodes[slot] = node;
-        let first = self.nodes.len();
-        self.nodes.resize(first + children.len(), NIL_NODE);
-        for (i, child) in children.into_iter().enumerate() {
-            self.place(child, first + i)?;
         }
         Ok(())
     }
@@ -215,23 +240,10 @@ impl Answer {
         let root = &self.nodes[0];
         let nil = root.value_type == eve_value_type::EVE_VALUE_NIL as u32;
         match self.shape {
-            eve_shape::EVE_SHAPE_RELATION => {
-                let columns = if root.count == 0 {
-                    0
-                } else {
-                    self.nodes[root.first as usize].count as u64
-                };
-                (root.count as u64, columns)
-            }
+            eve_shape::EVE_SHAPE_RELATION => (root.count as u64, self.width),
             eve_shape::EVE_SHAPE_SCALAR => (!nil as u64, 1),
             eve_shape::EVE_SHAPE_COLLECTION => (root.count as u64, 1),
-            eve_shape::EVE_SHAPE_TUPLE => {
-                if nil {
-                    (0, 0)
-                } else {
-                    (1, root.count as u64)
-                }
-            }
+            eve_shape::EVE_SHAPE_TUPLE => (!nil as u64, self.width),
             eve_shape::EVE_SHAPE_MAPS => (root.count as u64, self.columns.len() as u64),
             eve_shape::EVE_SHAPE_PULL => (1, 1),
         }
@@ -326,8 +338,9 @@ pub unsafe extern "C" fn eve_db_query_answer(
             // SAFETY: as above.
             Some(unsafe { args::text(inputs_edn, "inputs_edn") }?)
         };
+        let width = crate::query::parse(query)?.find.elements().len() as u64;
         let built = handles::with_read(read, |read| {
-            Answer::from_query(&run_query(read, db, view, query, inputs)?)
+            Answer::from_query(run_query(read, db, view, query, inputs)?, width)
         })?;
         out.write(register_answer(built)?);
         Ok(())
@@ -355,7 +368,7 @@ pub unsafe extern "C" fn eve_db_pull_answer(
         let entity = unsafe { args::text(entity_edn, "entity_edn") }?;
         let built = handles::with_read(read, |read| {
             let pulled = crate::query::pull_edn(&snapshot(read, db)?, pattern, entity)?;
-            Answer::new(eve_shape::EVE_SHAPE_PULL, &pulled, Vec::new())
+            Answer::new(eve_shape::EVE_SHAPE_PULL, pulled, Vec::new(), 1)
         })?;
         out.write(register_answer(built)?);
         Ok(())
@@ -446,7 +459,7 @@ pub unsafe extern "C" fn eve_answer_child(
         if i >= children {
             return Err(Failure::new(
                 EveStatus::EVE_ERR_NOT_FOUND,
-                format!("the node has {children} children, not {}", i + 1),
+                format!("child {i} is past the end of the node's {children} children"),
             ));
         }
         out.write(node.first + i);
@@ -618,7 +631,7 @@ pub unsafe extern "C" fn eve_answer_edn(
 ) -> EveStatus {
     run(|| {
         let out = Out::new(edn, "edn")?;
-        out.write(handles::answer(answer)?.edn.as_ptr());
+        out.write(handles::answer(answer)?.edn().as_ptr());
         Ok(())
     })
 }

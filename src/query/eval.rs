@@ -378,13 +378,19 @@ fn solve(context: &Context<'_>, mut relation: Relation, clauses: &[Clause]) -> R
                 source: None,
                 terms,
                 text,
-            } => join(&context.main, relation, terms, text)?,
+            } => {
+                let limits = value_limits(context, &relation, terms, &pending);
+                join(&context.main, relation, terms, text, &limits)?
+            }
             Clause::Pattern {
                 source: Some(name),
                 terms,
                 text,
             } => match context.sources.get(name) {
-                Some(Source::Database(db)) => join(db, relation, terms, text)?,
+                Some(Source::Database(db)) => {
+                    let limits = value_limits(context, &relation, terms, &pending);
+                    join(db, relation, terms, text, &limits)?
+                }
                 Some(Source::Relation(tuples)) => {
                     join_tuples(&context.main, relation, tuples, terms, text)?
                 }
@@ -583,6 +589,74 @@ fn or_join(
         }
     }
     Ok(Relation { vars, rows })
+}
+
+/// The range of values a pattern's new value variable can take for the comparisons still
+/// pending on it, when each compares it with a constant or a value bound the same way in
+/// every row: `[?e :salary ?s] [(> ?s 50000)]` then scans only the salaries above 50000
+/// (in AVET) instead of all of them. The comparisons still run afterwards; the range only
+/// skips datoms they would drop.
+struct ValueLimits {
+    low: Option<Value>,
+    high: Option<(Value, bool)>,
+}
+
+fn value_limits(
+    context: &Context<'_>,
+    relation: &Relation,
+    terms: &[Term],
+    pending: &[&Clause],
+) -> ValueLimits {
+    let mut limits = ValueLimits {
+        low: None,
+        high: None,
+    };
+    let Some(Term::Var(v)) = terms.get(2) else {
+        return limits;
+    };
+    if relation.column(v).is_some() || relation.rows.len() != 1 {
+        return limits;
+    }
+    let known = |term: &Term| -> Option<Value> {
+        match term {
+            Term::Constant(c) => ground(context, c).ok(),
+            Term::Var(x) => relation.column(x).map(|c| relation.rows[0][c].clone()),
+            Term::Blank => None,
+        }
+    };
+    for clause in pending {
+        let Clause::Predicate { op, args, .. } = clause else {
+            continue;
+        };
+        // Put the variable on the left: `(< 3 ?v)` is `(> ?v 3)`.
+        let (op, other) = match (args.first(), args.get(1)) {
+            (Some(Term::Var(x)), Some(other)) if x == v => (*op, other),
+            (Some(other), Some(Term::Var(x))) if x == v => match op {
+                Comparison::Less => (Comparison::Greater, other),
+                Comparison::LessOrEqual => (Comparison::GreaterOrEqual, other),
+                Comparison::Greater => (Comparison::Less, other),
+                Comparison::GreaterOrEqual => (Comparison::LessOrEqual, other),
+                op => (*op, other),
+            },
+            _ => continue,
+        };
+        let Some(value) = known(other) else { continue };
+        match op {
+            Comparison::Greater | Comparison::GreaterOrEqual => {
+                if limits.low.as_ref().is_none_or(|low| value > *low) {
+                    limits.low = Some(value);
+                }
+            }
+            Comparison::Less | Comparison::LessOrEqual => {
+                let inclusive = op == Comparison::LessOrEqual;
+                if limits.high.as_ref().is_none_or(|(high, _)| value < *high) {
+                    limits.high = Some((value, inclusive));
+                }
+            }
+            Comparison::Equal | Comparison::NotEqual => {}
+        }
+    }
+    limits
 }
 
 /// About how many datoms a pattern matches when its known positions are all constants
@@ -965,7 +1039,13 @@ impl<T> Slot<T> {
 /// once; each row then scans the index its known positions select — EAVT when the entity
 /// is known, AVET for attribute and value, AEVT for the attribute alone, VAET for a
 /// reference value — and every datom found extends the row with the new variables.
-fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -> Result<Relation> {
+fn join(
+    source: &DbSource<'_>,
+    relation: Relation,
+    terms: &[Term],
+    text: &str,
+    limits: &ValueLimits,
+) -> Result<Relation> {
     let mut new_vars: Vec<String> = Vec::new();
     for term in terms {
         if let Term::Var(v) = term {
@@ -1073,7 +1153,7 @@ fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -
             },
             _ => None,
         };
-        let mut prefix = Vec::new();
+        let mut prefix = Vec::with_capacity(32);
         let index = match (e_known, a_known, v_known) {
             (Some(e), a, v) => {
                 prefix.extend_from_slice(&e.to_be_bytes());
@@ -1113,22 +1193,57 @@ fn join(source: &DbSource<'_>, relation: Relation, terms: &[Term], text: &str) -
     }
     // In key order, so one cursor per index moves forward through the tree.
     lookups.sort_unstable_by(|x, y| (x.index as u8, &x.prefix).cmp(&(y.index as u8, &y.prefix)));
+    // One attribute scan with limits on its values: the values' range of AVET instead.
+    let mut limited: Option<crate::dao::Datoms<'_>> = None;
+    if let ([lookup], Index::Aevt) = (
+        lookups.as_slice(),
+        lookups.first().map(|l| l.index).unwrap_or(Index::Eavt),
+    ) {
+        if limits.low.is_some() || limits.high.is_some() {
+            let mut start = lookup.prefix.clone();
+            if let Some(low) = &limits.low {
+                low.encode(&mut start);
+            }
+            let mut end = lookup.prefix.clone();
+            let end = match &limits.high {
+                Some((high, inclusive)) => {
+                    high.encode(&mut end);
+                    if *inclusive {
+                        crate::dao::successor(&end)
+                    } else {
+                        Some(end)
+                    }
+                }
+                None => crate::dao::successor(&end),
+            };
+            if let Some(end) = end {
+                limited = Some(
+                    source
+                        .db
+                        .range(Index::Avet, source.view, &start, Some(&end)),
+                );
+            }
+        }
+    }
 
     let mut rows = Vec::new();
     let mut fresh: Vec<Option<Value>> = vec![None; new_vars.len()];
     let mut cursor: Option<(Index, crate::dao::Datoms<'_>)> = None;
     for lookup in &lookups {
         let row = &relation.rows[lookup.row];
-        let datoms = match &mut cursor {
-            Some((index, datoms)) if *index == lookup.index => {
-                datoms.reposition(&lookup.prefix)?;
-                datoms
-            }
-            slot => {
-                let (_, datoms) =
-                    slot.insert((lookup.index, source.scan(lookup.index, &lookup.prefix)));
-                datoms
-            }
+        let datoms = match (&mut limited, &mut cursor) {
+            (Some(range), _) => range,
+            (None, cursor) => match cursor {
+                Some((index, datoms)) if *index == lookup.index => {
+                    datoms.reposition(&lookup.prefix)?;
+                    datoms
+                }
+                slot => {
+                    let (_, datoms) =
+                        slot.insert((lookup.index, source.scan(lookup.index, &lookup.prefix)));
+                    datoms
+                }
+            },
         };
         for datom in datoms.by_ref() {
             let datom = datom?;

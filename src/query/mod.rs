@@ -54,12 +54,16 @@ impl QueryResult {
     /// nil, a collection or tuple a vector (a missing tuple is nil), return maps a vector of
     /// maps.
     pub fn to_data(&self) -> Data {
-        let tuple = |t: &Vec<Data>| Data::Vector(t.clone());
+        self.clone().into_data()
+    }
+
+    /// [`to_data`](Self::to_data), without copying.
+    pub fn into_data(self) -> Data {
         match self {
-            QueryResult::Relation(rows) => Data::Set(rows.iter().map(tuple).collect()),
-            QueryResult::Scalar(v) => v.clone().unwrap_or_else(Data::nil),
-            QueryResult::Collection(vs) => Data::Vector(vs.clone()),
-            QueryResult::Tuple(t) => t.as_ref().map_or_else(Data::nil, tuple),
+            QueryResult::Relation(rows) => Data::Set(rows.into_iter().map(Data::Vector).collect()),
+            QueryResult::Scalar(v) => v.unwrap_or_else(Data::nil),
+            QueryResult::Collection(vs) => Data::Vector(vs),
+            QueryResult::Tuple(t) => t.map_or_else(Data::nil, Data::Vector),
             QueryResult::Maps(style, names, maps) => {
                 let key = |k: &str| {
                     Data::Value(match style {
@@ -69,16 +73,8 @@ impl QueryResult {
                     })
                 };
                 Data::Vector(
-                    maps.iter()
-                        .map(|m| {
-                            Data::Map(
-                                names
-                                    .iter()
-                                    .map(|k| key(k))
-                                    .zip(m.iter().cloned())
-                                    .collect(),
-                            )
-                        })
+                    maps.into_iter()
+                        .map(|m| Data::Map(names.iter().map(|k| key(k)).zip(m).collect()))
                         .collect(),
                 )
             }
@@ -124,7 +120,7 @@ pub fn q_view<'g>(
         })
     };
     let elements = query.find.elements();
-    let pulls = Pulls::new(db, &elements)?;
+    let pulls = Pulls::new(db, &query, inputs)?;
     let aggregating = elements
         .iter()
         .any(|e| matches!(e, FindElem::Aggregate { .. }));
@@ -243,51 +239,84 @@ pub fn q_view<'g>(
     })
 }
 
-/// The pulls a find spec asks for, with the schema they read.
-struct Pulls<'d, 'g> {
-    db: &'d DbSnapshot<'g>,
-    schema: Option<crate::dao::Schema>,
+/// The pulls a find spec asks for: each from `$` or another database given as an input,
+/// with the schema it reads.
+struct Pulls<'g> {
+    databases: Vec<(Option<String>, DbSnapshot<'g>, crate::dao::Schema)>,
 }
 
-impl<'d, 'g> Pulls<'d, 'g> {
-    fn new(db: &'d DbSnapshot<'g>, elements: &[FindElem]) -> Result<Pulls<'d, 'g>> {
-        let any = elements.iter().any(|e| matches!(e, FindElem::Pull { .. }));
-        Ok(Pulls {
-            db,
-            schema: if any {
-                Some(crate::dao::Schema::read(db)?)
-            } else {
-                None
-            },
-        })
+impl<'g> Pulls<'g> {
+    fn new(db: &DbSnapshot<'g>, query: &Query, inputs: &[Input<'g>]) -> Result<Pulls<'g>> {
+        let mut databases = Vec::new();
+        for element in query.find.elements() {
+            let FindElem::Pull { source, .. } = element else {
+                continue;
+            };
+            if databases.iter().any(|(s, _, _)| *s == source) {
+                continue;
+            }
+            let snapshot = match &source {
+                None => *db,
+                Some(name) => {
+                    // The input given for `name` in :in (`$` takes none).
+                    let position = query
+                        .inputs
+                        .iter()
+                        .filter(|i| **i != In::Database)
+                        .position(|i| *i == In::Source(name.clone()));
+                    match position.and_then(|p| inputs.get(p)) {
+                        Some(Input::Database(other)) => *other,
+                        _ => return Err(not_a_database(name)),
+                    }
+                }
+            };
+            let schema = crate::dao::Schema::read(&snapshot)?;
+            databases.push((source, snapshot, schema));
+        }
+        Ok(Pulls { databases })
     }
 
     fn any(&self) -> bool {
-        self.schema.is_some()
+        !self.databases.is_empty()
     }
 
     /// The cell for `value` under `element`: the value itself, or the entity pulled.
     fn shape(&self, element: &FindElem, value: Value) -> Result<Data> {
-        match (element, &self.schema) {
-            (FindElem::Pull { var, pattern }, Some(schema)) => {
-                let e = match value {
-                    Value::Ref(e) => e,
-                    Value::Long(e) if e >= 0 => e as u64,
-                    other => {
-                        return Err(Error::new(
-                            ErrorKind::InvalidArgument,
-                            format!(
-                                ":find (pull {var} ...): {} is not an entity",
-                                other.to_edn()
-                            ),
-                        ))
-                    }
-                };
-                pull::pull_with(self.db, schema, pattern, e)
+        let FindElem::Pull {
+            source,
+            var,
+            pattern,
+        } = element
+        else {
+            return Ok(Data::from(value));
+        };
+        let (_, db, schema) = self
+            .databases
+            .iter()
+            .find(|(s, _, _)| s == source)
+            .expect("every pull's database was opened");
+        let e = match value {
+            Value::Ref(e) => e,
+            Value::Long(e) if e >= 0 => e as u64,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        ":find (pull {var} ...): {} is not an entity",
+                        other.to_edn()
+                    ),
+                ))
             }
-            _ => Ok(Data::from(value)),
-        }
+        };
+        pull::pull_with(db, schema, pattern, e)
     }
+}
+
+fn not_a_database(name: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!(":find (pull {name} ...): {name} is not a database given in :in"),
+    )
 }
 
 /// An aggregate over the values one variable takes in a group.

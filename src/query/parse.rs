@@ -203,8 +203,9 @@ pub enum FindElem {
         function: Aggregate,
         var: String,
     },
-    /// `(pull ?e [pattern])`.
+    /// `(pull ?e [pattern])`, or `(pull $src ?e [pattern])` from another database.
     Pull {
+        source: Option<String>,
         var: String,
         pattern: Edn<'static>,
     },
@@ -456,11 +457,20 @@ fn element(edn: &Edn<'static>) -> Result<FindElem> {
     if let Edn::List(call) = edn {
         if call.first().and_then(symbol) == Some("pull") {
             return match call.as_slice() {
-                [_, var, pattern @ Edn::Vector(_)]
-                | [_, Edn::Symbol(_), var, pattern @ Edn::Vector(_)] => Ok(FindElem::Pull {
+                [_, var, pattern @ Edn::Vector(_)] => Ok(FindElem::Pull {
+                    source: None,
                     var: variable(var, ":find")?,
                     pattern: pattern.clone(),
                 }),
+                [_, Edn::Symbol(source), var, pattern @ Edn::Vector(_)]
+                    if source.starts_with('$') =>
+                {
+                    Ok(FindElem::Pull {
+                        source: Some(source.to_string()).filter(|s| s != "$"),
+                        var: variable(var, ":find")?,
+                        pattern: pattern.clone(),
+                    })
+                }
                 _ => Err(invalid(format!(":find {edn}: (pull ?e [pattern])"))),
             };
         }

@@ -89,6 +89,14 @@ static const struct abi_layout_row ROWS[] = {
     FIELD(eve_tx_report, retries),
     FIELD(eve_tx_report, tempids),
 
+    STRUCT(eve_node),
+    FIELD(eve_node, value_type),
+    FIELD(eve_node, count),
+    FIELD(eve_node, first),
+    FIELD(eve_node, int_value),
+    FIELD(eve_node, double_value),
+    FIELD(eve_node, bytes),
+
     ENUM(eve_status),
     ENUM(eve_op_kind),
     ENUM(eve_open_flag),
@@ -97,6 +105,7 @@ static const struct abi_layout_row ROWS[] = {
     ENUM(eve_view),
     ENUM(eve_value_type),
     ENUM(eve_tx_flag),
+    ENUM(eve_shape),
 };
 
 const struct abi_layout_row *abi_layouts(size_t *count) {
@@ -108,6 +117,53 @@ const struct abi_layout_row *abi_layouts(size_t *count) {
 static int failed(int step, const char *what) {
     fprintf(stderr, "abi_smoke step %d (%s): %s\n", step, what, eve_last_error_message());
     return step;
+}
+
+/* A query answer read back through the node array the header declares (struct eve_node,
+ * read in place), the result-set calls and a typed getter. */
+static int smoke_answer(eve_slab *slab) {
+    uint32_t db = 0;
+    if (eve_db_open(slab, "abi db", &db) != EVE_OK) return failed(10, "eve_db_open");
+    if (eve_db_transact(slab, db,
+                        "[{:db/ident :abi/name :db/valueType :db.type/string}"
+                        " {:db/ident :abi/n :db/valueType :db.type/long}]",
+                        NULL, 0, NULL) != EVE_OK ||
+        eve_db_transact(slab, db, "[{:abi/name \"one\" :abi/n 1} {:abi/name \"two\" :abi/n 2}]",
+                        NULL, 0, NULL) != EVE_OK)
+        return failed(11, "eve_db_transact");
+
+    eve_read *read = NULL;
+    if (eve_read_begin(slab, &read) != EVE_OK) return failed(12, "eve_read_begin");
+    eve_answer *answer = NULL;
+    enum eve_status got = eve_db_query_answer(
+        read, db, EVE_VIEW_CURRENT, 0, "[:find ?s ?n :where [?e :abi/name ?s] [?e :abi/n ?n]]",
+        NULL, &answer);
+    /* The answer owns its data: everything below runs after the read has ended. */
+    if (eve_read_end(read) != EVE_OK) return failed(13, "eve_read_end");
+    if (got != EVE_OK) return failed(14, "eve_db_query_answer");
+
+    int result = 0;
+    uint32_t shape = 99;
+    uint64_t rows = 0, columns = 0, count = 0, cell = 0;
+    const struct eve_node *nodes = NULL;
+    int64_t n = 0;
+    if (eve_answer_shape(answer, &shape) != EVE_OK || shape != EVE_SHAPE_RELATION)
+        result = failed(15, "eve_answer_shape");
+    else if (eve_answer_rows(answer, &rows, &columns) != EVE_OK || rows != 2 || columns != 2)
+        result = failed(16, "eve_answer_rows");
+    else if (eve_answer_nodes(answer, &nodes, &count) != EVE_OK || count != 7 ||
+             nodes[0].value_type != EVE_VALUE_SET || nodes[0].count != 2)
+        result = failed(17, "eve_answer_nodes");
+    /* Rows of a set are sorted: ["one" 1] then ["two" 2]. */
+    else if (eve_answer_cell(answer, 1, 0, &cell) != EVE_OK || cell >= count ||
+             nodes[cell].value_type != EVE_VALUE_STRING || nodes[cell].bytes.len != 3 ||
+             memcmp(nodes[cell].bytes.data, "two", 4) != 0)
+        result = failed(18, "eve_answer_cell");
+    else if (eve_answer_cell(answer, 1, 1, &cell) != EVE_OK ||
+             eve_answer_long(answer, cell, &n) != EVE_OK || n != 2)
+        result = failed(19, "eve_answer_long");
+    if (eve_answer_free(answer) != EVE_OK && result == 0) result = failed(20, "eve_answer_free");
+    return result;
 }
 
 static int smoke_on(eve_slab *slab) {
@@ -135,7 +191,7 @@ static int smoke_on(eve_slab *slab) {
     if (eve_read_end(read) != EVE_OK) return failed(6, "eve_read_end");
     if (got != EVE_OK) return failed(7, "eve_read_get");
     if (!same) return failed(8, "eve_read_get value");
-    return 0;
+    return smoke_answer(slab);
 }
 
 int abi_smoke(void) {

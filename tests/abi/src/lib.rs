@@ -42,6 +42,7 @@ macro_rules! layouts {
             struct eve_sweep_report { live_blocks, live_bytes, freed_blocks, freed_bytes }
             struct eve_datom { e, a, t, m, value_type, int_value, double_value, bytes }
             struct eve_tx_report { t, datoms, retries, tempids }
+            struct eve_node { value_type, count, first, int_value, double_value, bytes }
             enum eve_status
             enum eve_op_kind
             enum eve_open_flag
@@ -50,6 +51,7 @@ macro_rules! layouts {
             enum eve_view
             enum eve_value_type
             enum eve_tx_flag
+            enum eve_shape
         )
     };
     (@table $m:ident; $(struct $s:ident { $($f:ident),* $(,)? })* $(enum $e:ident)*) => {{
@@ -96,7 +98,13 @@ pub fn rust_layouts() -> Layouts {
 
 /// The header's structs that C only ever sees behind pointers (handles); they have no
 /// layout to compare.
-pub const OPAQUE_STRUCTS: &[&str] = &["eve_cursor", "eve_iter", "eve_read", "eve_slab"];
+pub const OPAQUE_STRUCTS: &[&str] = &[
+    "eve_answer",
+    "eve_cursor",
+    "eve_iter",
+    "eve_read",
+    "eve_slab",
+];
 
 /// The C compiler's side, from `c/layout.c`.
 pub mod c {

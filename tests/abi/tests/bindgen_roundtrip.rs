@@ -101,8 +101,12 @@ fn opaque_handles_stay_opaque() {
             std::mem::size_of::<header::eve_cursor>(),
             std::mem::size_of::<eve::ffi::eve_cursor>(),
         ),
+        (
+            std::mem::size_of::<header::eve_answer>(),
+            std::mem::size_of::<eve::ffi::eve_answer>(),
+        ),
     ];
-    assert_eq!(sizes, [(0, 0); 4]);
+    assert_eq!(sizes, [(0, 0); 5]);
     assert_eq!(OPAQUE_STRUCTS.len(), sizes.len());
 }
 
@@ -158,7 +162,16 @@ fn enum_constants_equal_rust() {
         eve_value_type::EVE_VALUE_INSTANT,
         eve_value_type::EVE_VALUE_BYTES,
         eve_value_type::EVE_VALUE_REF,
+        eve_value_type::EVE_VALUE_VECTOR,
+        eve_value_type::EVE_VALUE_SET,
+        eve_value_type::EVE_VALUE_MAP,
         eve_tx_flag::EVE_TX_SYNCED,
+        eve_shape::EVE_SHAPE_RELATION,
+        eve_shape::EVE_SHAPE_SCALAR,
+        eve_shape::EVE_SHAPE_COLLECTION,
+        eve_shape::EVE_SHAPE_TUPLE,
+        eve_shape::EVE_SHAPE_MAPS,
+        eve_shape::EVE_SHAPE_PULL,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(
@@ -260,6 +273,20 @@ fn function_signatures_equal_rust() {
         eve_db_range / 8,
         eve_db_query / 7,
         eve_db_pull / 5,
+        eve_db_query_answer / 7,
+        eve_db_pull_answer / 5,
+        eve_answer_free / 1,
+        eve_answer_shape / 2,
+        eve_answer_nodes / 3,
+        eve_answer_node / 3,
+        eve_answer_child / 4,
+        eve_answer_rows / 3,
+        eve_answer_cell / 4,
+        eve_answer_column_name / 3,
+        eve_answer_long / 3,
+        eve_answer_double / 3,
+        eve_answer_text / 4,
+        eve_answer_edn / 2,
         eve_cursor_next / 4,
         eve_cursor_close / 1,
         eve_status_name / 1,
