@@ -117,7 +117,15 @@ fn median_ms(mut run: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let slab = Slab::anonymous().expect("slab");
+    // EVE_BENCH_FILE=path: a slab file (as the hosts use) instead of anonymous memory.
+    let file = std::env::var("EVE_BENCH_FILE").ok();
+    let slab = match &file {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            Slab::open(path).expect("slab file")
+        }
+        None => Slab::anonymous().expect("slab"),
+    };
     let db = slab.database("people").expect("database");
     db.transact_edn(SCHEMA, None).expect("schema");
     let load = Instant::now();

@@ -95,11 +95,14 @@ fn another_format_version_is_refused_with_a_version_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.slab");
     let mut bytes = valid_slab(&path);
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    std::fs::write(&path, &bytes).unwrap();
-    let err = refused(&path, &OpenOptions::default());
-    assert_eq!(err.kind(), ErrorKind::Version);
-    assert!(err.message().contains("version 2"), "{err}");
+    // Version 1 (B+tree slots without heads) and a version from the future.
+    for version in [1u32, 3] {
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let err = refused(&path, &OpenOptions::default());
+        assert_eq!(err.kind(), ErrorKind::Version);
+        assert!(err.message().contains(&format!("version {version}")), "{err}");
+    }
 }
 
 #[test]

@@ -2,8 +2,9 @@
 // The DataScript benchmark queries (q1–q4, qpred1, qpred2) over 20,000 generated people
 // (100,000 datoms), run in one process against the `datascript` npm package and against
 // eve through its Node binding, on identical data: the people come from the same
-// xorshift32 generator as benches/query.rs. Each query runs 3 times to warm up, then 15
-// times; the median is reported. Answers are checked to be the same size on both sides.
+// xorshift32 generator as benches/query.rs. Each query runs 10 times to warm up (both
+// sides have a JIT or caches to fill), then 30 times; the median is reported. Answers are
+// checked to be the same size on both sides.
 //
 //   npm ci && node query.js     (builds nothing: run examples-node/test.sh once first)
 const d = require('datascript');
@@ -46,9 +47,9 @@ const QUERIES = [
 
 function median(run) {
   let size = 0;
-  for (let i = 0; i < 3; i++) size = run();
+  for (let i = 0; i < 10; i++) size = run();
   const times = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < 30; i++) {
     const start = process.hrtime.bigint();
     run();
     times.push(Number(process.hrtime.bigint() - start) / 1e6);

@@ -361,3 +361,37 @@ fn concurrent_writers_lose_nothing() {
     assert_eq!(snapshot.len().unwrap(), 2000);
     check_structure(slab.region(), snapshot.root());
 }
+
+#[test]
+fn a_damaged_head_is_found_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("heads.slab");
+    let root = {
+        let slab = Slab::open(&path).unwrap();
+        let tree = slab.btree("t").unwrap();
+        tree.extend([&b"apple"[..], b"banana", b"cherry"]).unwrap();
+        assert!(slab.check().is_ok());
+        tree.root()
+    };
+    // The root is a leaf of three keys; the head of key 1 sits after the block header, the
+    // node header and key 0's slot, 8 bytes into key 1's slot.
+    let head_at = root + crate::alloc::BLOCK_HEADER_SIZE + 8 + SLOT_BYTES + 8;
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(
+        &bytes[head_at as usize..head_at as usize + 8],
+        &super::node::head_of(b"banana").to_le_bytes()
+    );
+    bytes[head_at as usize] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let slab = Slab::open(&path).unwrap();
+    let error = slab.check().unwrap_err();
+    assert_eq!(
+        error.kind(),
+        crate::ErrorKind::Corrupt,
+        "{}",
+        error.message()
+    );
+    assert!(error.message().contains("head"), "{}", error.message());
+}
+
+const SLOT_BYTES: u64 = 16;

@@ -10,7 +10,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"EVESLAB1");
 /// `"EVEINIT\0"`: written first while a creator initialises the file. Seeing it later means
 /// the creator died mid-way and the file may be initialised again.
 pub const INIT_MAGIC: u64 = u64::from_le_bytes(*b"EVEINIT\0");
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 pub const HEADER_SIZE: u64 = 4096;
 /// The heap is carved into pages of this size; small blocks of one size class share a page.
