@@ -258,7 +258,15 @@ Object.defineProperties(Read.prototype, {
    */
   query: {
     value: function query(db, text, inputs, options) {
-      return this._query(db, text, inputs, ...viewArgs(options));
+      const answer = this._query(db, text, inputs, ...viewArgs(options));
+      // A relation of plain values comes as its cells in one array; cut it into rows.
+      if (Array.isArray(answer) && Object.hasOwn(answer, '__eveRowWidth')) {
+        const width = answer.__eveRowWidth;
+        const rows = new Array(answer.length / width);
+        for (let r = 0, at = 0; r < rows.length; r++, at += width) rows[r] = answer.slice(at, at + width);
+        return rows;
+      }
+      return answer;
     },
     writable: true,
     configurable: true,

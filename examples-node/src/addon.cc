@@ -1507,6 +1507,23 @@ class AnswerConverter {
   napi_value symbol_ = nullptr;
 };
 
+// Whether a relation's rows (children of the root) are vectors of `width` plain values
+// that lie inside the answer: then they can go out as one flat array.
+bool FlatRows(const eve_node* nodes, uint64_t count, uint64_t rows, uint64_t width) {
+  const eve_node& root = nodes[0];
+  if (root.value_type != EVE_VALUE_SET || root.count != rows || width == 0) return false;
+  if (root.first + rows > count || rows * width > 0xFFFFFFFFull) return false;
+  for (uint64_t r = 0; r < rows; r++) {
+    const eve_node& row = nodes[root.first + r];
+    if (row.value_type != EVE_VALUE_VECTOR || row.count != width || row.first + width > count) return false;
+    for (uint64_t c = 0; c < width; c++) {
+      uint32_t t = nodes[row.first + c].value_type;
+      if (t == EVE_VALUE_VECTOR || t == EVE_VALUE_SET || t == EVE_VALUE_MAP) return false;
+    }
+  }
+  return true;
+}
+
 // The JS value of a whole answer, shaped by eve_answer_shape: a relation is an Array of
 // row Arrays, a scalar a value or null, a collection an Array, a tuple an Array or null,
 // return maps an Array of objects keyed by the column names, a pull an object.
@@ -1530,6 +1547,27 @@ Napi::Value AnswerValue(Napi::Env env, const eve_answer* answer) {
   }
   AnswerConverter convert(env, nodes, count);
   if (shape == kShapeMaps) return Napi::Value(env, convert.ReturnMaps(columns));
+  if (shape == kShapeRelation) {
+    // Rows of plain values go out as one flat Array of cells plus the row width, which
+    // index.js cuts into rows: JS builds small arrays far faster than N-API calls do.
+    uint64_t rows = 0, width = 0;
+    Check(env, eve_answer_rows(answer, &rows, &width));
+    if (FlatRows(nodes, count, rows, width)) {
+      Napi::Array flat = Napi::Array::New(env, static_cast<size_t>(rows * width));
+      const eve_node& root = nodes[0];
+      uint32_t at = 0;
+      for (uint64_t r = 0; r < rows; r++) {
+        Napi::HandleScope scope(env);
+        const eve_node& row = nodes[root.first + r];
+        for (uint64_t c = 0; c < width; c++) {
+          NapiCheck(env, napi_set_element(env, flat, at++, convert.Value(row.first + c, 2)));
+        }
+      }
+      // Marked with the width; no other answer array has a named property.
+      flat.Set("__eveRowWidth", Napi::Number::New(env, static_cast<double>(width)));
+      return flat;
+    }
+  }
   // Relation (a set of vectors), scalar, collection, tuple and pull are their root as is.
   return Napi::Value(env, convert.Value(0));
 }
