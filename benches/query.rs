@@ -97,14 +97,16 @@ const QUERIES: [(&str, &str, &str); 6] = [
 ];
 
 fn median_ms(mut run: impl FnMut() -> usize) -> (f64, usize) {
+    // Queries in a fresh process run up to three times slower for their first few dozen
+    // runs (caches and the machine warming up), so warm up well before timing.
     let mut rows = 0;
-    for _ in 0..3 {
+    for _ in 0..30 {
         rows = run();
     }
     let runs: usize = std::env::var("EVE_BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(31);
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();

@@ -2,8 +2,8 @@
 // The DataScript benchmark queries (q1–q4, qpred1, qpred2) over 20,000 generated people
 // (100,000 datoms), run in one process against the `datascript` npm package and against
 // eve through its Node binding, on identical data: the people come from the same
-// xorshift32 generator as benches/query.rs. Each query runs 10 times to warm up (both
-// sides have a JIT or caches to fill), then 30 times; the median is reported. Answers are
+// xorshift32 generator as benches/query.rs. Each query runs 30 times to warm up (both
+// sides have a JIT or caches to fill), then 31 times; the median is reported. Answers are
 // checked to be the same size on both sides.
 //
 //   npm ci && node query.js     (builds nothing: run examples-node/test.sh once first)
@@ -47,9 +47,9 @@ const QUERIES = [
 
 function median(run) {
   let size = 0;
-  for (let i = 0; i < 10; i++) size = run();
+  for (let i = 0; i < 30; i++) size = run();
   const times = [];
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 31; i++) {
     const start = process.hrtime.bigint();
     run();
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
@@ -93,7 +93,9 @@ if (eve) {
 }
 
 console.log(`${'query'.padEnd(8)} ${'rows'.padStart(7)} ${'datascript ms'.padStart(14)} ${'eve (Node) ms'.padStart(14)} ${'ratio'.padStart(7)}`);
+const only = process.env.EVE_BENCH_ONLY;  // e.g. q2, to profile one query
 for (const [label, query] of QUERIES) {
+  if (only && only !== label) continue;
   const inputs = query.includes('?min_s') ? [50000] : [];
   // DataScript's JS API names attributes with strings and its :sex values were
   // transacted as strings.
