@@ -101,7 +101,10 @@ fn another_format_version_is_refused_with_a_version_error() {
         std::fs::write(&path, &bytes).unwrap();
         let err = refused(&path, &OpenOptions::default());
         assert_eq!(err.kind(), ErrorKind::Version);
-        assert!(err.message().contains(&format!("version {version}")), "{err}");
+        assert!(
+            err.message().contains(&format!("version {version}")),
+            "{err}"
+        );
     }
 }
 

@@ -377,9 +377,10 @@ fn a_damaged_head_is_found_by_check() {
     // node header and key 0's slot, 8 bytes into key 1's slot.
     let head_at = root + crate::alloc::BLOCK_HEADER_SIZE + 8 + SLOT_BYTES + 8;
     let mut bytes = std::fs::read(&path).unwrap();
+    // The keys share no prefix, so the head is the key itself, zero-padded.
     assert_eq!(
-        &bytes[head_at as usize..head_at as usize + 8],
-        &super::node::head_of(b"banana").to_le_bytes()
+        &bytes[head_at as usize..head_at as usize + 16],
+        b"banana\0\0\0\0\0\0\0\0\0\0"
     );
     bytes[head_at as usize] ^= 0x40;
     std::fs::write(&path, &bytes).unwrap();
@@ -394,4 +395,54 @@ fn a_damaged_head_is_found_by_check() {
     assert!(error.message().contains("head"), "{}", error.message());
 }
 
-const SLOT_BYTES: u64 = 16;
+const SLOT_BYTES: u64 = 24;
+
+#[test]
+fn keys_sharing_a_prefix_are_found_by_their_heads() {
+    // Keys that share long prefixes and differ only past 16 bytes of it, and targets before,
+    // inside and after the shared prefix.
+    let slab = Slab::anonymous().unwrap();
+    let tree = slab.btree("t").unwrap();
+    let mut keys: Vec<Vec<u8>> = (0u32..3000)
+        .map(|i| {
+            let mut k = b"common-prefix/".to_vec();
+            k.extend_from_slice(&[0u8; 20]);
+            k.extend_from_slice(&(i / 7).to_be_bytes());
+            k.extend_from_slice(&(i % 7).to_be_bytes());
+            k
+        })
+        .collect();
+    keys.sort();
+    tree.extend(keys.iter().map(Vec::as_slice)).unwrap();
+    let guard = slab.pin().unwrap();
+    let snapshot = tree.snapshot(&guard).unwrap();
+    for (i, key) in keys.iter().enumerate().step_by(37) {
+        assert!(snapshot.contains(key).unwrap());
+        let from: Vec<Vec<u8>> = snapshot
+            .range(Bound::Included(key), Bound::Unbounded)
+            .take(3)
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert_eq!(from, keys[i..(i + 3).min(keys.len())].to_vec());
+    }
+    for probe in [
+        &b"a"[..],
+        b"common",
+        b"common-prefix/",
+        b"common-prefix/\x01",
+        b"z",
+    ] {
+        let expected: Vec<&Vec<u8>> = keys
+            .iter()
+            .filter(|k| k.as_slice() >= probe)
+            .take(2)
+            .collect();
+        let got: Vec<Vec<u8>> = snapshot
+            .range(Bound::Included(probe), Bound::Unbounded)
+            .take(2)
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), expected, "{probe:?}");
+    }
+    assert!(slab.check().is_ok());
+}
