@@ -422,24 +422,39 @@ impl<'g> Range<'g> {
     }
 
     fn reposition_path(&mut self, start: &[u8]) -> Result<()> {
-        // The first key >= start lies under a node when start is at least the node's first
-        // key and below its last key (for a branch, below its last child's smallest key,
+        // The first key >= start lies under a node when start is above the node's first
+        // key and not above its last key (for a branch, below its last child's smallest key,
         // since that child's upper end is not known here). The root covers everything.
+        // Cursors mostly move forward, so the last key is checked first; the search that
+        // then places the cursor also tells whether start is above the first key.
         for level in (1..self.path.len()).rev() {
             let node = self.path[level].0;
             let n = node.count;
-            if n == 0 || node.key(0)? > start {
+            if node.is_leaf {
+                if compare_keys(start, node.key(n - 1)?) == Ordering::Greater {
+                    continue;
+                }
+                let i = node.lower_bound(start, false)?;
+                if i == 0 {
+                    continue;
+                }
+                self.path.truncate(level);
+                self.path.push((node, i));
+                return Ok(());
+            }
+            if n < 2 || compare_keys(start, node.key(n - 1)?) != Ordering::Less {
                 continue;
             }
-            let covers = if node.is_leaf {
-                start <= node.key(n - 1)?
-            } else {
-                n >= 2 && start < node.key(n - 1)?
-            };
-            if covers {
-                self.path.truncate(level);
-                return self.seek_from(node);
+            // The number of keys <= start: the child holding start is the one before.
+            let j = node.lower_bound(start, true)?;
+            if j == 0 {
+                continue;
             }
+            self.path.truncate(level);
+            self.path.push((node, j - 1));
+            let child = Node::read(self.region, node.child(j - 1))?;
+            node.check_child(&child)?;
+            return self.seek_from(child);
         }
         self.path.clear();
         self.seek()

@@ -91,6 +91,43 @@ impl Datom {
         }
     }
 
+    /// The shortest index key: three ids, a one-byte value, and `m`.
+    pub const MIN_KEY_LEN: usize = 33;
+
+    /// The `t` and `m` of an index key of any index (its last 16 bytes), which must be at
+    /// least `MIN_KEY_LEN` long.
+    pub fn key_t_m(key: &[u8]) -> (u64, u64) {
+        let n = key.len();
+        (be_u64(&key[n - 16..n - 8]), be_u64(&key[n - 8..]))
+    }
+
+    /// The components of a key of `index` with the value left encoded, for scans that
+    /// filter and bind without decoding every value.
+    pub fn key_parts(index: Index, key: &[u8]) -> Result<KeyParts<'_>> {
+        let n = key.len();
+        if n < Self::MIN_KEY_LEN {
+            return Err(Error::corrupt(format!(
+                "a {index:?} index key is {n} bytes long"
+            )));
+        }
+        let (t, m) = Self::key_t_m(key);
+        let (e, a, v) = match index {
+            Index::Eavt => (be_u64(&key[..8]), be_u64(&key[8..16]), &key[16..n - 16]),
+            Index::Aevt => (be_u64(&key[8..16]), be_u64(&key[..8]), &key[16..n - 16]),
+            Index::Avet => (
+                be_u64(&key[n - 24..n - 16]),
+                be_u64(&key[..8]),
+                &key[8..n - 24],
+            ),
+            Index::Vaet => (
+                be_u64(&key[n - 24..n - 16]),
+                be_u64(&key[n - 32..n - 24]),
+                &key[..n - 32],
+            ),
+        };
+        Ok(KeyParts { e, a, v, t, m })
+    }
+
     /// The datom a key of `index` encodes.
     pub fn from_key(index: Index, key: &[u8]) -> Result<Datom> {
         let mut r = Reader { rest: key, index };
@@ -120,6 +157,20 @@ impl Datom {
         }
         Ok(Datom { e, a, v, t, m })
     }
+}
+
+/// An index key's components, its value still encoded (`Value::decode` reads it).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyParts<'k> {
+    pub e: u64,
+    pub a: u64,
+    pub v: &'k [u8],
+    pub t: u64,
+    pub m: u64,
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    u64::from_be_bytes(bytes.try_into().expect("8 bytes"))
 }
 
 /// Reads a key's components front to back.

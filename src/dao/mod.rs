@@ -12,7 +12,7 @@ mod store;
 mod transact;
 mod value;
 
-pub use datom::{Datom, Index, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
+pub use datom::{Datom, Index, KeyParts, ASSERTED, DERIVED, FIRST_ENTITY, RETRACTED};
 pub use schema::{Attribute, Schema, Unique, ValueType};
 pub(crate) use store::database_children;
 pub(crate) use store::successor;

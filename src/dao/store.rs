@@ -523,9 +523,9 @@ pub struct Datoms<'g> {
     as_of: u64,
     since: u64,
     folded: bool,
-    /// The datom (and its key) of the `[e a v]` group being read that is latest at or
-    /// before `as_of`.
-    group: Option<(&'g [u8], Datom)>,
+    /// The key of the datom of the `[e a v]` group being read that is latest at or before
+    /// `as_of`.
+    group: Option<&'g [u8]>,
     /// Room for the end key of `reposition`.
     scratch: Vec<u8>,
 }
@@ -559,37 +559,43 @@ impl<'g> Datoms<'g> {
             .reposition(prefix, if bounded { Some(&self.scratch) } else { None })
     }
 
-    /// Ends the current group: its latest datom, if it is an assertion in the view.
-    fn close_group(&mut self) -> Option<(&'g [u8], Datom)> {
-        self.group
-            .take()
-            .filter(|(_, d)| d.m != RETRACTED && d.t > self.since)
+    /// Ends the current group: the key of its latest datom, if that is an assertion in the
+    /// view.
+    fn close_group(&mut self) -> Option<&'g [u8]> {
+        let since = self.since;
+        self.group.take().filter(|key| {
+            let (t, m) = Datom::key_t_m(key);
+            m != RETRACTED && t > since
+        })
     }
 
-    /// The next datom with its index key, which lies in the slab (so values can be handed
-    /// out without copying, see `Datom::key`).
-    pub fn next_with_key(&mut self) -> Option<Result<(&'g [u8], Datom)>> {
+    /// The key of the next datom in the view, which lies in the slab; nothing is decoded
+    /// (see `Datom::key_parts` and `Datom::from_key`). Keys too short to be index keys are
+    /// reported as corrupt.
+    pub fn next_key(&mut self) -> Option<Result<&'g [u8]>> {
         loop {
             let key = match self.range.next() {
                 None => return self.close_group().map(Ok),
                 Some(Err(e)) => return Some(Err(e)),
                 Some(Ok(key)) => key,
             };
-            let datom = match Datom::from_key(self.index, key) {
-                Ok(d) => d,
-                Err(e) => return Some(Err(e)),
-            };
-            if !self.folded {
-                return Some(Ok((key, datom)));
+            if key.len() < Datom::MIN_KEY_LEN {
+                return Some(Err(Error::corrupt(format!(
+                    "a {:?} index key is {} bytes long",
+                    self.index,
+                    key.len()
+                ))));
             }
-            // Within an index the datoms of one [e a v] are adjacent, in order of t.
-            let same = self
-                .group
-                .as_ref()
-                .is_some_and(|(_, g)| g.e == datom.e && g.a == datom.a && g.v == datom.v);
+            if !self.folded {
+                return Some(Ok(key));
+            }
+            // Within an index the datoms of one [e a v] are adjacent, in order of t, and
+            // their keys differ only in the trailing t and m.
+            let body = &key[..key.len() - 16];
+            let same = self.group.is_some_and(|g| g[..g.len() - 16] == *body);
             let finished = if same { None } else { self.close_group() };
-            if datom.t <= self.as_of {
-                self.group = Some((key, datom));
+            if Datom::key_t_m(key).0 <= self.as_of {
+                self.group = Some(key);
             } else if !same {
                 self.group = None;
             }
@@ -597,6 +603,16 @@ impl<'g> Datoms<'g> {
                 return Some(Ok(done));
             }
         }
+    }
+
+    /// The next datom with its index key, which lies in the slab (so values can be handed
+    /// out without copying, see `Datom::key`).
+    pub fn next_with_key(&mut self) -> Option<Result<(&'g [u8], Datom)>> {
+        let index = self.index;
+        Some(
+            self.next_key()?
+                .and_then(|key| Ok((key, Datom::from_key(index, key)?))),
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! VAET for a reference value — in place in the slab.
 
 use super::parse::{Binding, Clause, Comparison, In, Query, Rule, Term};
-use crate::dao::{Attribute, DbSnapshot, Index, Schema, Value, View, RETRACTED};
+use crate::dao::{Attribute, Datom, DbSnapshot, Index, Schema, Value, View, RETRACTED};
 use crate::error::{Error, ErrorKind, Result};
 use clojure_reader::edn::Edn;
 use std::cell::RefCell;
@@ -1012,6 +1012,16 @@ fn entity_of(value: &Value, text: &str) -> Result<u64> {
     }
 }
 
+/// A value from an index key: exactly one encoded stored value.
+fn decode_value(bytes: &[u8]) -> Result<Value> {
+    match Value::decode(bytes)? {
+        (Value::Tuple(_), _) | (_, [_, ..]) => Err(Error::corrupt(
+            "an index key holds something other than one stored value",
+        )),
+        (value, []) => Ok(value),
+    }
+}
+
 /// Where one position of a pattern gets its value, decided once per pattern.
 enum Slot<T> {
     /// A constant of the pattern, resolved before any row is read.
@@ -1103,14 +1113,21 @@ fn join(
     struct Lookup<'r> {
         row: usize,
         index: Index,
-        prefix: Vec<u8>,
+        /// Where its key prefix lies in `prefixes` (one buffer for every row's).
+        prefix: std::ops::Range<usize>,
         e: Option<u64>,
         a: Option<u64>,
-        v: Option<&'r Value>,
+        /// The known value, encoded: datoms are matched by their keys' bytes.
+        v: Option<std::borrow::Cow<'r, [u8]>>,
         t: Option<u64>,
         added: Option<bool>,
     }
+    let constant_v: Option<Vec<u8>> = match &v {
+        Slot::Constant(v) => Some(v.to_bytes()),
+        _ => None,
+    };
     let mut lookups = Vec::with_capacity(relation.rows.len());
+    let mut prefix: Vec<u8> = Vec::with_capacity(relation.rows.len() * 24);
     for (r, row) in relation.rows.iter().enumerate() {
         let e_known = match &e {
             Slot::Constant(e) => Some(*e),
@@ -1153,7 +1170,7 @@ fn join(
             },
             _ => None,
         };
-        let mut prefix = Vec::with_capacity(32);
+        let from = prefix.len();
         let index = match (e_known, a_known, v_known) {
             (Some(e), a, v) => {
                 prefix.extend_from_slice(&e.to_be_bytes());
@@ -1183,16 +1200,23 @@ fn join(
         lookups.push(Lookup {
             row: r,
             index,
-            prefix,
+            prefix: from..prefix.len(),
             e: e_known,
             a: a_known,
-            v: v_known,
+            v: match (&constant_v, v_known) {
+                (Some(bytes), _) => Some(std::borrow::Cow::Borrowed(bytes.as_slice())),
+                (None, Some(value)) => Some(std::borrow::Cow::Owned(value.to_bytes())),
+                (None, None) => None,
+            },
             t: t_known,
             added: added_known,
         });
     }
     // In key order, so one cursor per index moves forward through the tree.
-    lookups.sort_unstable_by(|x, y| (x.index as u8, &x.prefix).cmp(&(y.index as u8, &y.prefix)));
+    let prefixes = prefix;
+    let prefix_of = |lookup: &Lookup<'_>| &prefixes[lookup.prefix.clone()];
+    lookups
+        .sort_unstable_by(|x, y| (x.index as u8, prefix_of(x)).cmp(&(y.index as u8, prefix_of(y))));
     // One attribute scan with limits on its values: the values' range of AVET instead.
     let mut limited: Option<crate::dao::Datoms<'_>> = None;
     if let ([lookup], Index::Aevt) = (
@@ -1200,11 +1224,11 @@ fn join(
         lookups.first().map(|l| l.index).unwrap_or(Index::Eavt),
     ) {
         if limits.low.is_some() || limits.high.is_some() {
-            let mut start = lookup.prefix.clone();
+            let mut start = prefix_of(lookup).to_vec();
             if let Some(low) = &limits.low {
                 low.encode(&mut start);
             }
-            let mut end = lookup.prefix.clone();
+            let mut end = prefix_of(lookup).to_vec();
             let end = match &limits.high {
                 Some((high, inclusive)) => {
                     high.encode(&mut end);
@@ -1235,22 +1259,24 @@ fn join(
             (Some(range), _) => range,
             (None, cursor) => match cursor {
                 Some((index, datoms)) if *index == lookup.index => {
-                    datoms.reposition(&lookup.prefix)?;
+                    datoms.reposition(prefix_of(lookup))?;
                     datoms
                 }
                 slot => {
                     let (_, datoms) =
-                        slot.insert((lookup.index, source.scan(lookup.index, &lookup.prefix)));
+                        slot.insert((lookup.index, source.scan(lookup.index, prefix_of(lookup))));
                     datoms
                 }
             },
         };
-        for datom in datoms.by_ref() {
-            let datom = datom?;
+        let index = datoms.index();
+        while let Some(key) = datoms.next_key() {
+            // Read from the key in place; the value is decoded only if the pattern binds it.
+            let datom = Datom::key_parts(index, key?)?;
             // Known positions the prefix did not cover must match.
             if lookup.e.is_some_and(|e| e != datom.e)
                 || lookup.a.is_some_and(|a| a != datom.a)
-                || lookup.v.is_some_and(|v| *v != datom.v)
+                || lookup.v.as_deref().is_some_and(|v| v != datom.v)
                 || lookup.t.is_some_and(|t| t != datom.t)
                 || lookup.added.is_some_and(|b| b != (datom.m != RETRACTED))
             {
@@ -1285,7 +1311,7 @@ fn join(
                 bind(i, Value::Boolean(datom.m != RETRACTED));
             }
             if let Slot::New(i) = v {
-                bind(i, datom.v);
+                bind(i, decode_value(datom.v)?);
             }
             if !consistent {
                 continue;
