@@ -82,6 +82,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("an inclusive upper limit", "[:find [?a ...] :where [_ :person/age ?a] [(<= ?a 19)]]", "", "[19]"),
     ("an exclusive upper limit", "[:find [?a ...] :where [_ :person/age ?a] [(< ?a 36)]]", "", "[19]"),
     ("limits from an input", "[:find [?a ...] :in $ ?min :where [_ :person/age ?a] [(> ?a ?min)]]", "[19]", "[36 41]"),
+    ("limits on a value of a known entity", "[:find ?a . :in $ ?e :where [?e :person/age ?a] [(> ?a 30)]]", "[DEE]", "41"),
     ("limits on a range with nothing in it", "[:find [?a ...] :where [_ :person/age ?a] [(> ?a 36)] [(< ?a 41)]]", "", "[]"),
     ("arithmetic", r#"[:find ?x . :where [?e :person/email "cy@x"] [?e :person/age ?a] [(* ?a 2) ?y] [(+ ?y 1 -3) ?x]]"#, "", "36"),
     ("division gives a double", r#"[:find ?x . :where [?e :person/email "cy@x"] [?e :person/age ?a] [(/ ?a 2) ?x]]"#, "", "9.5"),
@@ -157,7 +158,8 @@ fn every_feature_gives_the_expected_answer() {
         let expected = expected
             .replace("DEE", &dee.to_string())
             .replace("TUPLE", r#"[["Bob" 41] 41]"#);
-        let inputs = (!inputs.is_empty()).then_some(*inputs);
+        let inputs = inputs.replace("DEE", &dee.to_string());
+        let inputs = (!inputs.is_empty()).then_some(inputs.as_str());
         match q_edn(&snapshot, View::AsOf(t_people), query, inputs) {
             Ok(answer) if answer.to_edn() == expected => {}
             Ok(answer) => failures.push(format!(

@@ -1,10 +1,10 @@
 //! Planning and evaluation. The only intermediate form is a relation: a list of variables
 //! and the rows binding them. Clauses are taken in an order chosen as the query runs: a
 //! predicate as soon as its variables are bound, otherwise the data pattern with the most
-//! bound positions (so the order the user wrote does not matter). A pattern is joined to the
-//! relation row by row, each row scanning the index its bound positions select — EAVT when
-//! the entity is known, AVET when the attribute and value are, AEVT for the attribute alone,
-//! VAET for a reference value — in place in the slab.
+//! bound positions, ties going to the one the index says matches fewest datoms (so the
+//! order the user wrote does not matter). A pattern is joined to the relation row by row,
+//! each row reading the index its bound positions select (see `join`) in place in the slab,
+//! through one forward-moving cursor per index.
 
 use super::parse::{Binding, Clause, Comparison, In, Query, Rule, Term};
 use crate::dao::{Attribute, Datom, DbSnapshot, Index, Schema, Value, View, RETRACTED};
@@ -1172,14 +1172,19 @@ fn join(
         };
         let from = prefix.len();
         let index = match (e_known, a_known, v_known) {
-            (Some(e), a, v) => {
+            // Entity and attribute: AEVT, where one attribute's datoms lie together, so a
+            // join's sorted entities are near neighbours (in EAVT every other attribute of
+            // each entity lies between them).
+            (Some(e), Some(a), v) => {
+                prefix.extend_from_slice(&a.to_be_bytes());
                 prefix.extend_from_slice(&e.to_be_bytes());
-                if let Some(a) = a {
-                    prefix.extend_from_slice(&a.to_be_bytes());
-                    if let Some(v) = v {
-                        v.encode(&mut prefix);
-                    }
+                if let Some(v) = v {
+                    v.encode(&mut prefix);
                 }
+                Index::Aevt
+            }
+            (Some(e), None, _) => {
+                prefix.extend_from_slice(&e.to_be_bytes());
                 Index::Eavt
             }
             (None, Some(a), Some(v)) => {
@@ -1219,7 +1224,7 @@ fn join(
         .sort_unstable_by(|x, y| (x.index as u8, prefix_of(x)).cmp(&(y.index as u8, prefix_of(y))));
     // One attribute scan with limits on its values: the values' range of AVET instead.
     let mut limited: Option<crate::dao::Datoms<'_>> = None;
-    if let ([lookup], Index::Aevt) = (
+    if let ([lookup @ Lookup { e: None, .. }], Index::Aevt) = (
         lookups.as_slice(),
         lookups.first().map(|l| l.index).unwrap_or(Index::Eavt),
     ) {
