@@ -34,6 +34,24 @@ fn benches(c: &mut Criterion) {
             black_box(total)
         })
     });
+    // The same lookups in one batched call, which walks them side by side so that their
+    // cache misses overlap.
+    group.bench_function("eve_get_many", |b| {
+        let mut batch: Vec<&[u8]> = Vec::with_capacity(BATCH);
+        b.iter(|| {
+            let guard = slab.pin().unwrap();
+            let snapshot = map.snapshot(&guard).unwrap();
+            batch.clear();
+            batch.extend((0..BATCH).map(|_| &keys[rng.next() as usize % KEYS][..]));
+            let total: usize = snapshot
+                .get_many(&batch)
+                .unwrap()
+                .iter()
+                .map(|v| v.unwrap().len())
+                .sum();
+            black_box(total)
+        })
+    });
     // The same lookups through the exported C functions (what a C, Java or Node caller
     // runs), on a second handle to the same file.
     let path = std::ffi::CString::new(dir.path().join("bench.slab").to_str().unwrap()).unwrap();

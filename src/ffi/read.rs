@@ -3,7 +3,7 @@
 //! the read sees, and every later lookup of the same map in the same read sees it too.
 
 use super::args::{self, eve_bytes, Out, OutArray};
-use super::error::run;
+use super::error::{run, Failure};
 use super::handles::{self, eve_read, eve_slab, OpenRead, Pinned};
 use super::EveStatus;
 use crate::hamt::Snapshot;
@@ -96,12 +96,15 @@ pub unsafe extern "C" fn eve_read_get_many(
         // SAFETY: the header documents `keys` as `count` readable items.
         let keys = unsafe { args::array(keys, count, "keys") }?;
         let values = OutArray::new(values, count, "values")?;
+        let keys = keys
+            .iter()
+            // SAFETY: the header documents each key as readable bytes.
+            .map(|key| unsafe { args::view(key, "keys[]") })
+            .collect::<Result<Vec<&[u8]>, Failure>>()?;
         handles::with_read(read, |read| {
             let snapshot = read.snapshot(map.into())?;
-            for (at, key) in keys.iter().enumerate() {
-                // SAFETY: the header documents each key as readable bytes.
-                let key = unsafe { args::view(key, "keys[]") }?;
-                let found = snapshot.get(key)?;
+            // One batched lookup: the keys' cache misses overlap.
+            for (at, found) in snapshot.get_many(&keys)?.into_iter().enumerate() {
                 values.write(at, found.map_or(eve_bytes::ABSENT, eve_bytes::of));
             }
             Ok(())

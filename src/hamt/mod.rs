@@ -59,6 +59,18 @@ impl<'g> Snapshot<'g> {
         Ok(node::get(self.region, self.root, node::hash_key(key), key)?.map(|leaf| leaf.value))
     }
 
+    /// The values of many keys at once, in order, borrowed from the slab. The lookups run
+    /// side by side so their cache misses overlap: for keys spread over a large map this is
+    /// several times faster than calling `get` for each.
+    pub fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<&'g [u8]>>> {
+        let hashed: Vec<(u64, &[u8])> = keys.iter().map(|k| (node::hash_key(k), *k)).collect();
+        let mut out = vec![None; keys.len()];
+        node::get_many(self.region, self.root, &hashed, |i, leaf| {
+            out[i] = leaf.map(|leaf| leaf.value)
+        })?;
+        Ok(out)
+    }
+
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
         Ok(self.get(key)?.is_some())
     }

@@ -281,6 +281,94 @@ pub fn get<'r>(region: &'r Region, root: u64, hash: u64, key: &[u8]) -> Result<O
     Ok(None)
 }
 
+/// How many lookups `get_many` walks side by side: enough to keep several cache misses in
+/// flight at once, few enough that their nodes stay in cache between steps.
+const BATCH: usize = 8;
+
+/// Where one lookup of a batch stands.
+#[derive(Clone, Copy)]
+enum Step {
+    /// At this node (prefetched), this many hash bits down.
+    Node(u64, u32),
+    /// At this leaf (prefetched), which holds the key if anything does.
+    Leaf(u64),
+    Done,
+}
+
+/// Looks up many keys (`(hash, key)` pairs) under `root`, calling `found` with each one's
+/// position and leaf. The lookups advance side by side, one level per round, and each
+/// round prefetches the next block of every lookup before any is read, so their cache
+/// misses overlap instead of following one another: a batch costs little more than its
+/// deepest lookup.
+pub fn get_many<'r, 'k>(
+    region: &'r Region,
+    root: u64,
+    keys: &[(u64, &'k [u8])],
+    mut found: impl FnMut(usize, Option<Leaf<'r>>),
+) -> Result<()> {
+    if root == 0 {
+        (0..keys.len()).for_each(|i| found(i, None));
+        return Ok(());
+    }
+    for (batch, chunk) in keys.chunks(BATCH).enumerate() {
+        let base = batch * BATCH;
+        let mut steps = [Step::Done; BATCH];
+        region.prefetch(root, 4);
+        for step in steps.iter_mut().take(chunk.len()) {
+            *step = Step::Node(root, 0);
+        }
+        loop {
+            let mut moving = false;
+            for (i, &(hash, key)) in chunk.iter().enumerate() {
+                steps[i] = match steps[i] {
+                    Step::Done => continue,
+                    Step::Leaf(leaf) => {
+                        let leaf = read_leaf(region, leaf)?;
+                        found(
+                            base + i,
+                            (leaf.hash == hash && leaf.key == key).then_some(leaf),
+                        );
+                        Step::Done
+                    }
+                    Step::Node(node, shift) => match kind_of(region, node)? {
+                        kind::HAMT_BRANCH => {
+                            check_depth(region, shift)?;
+                            let maps = word(region, node + MAPS)?;
+                            let (datamap, nodemap) = (maps as u32, (maps >> 32) as u32);
+                            let bit = 1u32 << fragment(hash, shift);
+                            if datamap & bit != 0 {
+                                let at = index_of(datamap, bit) as u64;
+                                let leaf = word(region, node + ENTRIES + 8 * at)?;
+                                region.prefetch(leaf, 1);
+                                Step::Leaf(leaf)
+                            } else if nodemap & bit == 0 {
+                                found(base + i, None);
+                                Step::Done
+                            } else {
+                                let at = datamap.count_ones() as usize + index_of(nodemap, bit);
+                                let child = word(region, node + ENTRIES + 8 * at as u64)?;
+                                region.prefetch(child, 4);
+                                Step::Node(child, shift + BITS)
+                            }
+                        }
+                        // Collisions are rare: finish this lookup on its own.
+                        kind::HAMT_COLLISION => {
+                            found(base + i, get(region, node, hash, key)?);
+                            Step::Done
+                        }
+                        other => return Err(bad_kind(region, node, other)),
+                    },
+                };
+                moving |= !matches!(steps[i], Step::Done);
+            }
+            if !moving {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The blocks directly referenced by a node (for iteration, the sweep and `check`).
 pub fn children(region: &Region, node: u64) -> Result<(Vec<u64>, Vec<u64>)> {
     match kind_of(region, node)? {

@@ -116,6 +116,15 @@ proptest! {
             for absent in [&b"zz"[..], &[9u8, 9]] {
                 prop_assert!(node::get(&region, edit.root(), hashing.hash(absent), absent).unwrap().is_none());
             }
+            // The batched lookup agrees with the model, absent keys and collisions included,
+            // in batches that are not a multiple of its group size.
+            let mut keys: Vec<&[u8]> = model.keys().map(Vec::as_slice).collect();
+            keys.extend([&b"zz"[..], &[9u8, 9]]);
+            let hashed: Vec<(u64, &[u8])> = keys.iter().map(|k| (hashing.hash(k), *k)).collect();
+            let mut got: Vec<Option<Vec<u8>>> = vec![Some(b"unset".to_vec()); keys.len()];
+            node::get_many(&region, edit.root(), &hashed, |i, leaf| got[i] = leaf.map(|l| l.value.to_vec())).unwrap();
+            let expected: Vec<Option<Vec<u8>>> = keys.iter().map(|k| model.get(*k).cloned()).collect();
+            prop_assert_eq!(got, expected);
             prop_assert_eq!(node::count(&region, edit.root()).unwrap(), model.len() as u64);
         }
         root = publish(&region, edit);
