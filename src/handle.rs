@@ -5,7 +5,7 @@ use crate::btree::BTree;
 use crate::epoch::{Epochs, Guard, ReclaimReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hamt::{HamtMap, HamtSet};
-use crate::recovery::{self, SweepReport};
+use crate::recovery::{self, Audit, SweepReport};
 use crate::root::{self, RootCell, RootKind};
 use crate::slab::header::*;
 use crate::slab::{OpenOptions, OpenState, Region};
@@ -175,6 +175,93 @@ impl Slab {
         result
     }
 
+    /// Like [`recover`](Self::recover), but also runs while other handles have the slab
+    /// open, as long as no thread anywhere is pinned at that moment (no read or update in
+    /// progress; slots of dead processes are reaped first). For operators who know the
+    /// other handles are idle (`eve repair --force`): a handle that starts reading or
+    /// writing while the sweep runs can lose blocks it uses. Fails with `Busy` if a thread
+    /// is pinned.
+    pub fn recover_forced(&mut self) -> Result<SweepReport> {
+        if self.is_read_only() {
+            return Err(self.region.read_only_error());
+        }
+        if self.region.try_exclusive()? {
+            let result = recovery::sweep(&self.region, &self.epochs);
+            if result.is_ok() {
+                self.region.mark_in_use();
+            }
+            self.region.share()?;
+            return result;
+        }
+        self.epochs.reap_dead();
+        let (pinned, _) = self.epochs.census();
+        if pinned > 0 {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                format!(
+                    "{}: {pinned} thread(s) are reading or writing right now; even a forced sweep needs them idle",
+                    self.region.name()
+                ),
+            ));
+        }
+        let result = recovery::sweep(&self.region, &self.epochs);
+        if result.is_ok() {
+            self.region.mark_in_use();
+        }
+        result
+    }
+
+    /// Does any other handle, in this process or another, have the slab open right now?
+    /// Never blocks; read-only handles can ask too.
+    pub fn others_attached(&self) -> Result<bool> {
+        self.region.others_attached()
+    }
+
+    /// The claimed reader slots: which process holds each and whether it is pinned now.
+    /// A slot stays claimed by a thread between reads (until the thread or handle ends),
+    /// so idle readers appear with `pinned_epoch: None`. Does not reap dead owners.
+    pub fn readers(&self) -> Vec<ReaderInfo> {
+        self.epochs
+            .claimed()
+            .into_iter()
+            .map(|(slot, owner, epoch)| ReaderInfo {
+                slot,
+                pid: owner.pid(),
+                alive: crate::slab::process::is_alive(owner),
+                pinned_epoch: (epoch != 0).then_some(epoch),
+            })
+            .collect()
+    }
+
+    /// What the retirement lists hold: blocks replaced by updates and waiting for readers
+    /// to move on. Exact while no other process reclaims at the same moment (then it may
+    /// miss records, or fail with `Corrupt`; try again).
+    pub fn retired(&self) -> Result<RetiredReport> {
+        let _guard = self.pin()?;
+        let alloc = Allocator::new(&self.region);
+        let mut report = RetiredReport::default();
+        for (record, blocks) in self.epochs.retired_records()? {
+            report.records += 1;
+            report.record_bytes += alloc.block_info(record)?.size;
+            for block in blocks {
+                report.blocks += 1;
+                report.bytes += alloc.block_info(block)?.size;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Walks the whole heap, changing nothing: validates every block reachable from the
+    /// roots (as [`check`](Self::check) does) and the header of every other block, and
+    /// sorts the allocated ones into reachable, retired and leaked. Leaks are exact only
+    /// while no other handle writes (see [`others_attached`](Self::others_attached)):
+    /// blocks a running writer has not published yet count as leaked.
+    pub fn audit(&self) -> Result<Audit> {
+        let _guard = self.pin()?;
+        let retired = self.epochs.retired_records()?;
+        recovery::audit(&self.region, &retired)
+    }
+
     /// Checks every block reachable from the roots without changing anything.
     pub fn check(&self) -> Result<CheckReport> {
         let _guard = self.pin()?;
@@ -214,8 +301,12 @@ impl Slab {
 
 impl Drop for Slab {
     fn drop(&mut self) {
-        // Look for participants that died, so the clean-close decision is honest.
-        self.epochs.reap_dead();
+        // Look for participants that died, so the clean-close decision is honest. Only a
+        // writable handle can: reaping writes the reader table, which a read-only handle
+        // maps without write permission (a dead reader's slot would fault it).
+        if !self.is_read_only() {
+            self.epochs.reap_dead();
+        }
         self.region.close_session();
     }
 }
@@ -318,6 +409,31 @@ pub struct Stats {
     pub sweeps: u64,
     /// The address range reserved for this slab in this process.
     pub max_size: u64,
+}
+
+/// A reader slot claimed by a thread of some process (see `Slab::readers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderInfo {
+    /// Index of the slot in the reader table.
+    pub slot: u64,
+    /// The owning process.
+    pub pid: u32,
+    /// False when that process has exited (the slot is taken back the next time it
+    /// would hold reclamation back).
+    pub alive: bool,
+    /// The epoch the thread is pinned at, or `None` while it is not reading.
+    pub pinned_epoch: Option<u64>,
+}
+
+/// What the retirement lists hold (see `Slab::retired`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetiredReport {
+    /// Retirement records, and the bytes of the records themselves.
+    pub records: u64,
+    pub record_bytes: u64,
+    /// Blocks the records hold, and their bytes.
+    pub blocks: u64,
+    pub bytes: u64,
 }
 
 /// Result of `Slab::check`.

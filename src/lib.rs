@@ -34,8 +34,8 @@ pub use dao::Database;
 pub use epoch::{Guard, ReclaimReport};
 pub use error::{Error, ErrorKind, Result};
 pub use hamt::{Commit, HamtMap, HamtSet, Iter, MapTxn, Op, Snapshot};
-pub use handle::{CheckReport, Root, RootInfo, Slab, Stats};
-pub use recovery::SweepReport;
+pub use handle::{CheckReport, ReaderInfo, RetiredReport, Root, RootInfo, Slab, Stats};
+pub use recovery::{Audit, SweepReport};
 pub use root::RootKind;
 pub use slab::OpenOptions;
 

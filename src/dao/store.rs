@@ -360,6 +360,158 @@ impl<'s> Database<'s> {
     }
 }
 
+impl Database<'_> {
+    /// Raises the counter that new entity ids come from to at least `next` (never lowers
+    /// it), so that the transactor's new entities cannot collide with ids written
+    /// explicitly, e.g. by `eve import`, which keeps the exported ids. Publishes a new
+    /// database block with the same `t` and indexes (no transaction, nothing in the log);
+    /// does nothing if the counter is already there. Returns the counter after.
+    pub fn reserve_entity_ids(&self, next: u64) -> Result<u64> {
+        let region = self.slab.region();
+        if !region.is_writable() {
+            return Err(region.read_only_error());
+        }
+        loop {
+            let _guard = self.slab.pin()?;
+            let base = self.cell.load();
+            let before = Header::read(region, base)?;
+            if before.next_entity >= next {
+                return Ok(before.next_entity);
+            }
+            let after = Header {
+                next_entity: next,
+                ..before
+            };
+            if self.publish_header(base, &after)? {
+                return Ok(next);
+            }
+        }
+    }
+
+    /// Fills an empty database with a whole history at once: `log` is every datom of
+    /// every transaction in log order (ascending `t`, and each transaction's datoms in
+    /// their order), as `DbSnapshot::log_from(0)` reads them from another database, whose
+    /// basis `t` and `next_entity` come with them. The four indexes and the log are each
+    /// built bottom-up in one pass and published with one CAS, so the copy is as compact
+    /// as its data allows, with the same `t`s, `m`s and entity ids (what `eve compact`
+    /// does). No schema checks: the datoms are taken as they are. Fails with
+    /// `InvalidArgument`, changing nothing, if this database has any transaction, if the
+    /// log is out of order or has a `t` of 0 or above `basis_t`, or if another writer
+    /// commits to this database meanwhile.
+    pub fn restore(&self, log: &[Datom], basis_t: u64, next_entity: u64) -> Result<()> {
+        let region = self.slab.region();
+        if !region.is_writable() {
+            return Err(region.read_only_error());
+        }
+        let mut trees: Vec<Vec<Vec<u8>>> = vec![Vec::new(); TREES];
+        let (mut last_t, mut position) = (0u64, 0u32);
+        for datom in log {
+            if datom.t == 0 || datom.t > basis_t || datom.t < last_t {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "a restored log must be in order of t, from 1 to the basis t {basis_t}; found t {} after t {last_t}",
+                        datom.t
+                    ),
+                ));
+            }
+            position = if datom.t == last_t { position + 1 } else { 0 };
+            last_t = datom.t;
+            for index in Index::ALL {
+                if datom.belongs_in(index) {
+                    trees[tree_of(index)].push(datom.key(index));
+                }
+            }
+            let mut key = Vec::with_capacity(64);
+            key.extend_from_slice(&datom.t.to_be_bytes());
+            key.extend_from_slice(&position.to_be_bytes());
+            datom.key_into(Index::Eavt, &mut key);
+            trees[LOG].push(key);
+        }
+        if let Some(long) = trees.iter().flatten().find(|k| k.len() > MAX_KEY_LEN) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "a datom's index key takes {} bytes, over the {MAX_KEY_LEN} an index holds",
+                    long.len()
+                ),
+            ));
+        }
+        let _guard = self.slab.pin()?;
+        let base = self.cell.load();
+        let before = Header::read(region, base)?;
+        if before.t != 0 || before.trees.iter().any(|&root| root != 0) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{}: database {:?} is not empty (basis t {}); restore into a new one",
+                    region.name(),
+                    self.cell.name()?,
+                    before.t
+                ),
+            ));
+        }
+        let mut edits = Vec::with_capacity(TREES);
+        let mut after = Header {
+            t: basis_t,
+            next_entity: next_entity.max(before.next_entity),
+            trees: [0; TREES],
+        };
+        for (tree, keys) in trees.iter().enumerate() {
+            let ops: Vec<KeyOp<'_>> = keys.iter().map(|k| KeyOp::Insert(k)).collect();
+            let mut edit = Edit::new(region, 0);
+            edit.apply(&normalise(&ops))?;
+            after.trees[tree] = edit.root();
+            edits.push(edit);
+        }
+        if self.publish_header(base, &after)? {
+            for edit in edits {
+                // Built from empty trees: nothing published was replaced.
+                edit.published();
+            }
+            return Ok(());
+        }
+        // Dropping the edits frees the trees they built.
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{}: another writer committed to database {:?} during the restore",
+                region.name(),
+                self.cell.name()?
+            ),
+        ))
+    }
+
+    /// Writes `header` into a new database block and publishes it in place of `base`;
+    /// false (and nothing published) if the root no longer holds `base`.
+    fn publish_header(&self, base: u64, header: &Header) -> Result<bool> {
+        let region = self.slab.region();
+        let alloc = Allocator::new(region);
+        let block = alloc.alloc(kind::DAO_DATABASE, HEADER_LEN as u64)?;
+        if let Err(e) = region.write(block + BLOCK_HEADER_SIZE, &header.encode()) {
+            alloc.free(block)?;
+            return Err(e);
+        }
+        if self.durability == Durability::Synced {
+            if let Err(e) = region.sync_data() {
+                alloc.free(block)?;
+                return Err(e);
+            }
+        }
+        if self.cell.compare_exchange(base, block).is_err() {
+            alloc.free(block)?;
+            return Ok(false);
+        }
+        if base != 0 {
+            self.slab.retire_after_publish(&[base]);
+        }
+        if self.durability == Durability::Synced {
+            region.sync_roots()?;
+        }
+        Ok(true)
+    }
+}
+
 /// Hands out new entity ids during one attempt of a transaction; the store keeps the
 /// counter in the database block, so ids are never reused, in any process.
 pub struct EntityIds {
@@ -395,6 +547,12 @@ impl<'g> DbSnapshot<'g> {
     /// The `t` of the last transaction this version includes.
     pub fn basis_t(&self) -> u64 {
         self.header.t
+    }
+
+    /// The entity id the transactor hands out next in this version (ids from here on
+    /// have never been allocated by it).
+    pub fn next_entity(&self) -> u64 {
+        self.header.next_entity
     }
 
     fn tree(&self, tree: usize) -> TreeSnapshot<'g> {

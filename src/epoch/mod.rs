@@ -227,6 +227,16 @@ impl Epochs {
         registry::census(&self.shared.region)
     }
 
+    /// Every claimed reader slot: (index, owner, pinned epoch or 0); does not reap.
+    pub fn claimed(&self) -> Vec<(u64, OwnerWord, u64)> {
+        registry::claimed(&self.shared.region)
+    }
+
+    /// The retirement records waiting for readers, with the blocks each holds.
+    pub fn retired_records(&self) -> Result<Vec<(u64, Vec<u64>)>> {
+        retire::records(&self.shared.region)
+    }
+
     /// Takes back the slots of dead processes; returns how many.
     pub fn reap_dead(&self) -> u64 {
         registry::reap_dead(&self.shared.region, u64::MAX)

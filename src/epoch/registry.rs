@@ -159,3 +159,15 @@ pub fn census(region: &Region) -> (u64, Option<u64>) {
     }
     (pinned, oldest)
 }
+
+/// Every claimed slot as (index, owner, pinned epoch or 0), for statistics; does not reap.
+pub fn claimed(region: &Region) -> Vec<(u64, OwnerWord, u64)> {
+    (0..high_water(region))
+        .filter_map(|index| {
+            let s = slot(region, index);
+            let owner = s.owner.load(Ordering::Acquire);
+            let epoch = s.epoch.load(Ordering::Acquire);
+            (owner != 0).then_some((index, OwnerWord(owner), epoch))
+        })
+        .collect()
+}

@@ -145,3 +145,38 @@ pub fn forget_all(region: &Region) {
     region.meta(F_RETIRED_HEAD).store(0, Ordering::Release);
     region.meta(F_RETIRED_BLOCKS).store(0, Ordering::Release);
 }
+
+/// The retirement records on the shared list and the blocks each one holds, read with
+/// atomic loads only. Exact while no other process reclaims; a reclaimer running at the
+/// same time may take records away mid-walk, which can end the walk early or make it
+/// fail with `Corrupt` (a cycle, or a record that is no longer one): statistics, not
+/// protocol.
+pub fn records(region: &Region) -> Result<Vec<(u64, Vec<u64>)>> {
+    let alloc = Allocator::new(region);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut next = region.meta(F_RETIRED_HEAD).load(Ordering::Acquire);
+    while next != 0 {
+        let record = next;
+        if !seen.insert(record) || alloc.block_info(record)?.kind != kind::RETIRED {
+            return Err(crate::error::Error::corrupt(format!(
+                "{}: the retirement list leads to {record}, which is not a retirement record (or comes twice)",
+                region.name()
+            )));
+        }
+        next = region.atomic(record + R_NEXT)?.load(Ordering::Acquire);
+        let count = region.atomic(record + R_COUNT)?.load(Ordering::Relaxed);
+        // A record is one block: its count cannot exceed what the block holds.
+        let room = alloc.block_info(record)?.size.saturating_sub(R_BLOCKS) / 8;
+        let mut blocks = Vec::with_capacity(count.min(room) as usize);
+        for i in 0..count.min(room) {
+            blocks.push(
+                region
+                    .atomic(record + R_BLOCKS + 8 * i)?
+                    .load(Ordering::Relaxed),
+            );
+        }
+        out.push((record, blocks));
+    }
+    Ok(out)
+}

@@ -499,6 +499,14 @@ impl Region {
         }
     }
 
+    /// Does any other handle (another process, or another handle in this one) have the
+    /// slab open right now? Asks the kernel about the session lock, never blocks, and
+    /// works for read-only handles too (for tools such as `eve repair` and `eve check`).
+    pub fn others_attached(&self) -> Result<bool> {
+        file::byte_is_locked_by_others(&self.file, SESSION_LOCK_BYTE)
+            .map_err(|e| Error::from_io(format_args!("testing the locks of {}", self.name), e))
+    }
+
     /// Is a read-only handle attached anywhere? If so, retired blocks must not be freed.
     pub fn read_only_attached(&self) -> bool {
         file::byte_is_locked_by_others(&self.file, READ_ONLY_LOCK_BYTE).unwrap_or(true)
