@@ -63,6 +63,13 @@ EVE_NODE_SKIP_CARGO=1 examples-node/test.sh || fail "Node tests"
 step "cross-runtime: C, Java and Node processes on one slab at once"
 ./scripts/cross-runtime.sh 2000 || fail "cross-runtime test"
 
+step "fuzzing: every cargo-fuzz target for a bounded time (queries, transaction data, query runs, damaged slab files)"
+if cargo +nightly --version >/dev/null 2>&1 && command -v cargo-fuzz >/dev/null 2>&1; then
+  ./scripts/fuzz.sh || fail "fuzzing"
+else
+  fail "fuzzing needs a nightly toolchain and cargo-fuzz (.ci/run installs them)"
+fi
+
 step "demo"
 cargo run --quiet --release --example demo >/dev/null || fail "the demo"
 
