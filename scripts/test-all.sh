@@ -4,7 +4,8 @@
 # Suites: formatting and lints; the Rust unit, model, multi-process and crash tests; the
 # header checked against the Rust ABI (bindgen, cc); the C examples and tests through CMake
 # and ctest; consumers of the installed package; the Java (FFM) and Node (Node-API) hosts'
-# suites; C, Java and Node processes sharing one slab at once; the demo.
+# suites; C, Java and Node processes sharing one slab at once; the library's tests under
+# AddressSanitizer; every fuzz target for a bounded time; the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,13 @@ EVE_NODE_SKIP_CARGO=1 examples-node/test.sh || fail "Node tests"
 
 step "cross-runtime: C, Java and Node processes on one slab at once"
 ./scripts/cross-runtime.sh 2000 || fail "cross-runtime test"
+
+step "AddressSanitizer: the library's unit and model tests"
+if cargo +nightly --version >/dev/null 2>&1; then
+  ./scripts/sanitize.sh || fail "AddressSanitizer"
+else
+  fail "AddressSanitizer needs a nightly toolchain (.ci/run installs it)"
+fi
 
 step "fuzzing: every cargo-fuzz target for a bounded time (queries, transaction data, query runs, damaged slab files)"
 if cargo +nightly --version >/dev/null 2>&1 && command -v cargo-fuzz >/dev/null 2>&1; then
