@@ -366,9 +366,15 @@ pub fn encode(level: u32, entries: &[Entry<'_>]) -> Vec<u8> {
     let slots = HEADER + children;
     let stored = |e: &Entry<'_>| if is_long(e.key) { 8 } else { e.key.len() };
     let keys: usize = entries.iter().map(stored).sum();
-    let prefix = match (entries.first(), entries.last()) {
-        (Some(first), Some(last)) => shared_prefix(first.key, last.key),
-        _ => 0,
+    // For sorted keys the first and last share what all share; taking every key keeps a
+    // damaged (unsorted) node that is rewritten from slicing a key short of the prefix.
+    let prefix = match entries.first() {
+        Some(first) => entries
+            .iter()
+            .map(|e| shared_prefix(first.key, e.key))
+            .min()
+            .unwrap_or(0),
+        None => 0,
     };
     let mut out = Vec::with_capacity(slots + SLOT * n + keys);
     out.extend_from_slice(&(n as u32).to_le_bytes());

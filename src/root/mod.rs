@@ -293,6 +293,9 @@ impl<'r> RootCell<'r> {
 fn find<'r>(region: &'r Region, name: &str, limit: u64) -> Result<Option<RootCell<'r>>> {
     for index in 0..limit {
         let cell = RootCell { region, index };
+        // Naming an entry takes microseconds; an entry a live process has been naming for
+        // this long is damage (or a stopped process), reported instead of waited on forever.
+        let patience = std::time::Instant::now() + std::time::Duration::from_secs(2);
         loop {
             let state = cell.state().load(Ordering::Acquire);
             let claimer = cell.word(24).load(Ordering::Acquire);
@@ -307,8 +310,10 @@ fn find<'r>(region: &'r Region, name: &str, limit: u64) -> Result<Option<RootCel
                 STATE_EMPTY | STATE_NAMING => {
                     if !process::is_alive(process::OwnerWord(claimer)) {
                         // The claimer died mid-way: give the entry back (only if it is still
-                        // that claimer's, so a fresh claim is never undone).
-                        if cell.word(24).load(Ordering::Acquire) == claimer {
+                        // that claimer's, so a fresh claim is never undone). A read-only
+                        // handle cannot write; it just looks past the entry.
+                        if region.is_writable() && cell.word(24).load(Ordering::Acquire) == claimer
+                        {
                             cell.word(40).store(0, Ordering::Relaxed);
                             cell.state().store(STATE_EMPTY, Ordering::Release);
                             let _ = cell.word(24).compare_exchange(
@@ -321,6 +326,16 @@ fn find<'r>(region: &'r Region, name: &str, limit: u64) -> Result<Option<RootCel
                         break;
                     }
                     // A live process is naming it; that takes microseconds.
+                    if std::time::Instant::now() > patience {
+                        return Err(Error::new(
+                            crate::error::ErrorKind::Busy,
+                            format!(
+                                "{}: root {index} has been being named by process {} for over 2 s (a stopped process, or a damaged entry)",
+                                region.name(),
+                                process::OwnerWord(claimer).pid()
+                            ),
+                        ));
+                    }
                     std::thread::yield_now();
                 }
                 other => {

@@ -414,7 +414,20 @@ impl Region {
                     ),
                 ));
             }
-            file::allocate(&self.file, current, target - current)?;
+            let target = match file::allocate(&self.file, current, target - current) {
+                Ok(()) => target,
+                // The disk (or the file size limit) cannot take a whole step: take just
+                // the pages asked for, so the last of the space is still usable.
+                Err(e)
+                    if e.kind() == ErrorKind::Full
+                        && needed.div_ceil(PAGE_SIZE) * PAGE_SIZE < target =>
+                {
+                    let minimal = needed.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                    file::allocate(&self.file, current, minimal - current)?;
+                    minimal
+                }
+                Err(e) => return Err(e),
+            };
             // Release: a process that sees the new length also sees the file extended.
             self.meta(F_FILE_LEN).fetch_max(target, Ordering::Release);
         }
