@@ -6,9 +6,11 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+pub mod torture;
+
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Is this process a child started by `spawn`? Child entry points return at once if not.
@@ -35,6 +37,17 @@ pub struct Kid {
 
 /// Starts the ignored test `entry` of this test binary as a child process.
 pub fn spawn(entry: &str, slab: &Path, vars: &[(&str, String)]) -> Kid {
+    spawn_command(child_command(entry, slab, vars))
+}
+
+/// Like `spawn`, with a pipe to the child's stdin (see `Kid::say`).
+pub fn spawn_with_stdin(entry: &str, slab: &Path, vars: &[(&str, String)]) -> Kid {
+    let mut cmd = child_command(entry, slab, vars);
+    cmd.stdin(Stdio::piped());
+    spawn_command(cmd)
+}
+
+fn child_command(entry: &str, slab: &Path, vars: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         entry,
@@ -51,6 +64,10 @@ pub fn spawn(entry: &str, slab: &Path, vars: &[(&str, String)]) -> Kid {
     for (k, v) in vars {
         cmd.env(k, v);
     }
+    cmd
+}
+
+fn spawn_command(mut cmd: Command) -> Kid {
     let mut child = cmd.spawn().expect("spawning child");
     let out = BufReader::new(child.stdout.take().unwrap());
     Kid { child, out }
@@ -72,6 +89,37 @@ impl Kid {
                 return rest.trim().to_string();
             }
         }
+    }
+
+    /// The next line of stdout, `None` at its end (the child exited or closed it).
+    pub fn line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.out.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end().to_string()),
+        }
+    }
+
+    /// Every line of stdout still to come, until the child's end.
+    pub fn rest(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.line()).collect()
+    }
+
+    /// Writes a line to the child's stdin (only for `spawn_with_stdin`).
+    pub fn say(&mut self, line: &str) {
+        let stdin = self
+            .child
+            .stdin
+            .as_mut()
+            .expect("spawned with a stdin pipe");
+        writeln!(stdin, "{line}").expect("writing to the child");
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for the child to end, however it ends.
+    pub fn status(mut self) -> ExitStatus {
+        drop(self.child.stdin.take());
+        self.child.wait().unwrap()
     }
 
     /// Waits for the child and asserts it succeeded.

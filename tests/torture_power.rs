@@ -1,0 +1,483 @@
+//! Power loss in durable mode (RELIABILITY.md). A writer process commits random batches
+//! with `Durability::Synced`, one at a time; after each acknowledged commit the parent
+//! copies the file: the recorded state at that sync point. Between two recorded states the
+//! disk may hold any mixture of the two (the kernel writes dirty pages back in any order),
+//! except that the root of commit k+1 reaches the disk only after its data: the writer
+//! `fdatasync`s before its CAS. So the harness also builds mixtures of consecutive states —
+//! every page (or 512-byte sector) written since the last sync replaced by its previous
+//! contents or not, at random or as a prefix of the file, with the root table of the older
+//! state — and reopens every state in a child process: each must open (recovery runs),
+//! pass `check`, hold exactly the acknowledged commits 1..k (whole, in every index), and
+//! accept a new commit.
+//!
+//! `EVE_TORTURE_ROUNDS` scales the number of commits recorded (default 40 in release),
+//! `EVE_TORTURE_SEED` sets the seed.
+
+mod common;
+
+use common::torture::*;
+use common::*;
+use eve::dao::Durability;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const DB: &str = "db";
+/// The root table (FORMAT.md): a mixture before commit k+1's sync holds commit k's roots.
+const ROOT_TABLE: std::ops::Range<usize> = 12288..45056;
+const HEADER_PAGE: usize = 4096;
+
+/// The commits of a run, the same in the writer and the verifiers: `(batch, synced)`.
+fn plan(seed: u64, commits: u64, mixed: bool) -> Vec<(Batch, bool)> {
+    let mut rng = Rng::new(seed);
+    (1..=commits)
+        .map(|seq| {
+            // Now and then a large batch, so the file grows between sync points.
+            let max = if rng.chance(20) { 1500 } else { 24 };
+            (Batch::random(&mut rng, 0, seq, max), !mixed || seq % 2 == 0)
+        })
+        .collect()
+}
+
+fn read_line() {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+}
+
+/// Commits the plan one transaction at a time, acknowledging each and waiting for the
+/// parent to record the file before going on.
+#[test]
+#[ignore]
+fn child_recorded_writer() {
+    if !is_child() {
+        return;
+    }
+    let plan = plan(
+        env_u64("EVE_SEED"),
+        env_u64("EVE_COMMITS"),
+        env_u64("EVE_MIXED") == 1,
+    );
+    let slab = eve::Slab::open(env_path()).unwrap();
+    let db = slab.database(DB).unwrap();
+    println!("ready");
+    read_line();
+    for (i, (batch, synced)) in plan.iter().enumerate() {
+        let durability = if *synced {
+            Durability::Synced
+        } else {
+            Durability::None
+        };
+        let report = db
+            .with_durability(durability)
+            .transact(&batch.changes)
+            .unwrap();
+        assert_eq!(report.t, i as u64 + 1);
+        println!("{}", batch.marker().ack_line(report.t));
+        read_line();
+    }
+}
+
+/// Records the file after each acknowledged commit: `states/<k>.slab` holds the file as
+/// it was once commit k (0: none yet) was acknowledged.
+fn record(dir: &Path, seed: u64, commits: u64, mixed: bool) -> Vec<u64> {
+    let path = dir.join("live.slab");
+    let states = dir.join("states");
+    std::fs::create_dir_all(&states).unwrap();
+    let mut writer = spawn_with_stdin(
+        "child_recorded_writer",
+        &path,
+        &[
+            ("EVE_SEED", seed.to_string()),
+            ("EVE_COMMITS", commits.to_string()),
+            ("EVE_MIXED", (mixed as u64).to_string()),
+        ],
+    );
+    writer.expect("ready");
+    let mut lengths = vec![];
+    for k in 0..=commits {
+        if k > 0 {
+            let (t, _) = Marker::from_ack(&writer.expect("ack"));
+            assert_eq!(t, k);
+        }
+        let copy = states.join(format!("{k}.slab"));
+        std::fs::copy(&path, &copy).unwrap();
+        lengths.push(std::fs::metadata(&copy).unwrap().len());
+        writer.say("next");
+    }
+    writer.finish();
+    lengths
+}
+
+/// How to build one state to reopen, from the recorded ones.
+#[derive(Debug, Clone)]
+enum Spec {
+    /// Recorded state k as it is.
+    Exact(u64),
+    /// State k with each grain (4096 or 512 bytes) written before state k+1 taken from
+    /// k+1 with probability `percent`, except the root table.
+    Mix {
+        k: u64,
+        seed: u64,
+        grain: usize,
+        percent: u64,
+    },
+    /// State k with the bytes of state k+1 below `cut` (writeback in file order), except
+    /// the root table.
+    Prefix { k: u64, cut: usize },
+    /// State k with the header page of state k+1 (its file length and heap top) while the
+    /// file keeps the length of state k: a growth whose `fallocate` had not reached the
+    /// disk when the header page had.
+    HeaderAhead(u64),
+    /// State `k` with the root table of the later state `later` (whose data may not be
+    /// on disk): what an unsynced commit's root written back early leaves behind.
+    RootAhead { k: u64, later: u64 },
+}
+
+impl Spec {
+    fn line(&self) -> String {
+        match self {
+            Spec::Exact(k) => format!("exact {k}"),
+            Spec::Mix {
+                k,
+                seed,
+                grain,
+                percent,
+            } => format!("mix {k} {seed} {grain} {percent}"),
+            Spec::Prefix { k, cut } => format!("prefix {k} {cut}"),
+            Spec::HeaderAhead(k) => format!("header {k}"),
+            Spec::RootAhead { k, later } => format!("root {k} {later}"),
+        }
+    }
+
+    fn parse(line: &str) -> Spec {
+        let w: Vec<u64> = line
+            .split(' ')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        match line.split(' ').next().unwrap() {
+            "exact" => Spec::Exact(w[0]),
+            "mix" => Spec::Mix {
+                k: w[0],
+                seed: w[1],
+                grain: w[2] as usize,
+                percent: w[3],
+            },
+            "prefix" => Spec::Prefix {
+                k: w[0],
+                cut: w[1] as usize,
+            },
+            "header" => Spec::HeaderAhead(w[0]),
+            "root" => Spec::RootAhead {
+                k: w[0],
+                later: w[1],
+            },
+            other => panic!("unknown spec {other}"),
+        }
+    }
+
+    /// The range of basis `t`s the state may open to.
+    fn expected_basis(&self) -> std::ops::RangeInclusive<u64> {
+        match *self {
+            Spec::Exact(k)
+            | Spec::Mix { k, .. }
+            | Spec::Prefix { k, .. }
+            | Spec::HeaderAhead(k) => k..=k,
+            Spec::RootAhead { k, later } => k..=later,
+        }
+    }
+
+    fn build(&self, states: &Path) -> Vec<u8> {
+        let state = |k: u64| std::fs::read(states.join(format!("{k}.slab"))).unwrap();
+        // A state older than the file's length reads as zeros there (fallocated space).
+        let pair = |k: u64| {
+            let (mut old, new) = (state(k), state(k + 1));
+            if old.len() < new.len() {
+                old.resize(new.len(), 0);
+            }
+            (old, new)
+        };
+        let keep_root = |out: &mut Vec<u8>, old: &[u8]| {
+            out[ROOT_TABLE].copy_from_slice(&old[ROOT_TABLE]);
+        };
+        match *self {
+            Spec::Exact(k) => state(k),
+            Spec::Mix {
+                k,
+                seed,
+                grain,
+                percent,
+            } => {
+                let (mut out, new) = pair(k);
+                let mut rng = Rng::new(seed);
+                for (i, chunk) in out.chunks_mut(grain).enumerate() {
+                    let at = i * grain;
+                    if chunk != &new[at..at + chunk.len()] && rng.chance(percent) {
+                        chunk.copy_from_slice(&new[at..at + chunk.len()]);
+                    }
+                }
+                let old = state(k);
+                keep_root(&mut out, &old);
+                out
+            }
+            Spec::Prefix { k, cut } => {
+                let (mut out, new) = pair(k);
+                let cut = cut.min(out.len());
+                out[..cut].copy_from_slice(&new[..cut]);
+                keep_root(&mut out, &state(k));
+                out
+            }
+            Spec::HeaderAhead(k) => {
+                let (mut out, new) = (state(k), state(k + 1));
+                out[..HEADER_PAGE].copy_from_slice(&new[..HEADER_PAGE]);
+                out
+            }
+            Spec::RootAhead { k, later } => {
+                let (mut out, new) = (state(k), state(later));
+                out[ROOT_TABLE].copy_from_slice(&new[ROOT_TABLE]);
+                out
+            }
+        }
+    }
+}
+
+/// Opens one state and checks it holds exactly commits 1..=basis of the plan, whole;
+/// then commits once more. Returns the basis.
+fn verify_state(path: &Path, plan: &[(Batch, bool)], spec: &Spec) -> Result<u64, String> {
+    let slab = eve::Slab::open(path).map_err(|e| format!("open: {e}"))?;
+    let check = slab.check().map_err(|e| format!("check: {e}"))?;
+    if slab.stats().blocks_in_use != check.reachable_blocks {
+        return Err(format!("leak after recovery: {:?} {check:?}", slab.stats()));
+    }
+    let db = slab.database(DB).map_err(|e| format!("database: {e}"))?;
+    let basis = {
+        let guard = slab.pin().map_err(|e| e.to_string())?;
+        let snapshot = db.snapshot(&guard).map_err(|e| format!("snapshot: {e}"))?;
+        let basis = snapshot.basis_t();
+        if !spec.expected_basis().contains(&basis) {
+            return Err(format!(
+                "opened at t {basis}, not in {:?}",
+                spec.expected_basis()
+            ));
+        }
+        let markers = verify_log(&snapshot, 1)?;
+        for (t, marker) in markers {
+            let want = plan[t as usize - 1].0.marker();
+            if marker != want {
+                return Err(format!("t {t} holds {marker:?}, not {want:?}"));
+            }
+        }
+        verify_indexes(&snapshot)?;
+        basis
+    };
+    // Still usable: one more commit, and it checks.
+    let mut rng = Rng::new(basis);
+    let report = db
+        .with_durability(Durability::Synced)
+        .transact(&Batch::random(&mut rng, 1, 0, 8).changes)
+        .map_err(|e| format!("a commit after reopening: {e}"))?;
+    if report.t != basis + 1 {
+        return Err(format!("the next commit got t {}", report.t));
+    }
+    slab.check()
+        .map_err(|e| format!("check after a commit: {e}"))?;
+    Ok(basis)
+}
+
+/// Builds and verifies each state of a spec file: prints `try <i>` before, then `ok <i>
+/// <basis>` or `bad <i> <problem>`.
+#[test]
+#[ignore]
+fn child_verify_states() {
+    if !is_child() {
+        return;
+    }
+    let dir = PathBuf::from(std::env::var("EVE_DIR").unwrap());
+    let plan = plan(
+        env_u64("EVE_SEED"),
+        env_u64("EVE_COMMITS"),
+        env_u64("EVE_MIXED") == 1,
+    );
+    let specs = std::fs::read_to_string(std::env::var("EVE_SPECS").unwrap()).unwrap();
+    let scratch = PathBuf::from(env_path());
+    for (i, line) in specs.lines().enumerate() {
+        let spec = Spec::parse(line);
+        std::fs::write(&scratch, spec.build(&dir.join("states"))).unwrap();
+        println!("try {i}");
+        match verify_state(&scratch, &plan, &spec) {
+            Ok(basis) => println!("ok {i} {basis}"),
+            Err(problem) => println!("bad {i} {}", problem.replace('\n', " ")),
+        }
+    }
+}
+
+struct Outcome {
+    states: usize,
+    bad: Vec<String>,
+}
+
+/// Verifies `specs` in child processes, a batch per child, both cores busy.
+fn verify_all(dir: &Path, seed: u64, commits: u64, mixed: bool, specs: &[Spec]) -> Outcome {
+    let per_child = specs.len().div_ceil(2).max(1);
+    let mut kids = vec![];
+    for (c, chunk) in specs.chunks(per_child).enumerate() {
+        let list = dir.join(format!("specs-{c}"));
+        let text: Vec<String> = chunk.iter().map(Spec::line).collect();
+        std::fs::write(&list, text.join("\n")).unwrap();
+        let kid = spawn(
+            "child_verify_states",
+            &dir.join(format!("scratch-{c}.slab")),
+            &[
+                ("EVE_DIR", dir.display().to_string()),
+                ("EVE_SPECS", list.display().to_string()),
+                ("EVE_SEED", seed.to_string()),
+                ("EVE_COMMITS", commits.to_string()),
+                ("EVE_MIXED", (mixed as u64).to_string()),
+            ],
+        );
+        kids.push((kid, chunk));
+    }
+    let mut outcome = Outcome {
+        states: 0,
+        bad: vec![],
+    };
+    for (mut kid, chunk) in kids {
+        let mut trying = None;
+        for line in kid.rest() {
+            let mut words = line.splitn(3, ' ');
+            let (word, i) = (words.next(), words.next().and_then(|i| i.parse().ok()));
+            match (word, i) {
+                (Some("try"), Some(i)) => trying = Some(i),
+                (Some("ok"), Some(_)) => outcome.states += 1,
+                (Some("bad"), Some(i)) => {
+                    outcome.states += 1;
+                    let spec: &Spec = &chunk[i];
+                    outcome
+                        .bad
+                        .push(format!("{}: {}", spec.line(), words.next().unwrap_or("")));
+                }
+                _ => {}
+            }
+        }
+        let status = kid.status();
+        assert!(
+            status.success(),
+            "verifying crashed ({status}) on state {:?}",
+            trying.map(|i: usize| chunk[i].line())
+        );
+    }
+    outcome
+}
+
+/// The recorded states and their mixtures for a durable run.
+fn durable_specs(seed: u64, commits: u64, mixes: u64, lengths: &[u64]) -> Vec<Spec> {
+    let mut rng = Rng::new(seed ^ 0xD15C);
+    let mut specs: Vec<Spec> = (0..=commits).map(Spec::Exact).collect();
+    for k in 0..commits {
+        // Every page of commit k+1's data, with k's roots: the moment after its fdatasync.
+        specs.push(Spec::Mix {
+            k,
+            seed: 0,
+            grain: 4096,
+            percent: 100,
+        });
+        for m in 0..mixes {
+            specs.push(Spec::Mix {
+                k,
+                seed: rng.next(),
+                grain: if m % 2 == 0 { 4096 } else { 512 },
+                percent: [10, 50, 90][rng.below(3) as usize],
+            });
+        }
+        let len = lengths[k as usize + 1] as usize;
+        specs.push(Spec::Prefix {
+            k,
+            cut: rng.below(len as u64) as usize,
+        });
+    }
+    specs
+}
+
+#[test]
+fn every_recorded_and_torn_state_opens_to_a_prefix_of_acknowledged_commits() {
+    const TEST: &str = "power_loss_durable";
+    let commits = rounds(if cfg!(debug_assertions) { 30 } else { 60 });
+    let mixes = 4;
+    let seed = seed(TEST);
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let lengths = record(dir.path(), seed, commits, false);
+    let specs = durable_specs(seed, commits, mixes, &lengths);
+    let outcome = verify_all(dir.path(), seed, commits, false, &specs);
+    assert!(
+        outcome.bad.is_empty(),
+        "seed {seed}: {} of {} states are not a prefix of the acknowledged commits:\n{}",
+        outcome.bad.len(),
+        outcome.states,
+        outcome.bad.join("\n")
+    );
+    assert_eq!(outcome.states, specs.len());
+    let grown = lengths.windows(2).filter(|w| w[1] > w[0]).count();
+    figure(
+        TEST,
+        &format!(
+            "{commits} synced commits recorded ({grown} of them grew the file), {} states \
+             reopened ({} recorded, {} torn mixtures of consecutive states), all opened to \
+             exactly the acknowledged prefix, checked and took a new commit; {:.1}s",
+            outcome.states,
+            commits + 1,
+            outcome.states as u64 - commits - 1,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+}
+
+/// The file length is metadata that reaches the disk with the journal, the header page
+/// with page writeback: in between, the header can be ahead of the file.
+#[test]
+#[ignore = "finding: a header page written back before the fallocate that grew the file reached the disk makes the slab refuse to open as truncated"]
+fn a_header_ahead_of_the_file_length_still_opens() {
+    const TEST: &str = "power_loss_header_ahead";
+    let commits = rounds(40);
+    let seed = seed(TEST);
+    let dir = tempfile::tempdir().unwrap();
+    let lengths = record(dir.path(), seed, commits, false);
+    let specs: Vec<Spec> = (0..commits)
+        .filter(|&k| lengths[k as usize + 1] > lengths[k as usize])
+        .map(Spec::HeaderAhead)
+        .collect();
+    assert!(!specs.is_empty(), "no commit grew the file");
+    let outcome = verify_all(dir.path(), seed, commits, false, &specs);
+    assert!(
+        outcome.bad.is_empty(),
+        "seed {seed}: {} of {} states do not open:\n{}",
+        outcome.bad.len(),
+        outcome.states,
+        outcome.bad.join("\n")
+    );
+}
+
+/// Unsynced commits between synced ones: the root of an unsynced commit may be written
+/// back before its data, and then the synced commits before it must still be readable.
+#[test]
+#[ignore = "finding: with unsynced commits between synced ones, an early written-back root of an unsynced commit makes the database unreadable, synced commits included"]
+fn unsynced_roots_written_back_early_keep_the_synced_prefix() {
+    const TEST: &str = "power_loss_mixed_durability";
+    let commits = rounds(30);
+    let seed = seed(TEST);
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), seed, commits, true);
+    // State k (after synced commit k, k even) with the roots of unsynced commit k+1.
+    let specs: Vec<Spec> = (0..commits)
+        .filter(|k| k % 2 == 0)
+        .map(|k| Spec::RootAhead { k, later: k + 1 })
+        .collect();
+    let outcome = verify_all(dir.path(), seed, commits, true, &specs);
+    assert!(
+        outcome.bad.is_empty(),
+        "seed {seed}: {} of {} states lost synced commits:\n{}",
+        outcome.bad.len(),
+        outcome.states,
+        outcome.bad.join("\n")
+    );
+}
