@@ -1224,10 +1224,12 @@ fn join(
         .sort_unstable_by(|x, y| (x.index as u8, prefix_of(x)).cmp(&(y.index as u8, prefix_of(y))));
     // One attribute scan with limits on its values: the values' range of AVET instead.
     let mut limited: Option<crate::dao::Datoms<'_>> = None;
-    if let ([lookup @ Lookup { e: None, .. }], Index::Aevt) = (
-        lookups.as_slice(),
-        lookups.first().map(|l| l.index).unwrap_or(Index::Eavt),
-    ) {
+    if let [lookup @ Lookup {
+        e: None,
+        index: Index::Aevt,
+        ..
+    }] = lookups.as_slice()
+    {
         if limits.low.is_some() || limits.high.is_some() {
             let mut start = prefix_of(lookup).to_vec();
             if let Some(low) = &limits.low {

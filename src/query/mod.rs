@@ -3,18 +3,22 @@
 //! `parse` (EDN text to a query), then `eval` (plan and evaluate, with relations as the only
 //! intermediate form), then the find spec shapes the answer.
 //!
-//! Covered so far:
+//! What it covers:
 //! - `:find` as a relation, a scalar `.`, a collection `[?x ...]` or a tuple `[?a ?b]`, with
-//!   aggregates (count, count-distinct, sum, min, max, avg, median) and `:with`, and return
-//!   maps with `:keys`, `:syms` or `:strs`;
-//! - `:in` with `$`, `%` (rules), scalars, collections, tuples and relations;
-//! - data patterns `[e a v]` / `[e a v t]` with `_`, constants, idents and lookup refs, and
+//!   aggregates (count, count-distinct, sum, min, max, avg, median, distinct) and `:with`,
+//!   `pull` elements, and return maps with `:keys`, `:syms` or `:strs`;
+//! - `:in` with `$` and other `$name` sources (databases or relations), `%` (rules),
+//!   scalars, collections, tuples and relations;
+//! - data patterns `[e a v t added]` with `_`, constants, idents and lookup refs, and
 //!   implicit joins;
-//! - comparisons, function clauses (`+ - * /`, `str`, `get-else`, `ground`), `missing?`;
+//! - comparisons, function clauses (`+ - * /`, `str`, `get-else`, `ground`, `tuple`,
+//!   `untuple`, `identity`) with scalar, tuple, collection and relation bindings, `missing?`;
 //! - `not`, `not-join`, `or`, `or-join` and `and`;
 //! - recursive rules, evaluated bottom up to a fixpoint, so cycles in the data end;
 //! - the current, as-of, since and history views;
 //! - `pull` as its own call.
+//!
+//! Answers are `Data` (`data`), which the C ABI, Java and Node walk one way for every shape.
 
 mod data;
 mod eval;
