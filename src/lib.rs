@@ -28,6 +28,7 @@ pub mod query;
 mod recovery;
 mod root;
 mod slab;
+pub mod yin;
 
 pub use btree::{BTree, KeyOp, Range, TreeSnapshot};
 pub use dao::Database;

@@ -21,6 +21,9 @@ pub enum ValueType {
     Ref,
     Bytes,
     Symbol,
+    /// Any scalar (`:db.type/any`): nil, boolean, number, string, keyword, symbol, uuid,
+    /// instant or bytes. Yin literals use it.
+    Any,
 }
 
 impl ValueType {
@@ -36,6 +39,7 @@ impl ValueType {
             "db.type/ref" => ValueType::Ref,
             "db.type/bytes" => ValueType::Bytes,
             "db.type/symbol" => ValueType::Symbol,
+            "db.type/any" => ValueType::Any,
             _ => return None,
         })
     }

@@ -162,6 +162,11 @@ impl<'s> Database<'s> {
         })
     }
 
+    /// The slab the database lives in.
+    pub(crate) fn slab(&self) -> &'s Slab {
+        self.slab
+    }
+
     /// The root word (the current database block).
     pub(crate) fn root(&self) -> u64 {
         self.cell.load()

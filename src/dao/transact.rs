@@ -349,6 +349,7 @@ impl Resolver<'_, '_> {
             },
             (ValueType::Bytes, Edn::Str(s)) => Value::Bytes(s.as_bytes().to_vec()),
             (ValueType::Ref, other) => Value::Ref(self.entity(&entity_ref(&owned(other))?)?),
+            (ValueType::Any, other) => DbSnapshot::plain_literal(other).map_err(|_| wrong())?,
             _ => return Err(wrong()),
         })
     }

@@ -1,0 +1,920 @@
+//! Agents on a slab: programs run as agents whose parked states, run queue and streams
+//! live in one HAMT map beside the program database, so any thread or process that opens
+//! the slab can resume an agent, take one from the queue, or feed a stream.
+//!
+//! Keys of the map (ids are big-endian u64):
+//!
+//! | key | value |
+//! |---|---|
+//! | `n` | the next id to hand out (agents, streams and cursors share it) |
+//! | `qh`, `qt` | the run queue's head and tail sequence numbers |
+//! | `q` seq | the agent id queued at that place |
+//! | `a` id | the agent record: state, projection, program, owner, wait, state image |
+//! | `s` id | a stream: closed flag, length, parked readers (agent, cursor) |
+//! | `i` id index | a stream's value at that index |
+//! | `c` id | a cursor: its stream and position |
+//!
+//! Every change of state is one map transaction, so a claim, a queue move and a wake-up
+//! happen together or not at all: an agent is taken by exactly one worker, and a reader
+//! that parks on an empty stream is registered in the same commit that finds it empty,
+//! so a value put in between cannot be missed.
+
+use super::ast::{self, Ast, Attrs};
+use super::image::{self, Reader, Writer};
+use super::machine::{Effects, Next, Outcome, Wait};
+use super::stack::{self, Code};
+use super::value::Value;
+use super::walker::{self, Stats};
+use crate::dao::Database;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hamt::{HamtMap, MapTxn};
+use crate::handle::Slab;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which machine runs a program. Both read the same program datoms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Projection {
+    /// The AST walker: reads every node from the datoms at every step.
+    Walker,
+    /// The stack machine: bytecode compiled from the datoms once per program.
+    Stack,
+}
+
+impl Projection {
+    fn code(self) -> u8 {
+        match self {
+            Projection::Walker => 0,
+            Projection::Stack => 1,
+        }
+    }
+    fn from_code(c: u8) -> Result<Projection> {
+        match c {
+            0 => Ok(Projection::Walker),
+            1 => Ok(Projection::Stack),
+            _ => Err(corrupt("an unknown projection")),
+        }
+    }
+}
+
+/// Where an agent is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AgentState {
+    /// In the run queue.
+    Runnable,
+    /// Taken by a worker (the owner is its process id).
+    Running,
+    /// Waiting to be resumed, or for a stream.
+    Parked,
+    Done,
+    Failed,
+}
+
+impl AgentState {
+    fn code(self) -> u8 {
+        match self {
+            AgentState::Runnable => 1,
+            AgentState::Running => 2,
+            AgentState::Parked => 3,
+            AgentState::Done => 4,
+            AgentState::Failed => 5,
+        }
+    }
+    fn from_code(c: u8) -> Result<AgentState> {
+        Ok(match c {
+            1 => AgentState::Runnable,
+            2 => AgentState::Running,
+            3 => AgentState::Parked,
+            4 => AgentState::Done,
+            5 => AgentState::Failed,
+            _ => return Err(corrupt("an unknown agent state")),
+        })
+    }
+}
+
+/// What an agent record says.
+#[derive(Clone, Debug)]
+pub struct AgentInfo {
+    pub id: u64,
+    pub state: AgentState,
+    pub projection: Projection,
+    pub program: u64,
+    /// The process running it (state `Running`).
+    pub owner: u64,
+    /// What it waits for (state `Parked`).
+    pub wait: Option<Wait>,
+    /// The result (state `Done`).
+    pub result: Option<Value>,
+    /// The error (state `Failed`).
+    pub error: Option<String>,
+}
+
+/// How a run here ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    Done(Value),
+    /// The agent parked; anyone may resume it (or a stream will) by its id.
+    Parked {
+        agent: u64,
+        wait: Wait,
+    },
+}
+
+/// A run's outcome and counters.
+#[derive(Debug)]
+pub struct Run {
+    pub agent: u64,
+    pub outcome: RunOutcome,
+    pub stats: Stats,
+}
+
+/// What `work` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkReport {
+    /// Agents taken from the queue.
+    pub taken: u64,
+    pub finished: u64,
+    pub parked: u64,
+    pub failed: u64,
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::new(ErrorKind::Corrupt, format!("Yin agent table: {what}"))
+}
+
+fn invalid(what: String) -> Error {
+    Error::new(ErrorKind::InvalidArgument, what)
+}
+
+fn key(tag: u8, id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = tag;
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn item_key(stream: u64, index: u64) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = b'i';
+    k[1..9].copy_from_slice(&stream.to_be_bytes());
+    k[9..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn le_u64(b: &[u8], at: usize) -> Result<u64> {
+    b.get(at..at + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().unwrap()))
+        .ok_or_else(|| corrupt("a record is too short"))
+}
+
+fn counter(txn: &MapTxn<'_>, k: &[u8]) -> Result<u64> {
+    match txn.get(k)? {
+        None => Ok(0),
+        Some(v) => le_u64(v, 0),
+    }
+}
+
+/// The image of an agent that has not started: it runs its program from the root.
+const IMAGE_FRESH: u8 = 0;
+const IMAGE_WALKER: u8 = 1;
+const IMAGE_STACK: u8 = 2;
+
+/// Record layout: state u8, projection u8, program u64, owner u64, wait u8 (0 none,
+/// 1 resume, 2 stream), cursor u64, then the payload: for a runnable agent a flag and the
+/// value to resume with, then the state image; for a parked or running one the image;
+/// for a finished one the result value; for a failed one the message.
+const HEADER: usize = 1 + 1 + 8 + 8 + 1 + 8;
+
+struct Record<'b> {
+    state: AgentState,
+    projection: Projection,
+    program: u64,
+    owner: u64,
+    wait: Option<Wait>,
+    payload: &'b [u8],
+}
+
+impl<'b> Record<'b> {
+    fn parse(b: &'b [u8]) -> Result<Record<'b>> {
+        if b.len() < HEADER {
+            return Err(corrupt("an agent record is too short"));
+        }
+        let cursor = le_u64(b, 19)?;
+        Ok(Record {
+            state: AgentState::from_code(b[0])?,
+            projection: Projection::from_code(b[1])?,
+            program: le_u64(b, 2)?,
+            owner: le_u64(b, 10)?,
+            wait: match b[18] {
+                0 => None,
+                1 => Some(Wait::Resume),
+                2 => Some(Wait::Stream { cursor }),
+                _ => return Err(corrupt("an unknown wait")),
+            },
+            payload: &b[HEADER..],
+        })
+    }
+}
+
+fn record(
+    state: AgentState,
+    projection: Projection,
+    program: u64,
+    owner: u64,
+    wait: Option<Wait>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.push(state.code());
+    out.push(projection.code());
+    out.extend_from_slice(&program.to_le_bytes());
+    out.extend_from_slice(&owner.to_le_bytes());
+    let (w, cursor) = match wait {
+        None => (0, 0),
+        Some(Wait::Resume) => (1, 0),
+        Some(Wait::Stream { cursor }) => (2, cursor),
+    };
+    out.push(w);
+    out.extend_from_slice(&cursor.to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A runnable payload: the value to resume with (if any), then the image.
+fn runnable_payload(value: Option<&Value>, image: &[u8]) -> Vec<u8> {
+    let mut w = Writer::default();
+    match value {
+        None => w.u8(0),
+        Some(v) => {
+            w.u8(1);
+            w.value(v);
+        }
+    }
+    w.out.extend_from_slice(image);
+    w.out
+}
+
+/// The Yin runtime over one slab: a program database and an agent table.
+pub struct Yin<'s> {
+    slab: &'s Slab,
+    db: Database<'s>,
+    attrs: Attrs,
+    table: HamtMap<'s>,
+    codes: Mutex<HashMap<u64, Arc<Code>>>,
+}
+
+/// A machine state of either projection.
+enum Machine {
+    Walker(walker::State),
+    Stack(stack::State),
+}
+
+impl<'s> Yin<'s> {
+    /// Opens (creating if needed) the runtime called `name`: programs in the database
+    /// `name`, agents in the map `name/agents`.
+    pub fn open(slab: &'s Slab, name: &str) -> Result<Yin<'s>> {
+        let db = slab.database(name)?;
+        let attrs = if slab.is_read_only() {
+            Attrs::find(&db)?
+        } else {
+            Attrs::install(&db)?
+        };
+        let table = slab.map(&format!("{name}/agents"))?;
+        Ok(Yin {
+            slab,
+            db,
+            attrs,
+            table,
+            codes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The database holding the program datoms (queryable with Datalog).
+    pub fn database(&self) -> &Database<'s> {
+        &self.db
+    }
+
+    /// Compiles Clojure-subset source and stores it as datoms; returns the program's id
+    /// (its root node). A program never changes: a new version is a new root.
+    pub fn compile(&self, source: &str) -> Result<u64> {
+        let ast = super::compile::compile(source)?;
+        self.store(&ast, Some(source))
+    }
+
+    /// Stores an AST as datoms; returns its root node.
+    pub fn store(&self, ast: &Ast, source: Option<&str>) -> Result<u64> {
+        ast::store(&self.db, &self.attrs, ast, source)
+    }
+
+    /// Reads a program's datoms back into an AST.
+    pub fn load(&self, program: u64) -> Result<Ast> {
+        let guard = self.slab.pin()?;
+        let snapshot = self.db.snapshot(&guard)?;
+        ast::load(&snapshot, &self.attrs, program)
+    }
+
+    /// The stack machine code of `program`, compiled on first use.
+    fn code(&self, program: u64) -> Result<Arc<Code>> {
+        if let Some(code) = self.codes.lock().unwrap().get(&program) {
+            return Ok(code.clone());
+        }
+        let guard = self.slab.pin()?;
+        let snapshot = self.db.snapshot(&guard)?;
+        let code = Arc::new(Code::compile(&snapshot, &self.attrs, program)?);
+        self.codes.lock().unwrap().insert(program, code.clone());
+        Ok(code)
+    }
+
+    /// Runs `program` here as a new agent, until it finishes or parks.
+    pub fn run(&self, program: u64, projection: Projection) -> Result<Run> {
+        let agent = self.table.update(|txn| {
+            let id = counter(txn, b"n")?.max(1);
+            txn.insert(b"n", &(id + 1).to_le_bytes())?;
+            let rec = record(
+                AgentState::Running,
+                projection,
+                program,
+                std::process::id() as u64,
+                None,
+                &[IMAGE_FRESH],
+            );
+            txn.insert(&key(b'a', id), &rec)?;
+            Ok(id)
+        })?;
+        let machine = self.fresh(program, projection)?;
+        self.drive(agent.0, program, projection, machine)
+    }
+
+    fn fresh(&self, program: u64, projection: Projection) -> Result<Machine> {
+        Ok(match projection {
+            Projection::Walker => Machine::Walker(walker::State::start(program)),
+            Projection::Stack => Machine::Stack(stack::State::start(&*self.code(program)?)),
+        })
+    }
+
+    /// Queues a new agent running `program`; a worker (`work`) will run it.
+    pub fn spawn(&self, program: u64, projection: Projection) -> Result<u64> {
+        let payload = runnable_payload(None, &[IMAGE_FRESH]);
+        let (id, _) = self.table.update(|txn| {
+            let id = counter(txn, b"n")?.max(1);
+            txn.insert(b"n", &(id + 1).to_le_bytes())?;
+            let rec = record(AgentState::Runnable, projection, program, 0, None, &payload);
+            txn.insert(&key(b'a', id), &rec)?;
+            enqueue(txn, id)?;
+            Ok(id)
+        })?;
+        Ok(id)
+    }
+
+    /// Resumes parked agent `agent` here with `value` as the value of its `(park)`.
+    pub fn resume(&self, agent: u64, value: Value) -> Result<Run> {
+        let owner = std::process::id() as u64;
+        let ((program, projection), _) = self.table.update(|txn| {
+            let bytes = txn
+                .get(&key(b'a', agent))?
+                .ok_or_else(|| invalid(format!("there is no agent {agent}")))?
+                .to_vec();
+            let rec = Record::parse(&bytes)?;
+            if rec.state != AgentState::Parked || rec.wait != Some(Wait::Resume) {
+                return Err(invalid(format!(
+                    "agent {agent} is not parked waiting for resume (it is {:?})",
+                    rec.state
+                )));
+            }
+            let claimed = record(
+                AgentState::Running,
+                rec.projection,
+                rec.program,
+                owner,
+                None,
+                rec.payload,
+            );
+            txn.insert(&key(b'a', agent), &claimed)?;
+            Ok((rec.program, rec.projection))
+        })?;
+        let machine = self.thaw(agent, program, projection, Some(value), false)?;
+        self.drive(agent, program, projection, machine)
+    }
+
+    /// Makes parked agent `agent` runnable with `value` and queues it for a worker.
+    pub fn wake(&self, agent: u64, value: &Value) -> Result<()> {
+        self.table
+            .update(|txn| wake_in(txn, agent, value, Wait::Resume))
+            .map(|_| ())
+    }
+
+    /// Reads the state image of `agent` (claimed by this thread) in place from its record
+    /// and rebuilds the machine, continued with `value` if given. With `runnable`, the
+    /// record's payload starts with the value to resume with.
+    fn thaw(
+        &self,
+        agent: u64,
+        program: u64,
+        projection: Projection,
+        value: Option<Value>,
+        runnable: bool,
+    ) -> Result<Machine> {
+        let guard = self.slab.pin()?;
+        let bytes = self
+            .table
+            .get(&guard, &key(b'a', agent))?
+            .ok_or_else(|| corrupt("a claimed agent vanished"))?;
+        let rec = Record::parse(bytes)?;
+        let mut r = Reader::new(rec.payload);
+        let mut value = value;
+        if runnable && r.u8()? == 1 {
+            value = Some(r.value()?);
+        }
+        let kind = r.u8()?;
+        let machine = match (kind, projection) {
+            (IMAGE_FRESH, _) => self.fresh(program, projection)?,
+            (IMAGE_WALKER, Projection::Walker) => Machine::Walker(image::read_walker(&mut r)?),
+            (IMAGE_STACK, Projection::Stack) => {
+                let code = self.code(program)?;
+                let snapshot = self.db.snapshot(&guard)?;
+                let mut foreign: HashMap<u64, Arc<stack::Func>> = HashMap::new();
+                let attrs = self.attrs;
+                let state = image::read_stack(&mut r, &mut |lambda| {
+                    if let Some(f) = code.funcs.get(&lambda) {
+                        return Ok(f.clone());
+                    }
+                    if let Some(f) = foreign.get(&lambda) {
+                        return Ok(f.clone());
+                    }
+                    let f = Arc::new(Code::compile_lambda(&snapshot, &attrs, lambda)?);
+                    foreign.insert(lambda, f.clone());
+                    Ok(f)
+                })?;
+                Machine::Stack(state)
+            }
+            _ => return Err(corrupt("an image of the wrong projection")),
+        };
+        Ok(match (machine, value) {
+            (m, None) => m,
+            (Machine::Walker(s), Some(v)) => Machine::Walker(s.resume_with(v)),
+            (Machine::Stack(s), Some(v)) => Machine::Stack(s.resume_with(v)),
+        })
+    }
+
+    /// Runs a claimed agent until it finishes, parks or fails, and records which.
+    fn drive(
+        &self,
+        agent: u64,
+        program: u64,
+        projection: Projection,
+        mut machine: Machine,
+    ) -> Result<Run> {
+        let mut stats = Stats::default();
+        let mut effects = SlabEffects { yin: self };
+        loop {
+            let outcome = {
+                let guard = self.slab.pin()?;
+                let snapshot = self.db.snapshot(&guard)?;
+                match machine {
+                    Machine::Walker(state) => {
+                        walker::run(&snapshot, &self.attrs, state, &mut effects, &mut stats).map(
+                            |o| match o {
+                                Outcome::Done(v) => Outcome::Done(v),
+                                Outcome::Parked { reason, state } => Outcome::Parked {
+                                    reason,
+                                    state: Machine::Walker(state),
+                                },
+                            },
+                        )
+                    }
+                    Machine::Stack(state) => {
+                        let code = self.code(program)?;
+                        stack::run(
+                            &snapshot,
+                            &self.attrs,
+                            &code,
+                            state,
+                            &mut effects,
+                            &mut stats,
+                        )
+                        .map(|o| match o {
+                            Outcome::Done(v) => Outcome::Done(v),
+                            Outcome::Parked { reason, state } => Outcome::Parked {
+                                reason,
+                                state: Machine::Stack(state),
+                            },
+                        })
+                    }
+                }
+            };
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    let message = e.to_string();
+                    self.table.insert(
+                        &key(b'a', agent),
+                        &record(
+                            AgentState::Failed,
+                            projection,
+                            program,
+                            0,
+                            None,
+                            message.as_bytes(),
+                        ),
+                    )?;
+                    return Err(e);
+                }
+            };
+            match outcome {
+                Outcome::Done(value) => {
+                    let mut w = Writer::default();
+                    w.value(&value);
+                    let rec = record(AgentState::Done, projection, program, 0, None, &w.out);
+                    self.table.insert(&key(b'a', agent), &rec)?;
+                    return Ok(Run {
+                        agent,
+                        outcome: RunOutcome::Done(value),
+                        stats,
+                    });
+                }
+                Outcome::Parked { reason, state } => {
+                    let image = freeze(&state);
+                    let parked = record(
+                        AgentState::Parked,
+                        projection,
+                        program,
+                        0,
+                        Some(reason),
+                        &image,
+                    );
+                    let (delivered, _) = self.table.update(|txn| match reason {
+                        Wait::Resume => {
+                            txn.insert(&key(b'a', agent), &parked)?;
+                            Ok(None)
+                        }
+                        Wait::Stream { cursor } => {
+                            // Looked at again in the commit that registers the reader:
+                            // a value put since `next` found the stream empty is taken now.
+                            match next_in(txn, cursor)? {
+                                Next::Value(v) => Ok(Some(v)),
+                                Next::End => Ok(Some(Value::Nil)),
+                                Next::Empty => {
+                                    add_waiter(txn, cursor, agent)?;
+                                    txn.insert(&key(b'a', agent), &parked)?;
+                                    Ok(None)
+                                }
+                            }
+                        }
+                    })?;
+                    match delivered {
+                        Some(v) => {
+                            machine = match state {
+                                Machine::Walker(s) => Machine::Walker(s.resume_with(v)),
+                                Machine::Stack(s) => Machine::Stack(s.resume_with(v)),
+                            };
+                        }
+                        None => {
+                            return Ok(Run {
+                                agent,
+                                outcome: RunOutcome::Parked {
+                                    agent,
+                                    wait: reason,
+                                },
+                                stats,
+                            })
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes agents from the run queue and runs them, until the queue is empty (and stays
+    /// empty for `idle`), or `deadline` passes.
+    pub fn work(&self, idle: Duration, deadline: Option<Instant>) -> Result<WorkReport> {
+        let mut report = WorkReport::default();
+        let owner = std::process::id() as u64;
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(report);
+            }
+            let seen = self.table.root();
+            let (taken, _) = self.table.update(|txn| {
+                let (head, tail) = (counter(txn, b"qh")?, counter(txn, b"qt")?);
+                if head >= tail {
+                    return Ok(None);
+                }
+                let slot = key(b'q', head);
+                let id = le_u64(txn.get(&slot)?.ok_or_else(|| corrupt("a queue hole"))?, 0)?;
+                txn.remove(&slot)?;
+                txn.insert(b"qh", &(head + 1).to_le_bytes())?;
+                let bytes = txn
+                    .get(&key(b'a', id))?
+                    .ok_or_else(|| corrupt("a queued agent has no record"))?
+                    .to_vec();
+                let rec = Record::parse(&bytes)?;
+                if rec.state != AgentState::Runnable {
+                    return Err(corrupt("a queued agent is not runnable"));
+                }
+                let claimed = record(
+                    AgentState::Running,
+                    rec.projection,
+                    rec.program,
+                    owner,
+                    None,
+                    rec.payload,
+                );
+                txn.insert(&key(b'a', id), &claimed)?;
+                Ok(Some((id, rec.program, rec.projection)))
+            })?;
+            let Some((agent, program, projection)) = taken else {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                let left = idle.saturating_sub(since.elapsed());
+                if left.is_zero() {
+                    return Ok(report);
+                }
+                self.table
+                    .wait_for_change(seen, Some(left.min(Duration::from_millis(50))));
+                continue;
+            };
+            idle_since = None;
+            report.taken += 1;
+            let machine = self.thaw(agent, program, projection, None, true)?;
+            match self.drive(agent, program, projection, machine) {
+                Ok(Run {
+                    outcome: RunOutcome::Done(_),
+                    ..
+                }) => report.finished += 1,
+                Ok(_) => report.parked += 1,
+                Err(_) => report.failed += 1,
+            }
+        }
+    }
+
+    /// What the record of `agent` says.
+    pub fn agent(&self, agent: u64) -> Result<AgentInfo> {
+        let guard = self.slab.pin()?;
+        let bytes = self
+            .table
+            .get(&guard, &key(b'a', agent))?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("there is no agent {agent}")))?;
+        let rec = Record::parse(bytes)?;
+        let mut info = AgentInfo {
+            id: agent,
+            state: rec.state,
+            projection: rec.projection,
+            program: rec.program,
+            owner: rec.owner,
+            wait: rec.wait,
+            result: None,
+            error: None,
+        };
+        match rec.state {
+            AgentState::Done => info.result = Some(Reader::new(rec.payload).value()?),
+            AgentState::Failed => {
+                info.error = Some(String::from_utf8_lossy(rec.payload).into_owned())
+            }
+            _ => {}
+        }
+        Ok(info)
+    }
+
+    /// The ids of every agent ever created here, with their states.
+    pub fn agents(&self) -> Result<Vec<(u64, AgentState)>> {
+        let guard = self.slab.pin()?;
+        let snapshot = self.table.snapshot(&guard)?;
+        let mut out = Vec::new();
+        for entry in snapshot.iter() {
+            let (k, v) = entry?;
+            if k.len() == 9 && k[0] == b'a' {
+                let id = u64::from_be_bytes(k[1..].try_into().unwrap());
+                out.push((id, Record::parse(v)?.state));
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Agents in the run queue now.
+    pub fn queued(&self) -> Result<u64> {
+        let guard = self.slab.pin()?;
+        let snapshot = self.table.snapshot(&guard)?;
+        let read = |k: &[u8]| -> Result<u64> {
+            match snapshot.get(k)? {
+                None => Ok(0),
+                Some(v) => le_u64(v, 0),
+            }
+        };
+        Ok(read(b"qt")?.saturating_sub(read(b"qh")?))
+    }
+}
+
+fn freeze(machine: &Machine) -> Vec<u8> {
+    let mut w = Writer::default();
+    match machine {
+        Machine::Walker(s) => {
+            w.u8(IMAGE_WALKER);
+            image::write_walker(&mut w, s);
+        }
+        Machine::Stack(s) => {
+            w.u8(IMAGE_STACK);
+            image::write_stack(&mut w, s);
+        }
+    }
+    w.out
+}
+
+fn enqueue(txn: &mut MapTxn<'_>, agent: u64) -> Result<()> {
+    let tail = counter(txn, b"qt")?;
+    txn.insert(&key(b'q', tail), &agent.to_le_bytes())?;
+    txn.insert(b"qt", &(tail + 1).to_le_bytes())?;
+    Ok(())
+}
+
+/// Makes a parked agent waiting for `expected` runnable with `value`, and queues it.
+fn wake_in(txn: &mut MapTxn<'_>, agent: u64, value: &Value, expected: Wait) -> Result<()> {
+    let bytes = txn
+        .get(&key(b'a', agent))?
+        .ok_or_else(|| invalid(format!("there is no agent {agent}")))?
+        .to_vec();
+    let rec = Record::parse(&bytes)?;
+    let waiting = match (rec.wait, expected) {
+        (Some(Wait::Resume), Wait::Resume) => true,
+        (Some(Wait::Stream { cursor: a }), Wait::Stream { cursor: b }) => a == b,
+        _ => false,
+    };
+    if rec.state != AgentState::Parked || !waiting {
+        return Err(invalid(format!(
+            "agent {agent} is not parked waiting for resume (it is {:?})",
+            rec.state
+        )));
+    }
+    let payload = runnable_payload(Some(value), rec.payload);
+    let rec = record(
+        AgentState::Runnable,
+        rec.projection,
+        rec.program,
+        0,
+        None,
+        &payload,
+    );
+    txn.insert(&key(b'a', agent), &rec)?;
+    enqueue(txn, agent)
+}
+
+/// A stream's header: closed, length, and the readers parked on it.
+struct StreamHead {
+    closed: bool,
+    len: u64,
+    waiters: Vec<(u64, u64)>,
+}
+
+fn read_stream(txn: &MapTxn<'_>, stream: u64) -> Result<StreamHead> {
+    let b = txn
+        .get(&key(b's', stream))?
+        .ok_or_else(|| invalid(format!("there is no stream {stream}")))?;
+    if b.len() < 13 || (b.len() - 13) % 16 != 0 {
+        return Err(corrupt("a stream header has the wrong length"));
+    }
+    let n = (b.len() - 13) / 16;
+    Ok(StreamHead {
+        closed: b[0] == 1,
+        len: le_u64(b, 1)?,
+        waiters: (0..n)
+            .map(|i| Ok((le_u64(b, 13 + 16 * i)?, le_u64(b, 21 + 16 * i)?)))
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn write_stream(txn: &mut MapTxn<'_>, stream: u64, head: &StreamHead) -> Result<()> {
+    let mut b = Vec::with_capacity(13 + 16 * head.waiters.len());
+    b.push(head.closed as u8);
+    b.extend_from_slice(&head.len.to_le_bytes());
+    b.extend_from_slice(&(head.waiters.len() as u32).to_le_bytes());
+    for (agent, cursor) in &head.waiters {
+        b.extend_from_slice(&agent.to_le_bytes());
+        b.extend_from_slice(&cursor.to_le_bytes());
+    }
+    txn.insert(&key(b's', stream), &b)?;
+    Ok(())
+}
+
+fn read_cursor(txn: &MapTxn<'_>, cursor: u64) -> Result<(u64, u64)> {
+    let b = txn
+        .get(&key(b'c', cursor))?
+        .ok_or_else(|| invalid(format!("there is no cursor {cursor}")))?;
+    Ok((le_u64(b, 0)?, le_u64(b, 8)?))
+}
+
+fn write_cursor(txn: &mut MapTxn<'_>, cursor: u64, stream: u64, position: u64) -> Result<()> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&stream.to_le_bytes());
+    b[8..].copy_from_slice(&position.to_le_bytes());
+    txn.insert(&key(b'c', cursor), &b)?;
+    Ok(())
+}
+
+/// The next value for `cursor`, advancing it.
+fn next_in(txn: &mut MapTxn<'_>, cursor: u64) -> Result<Next> {
+    let (stream, position) = read_cursor(txn, cursor)?;
+    let head = read_stream(txn, stream)?;
+    if position < head.len {
+        let bytes = txn
+            .get(&item_key(stream, position))?
+            .ok_or_else(|| corrupt("a stream value is missing"))?;
+        let value = Reader::new(bytes).value()?;
+        write_cursor(txn, cursor, stream, position + 1)?;
+        return Ok(Next::Value(value));
+    }
+    Ok(if head.closed { Next::End } else { Next::Empty })
+}
+
+fn add_waiter(txn: &mut MapTxn<'_>, cursor: u64, agent: u64) -> Result<()> {
+    let (stream, _) = read_cursor(txn, cursor)?;
+    let mut head = read_stream(txn, stream)?;
+    head.waiters.push((agent, cursor));
+    write_stream(txn, stream, &head)
+}
+
+fn new_id(txn: &mut MapTxn<'_>) -> Result<u64> {
+    let id = counter(txn, b"n")?.max(1);
+    txn.insert(b"n", &(id + 1).to_le_bytes())?;
+    Ok(id)
+}
+
+/// The world of an agent run by this runtime: the agent table on the slab.
+struct SlabEffects<'y, 's> {
+    yin: &'y Yin<'s>,
+}
+
+impl Effects for SlabEffects<'_, '_> {
+    fn stream_make(&mut self) -> Result<u64> {
+        let (id, _) = self.yin.table.update(|txn| {
+            let id = new_id(txn)?;
+            let head = StreamHead {
+                closed: false,
+                len: 0,
+                waiters: Vec::new(),
+            };
+            write_stream(txn, id, &head)?;
+            Ok(id)
+        })?;
+        Ok(id)
+    }
+
+    /// Appends the value and hands it to every reader parked at its index, queueing them.
+    fn stream_put(&mut self, stream: u64, value: &Value) -> Result<()> {
+        let mut w = Writer::default();
+        w.value(value);
+        self.yin.table.update(|txn| {
+            let mut head = read_stream(txn, stream)?;
+            if head.closed {
+                return Err(invalid(format!("stream {stream} is closed")));
+            }
+            let index = head.len;
+            txn.insert(&item_key(stream, index), &w.out)?;
+            head.len += 1;
+            let mut still = Vec::new();
+            for (agent, cursor) in std::mem::take(&mut head.waiters) {
+                let (_, position) = read_cursor(txn, cursor)?;
+                if position == index {
+                    write_cursor(txn, cursor, stream, position + 1)?;
+                    wake_in(txn, agent, value, Wait::Stream { cursor })?;
+                } else {
+                    still.push((agent, cursor));
+                }
+            }
+            head.waiters = still;
+            write_stream(txn, stream, &head)
+        })?;
+        Ok(())
+    }
+
+    fn stream_cursor(&mut self, stream: u64) -> Result<u64> {
+        let (id, _) = self.yin.table.update(|txn| {
+            read_stream(txn, stream)?;
+            let id = new_id(txn)?;
+            write_cursor(txn, id, stream, 0)?;
+            Ok(id)
+        })?;
+        Ok(id)
+    }
+
+    fn stream_next(&mut self, cursor: u64) -> Result<Next> {
+        Ok(self.yin.table.update(|txn| next_in(txn, cursor))?.0)
+    }
+
+    /// Closes the stream; readers parked on it are woken with nil.
+    fn stream_close(&mut self, stream: u64) -> Result<()> {
+        self.yin.table.update(|txn| {
+            let mut head = read_stream(txn, stream)?;
+            head.closed = true;
+            for (agent, cursor) in std::mem::take(&mut head.waiters) {
+                wake_in(txn, agent, &Value::Nil, Wait::Stream { cursor })?;
+            }
+            write_stream(txn, stream, &head)
+        })?;
+        Ok(())
+    }
+
+    fn resume(&mut self, agent: u64, value: Value) -> Result<()> {
+        self.yin.wake(agent, &value)
+    }
+}

@@ -1,0 +1,453 @@
+//! The stack machine: the same program datoms compiled to bytecode once per program
+//! version, then run with a value stack. Variables a lambda's own scope chain binds are
+//! found by lexical address (frames out, slot), so calls bind no names at run time.
+//!
+//! The environment, closures and store are the walker's, so a value made by one projection
+//! is understood by the other. A call in tail position (`:yin/tail?`) replaces the
+//! caller's frame instead of pushing one.
+
+use super::ast::{Attrs, Node, NodeType, VmOp};
+use super::machine::{apply_prim, bind, error, global, vm_op, Effects, Outcome, Wait};
+use super::value::{Closure, Env, Name, Store, Value};
+use crate::dao::DbSnapshot;
+use crate::error::Result;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Const(u32),
+    /// A variable of an enclosing scope: `depth` frames out, slot `index`.
+    Local {
+        depth: u16,
+        index: u16,
+    },
+    /// A free variable, looked up by name: environment, store, built-ins.
+    Name(u32),
+    /// A global the program never binds locally: store, then built-ins.
+    Global(u32),
+    Closure(u64),
+    Call(u32),
+    TailCall(u32),
+    Return,
+    JumpIfFalse(u32),
+    Jump(u32),
+    /// A `:vm`/`:stream` operation on the top `argc` values; `name` is a constant index
+    /// or `u32::MAX`.
+    Vm {
+        op: VmOp,
+        argc: u32,
+        name: u32,
+    },
+    Park,
+}
+
+/// One lambda's code (or the program's top level).
+#[derive(Debug)]
+pub struct Func {
+    /// The `:lambda` node (the root node for the top level).
+    pub lambda: u64,
+    pub names: Arc<[Name]>,
+    pub fixed: usize,
+    pub variadic: bool,
+    pub code: Vec<Op>,
+    pub consts: Vec<Value>,
+}
+
+/// A compiled program: its top level and every lambda in it, by node id.
+#[derive(Debug)]
+pub struct Code {
+    pub root: u64,
+    pub funcs: HashMap<u64, Arc<Func>>,
+}
+
+impl Code {
+    /// Compiles the program under `root`.
+    pub fn compile(db: &DbSnapshot<'_>, attrs: &Attrs, root: u64) -> Result<Code> {
+        let mut funcs = HashMap::new();
+        let top = Compiler {
+            db,
+            attrs,
+            funcs: &mut funcs,
+            foreign: false,
+        }
+        .func(root, None, &mut Vec::new())?;
+        funcs.insert(root, top);
+        Ok(Code { root, funcs })
+    }
+
+    /// Compiles one lambda on its own (its free variables are looked up by name), for a
+    /// closure that came from another program.
+    pub fn compile_lambda(db: &DbSnapshot<'_>, attrs: &Attrs, lambda: u64) -> Result<Func> {
+        let node = Node::read(db, attrs, lambda)?;
+        if node.kind() != NodeType::Lambda {
+            return Err(error(format!("entity {lambda} is not a lambda")));
+        }
+        let mut inner = HashMap::new();
+        let func = Compiler {
+            db,
+            attrs,
+            funcs: &mut inner,
+            foreign: true,
+        }
+        .func(lambda, Some(&node), &mut Vec::new())?;
+        Ok(Arc::try_unwrap(func).unwrap_or_else(|f| Func {
+            lambda: f.lambda,
+            names: f.names.clone(),
+            fixed: f.fixed,
+            variadic: f.variadic,
+            code: f.code.clone(),
+            consts: f.consts.clone(),
+        }))
+    }
+}
+
+struct Compiler<'c, 'g> {
+    db: &'c DbSnapshot<'g>,
+    attrs: &'c Attrs,
+    funcs: &'c mut HashMap<u64, Arc<Func>>,
+    /// Compiling a lambda without its enclosing scopes: a variable it does not bind may be
+    /// bound by the closure's environment, so it is looked up by name.
+    foreign: bool,
+}
+
+struct Emit {
+    code: Vec<Op>,
+    consts: Vec<Value>,
+}
+
+impl Emit {
+    fn constant(&mut self, v: Value) -> u32 {
+        self.consts.push(v);
+        (self.consts.len() - 1) as u32
+    }
+}
+
+impl Compiler<'_, '_> {
+    /// Compiles a lambda (`lambda` = Some(node)) or the top level, inside `scopes`.
+    fn func(
+        &mut self,
+        e: u64,
+        lambda: Option<&Node>,
+        scopes: &mut Vec<Arc<[Name]>>,
+    ) -> Result<Arc<Func>> {
+        let (names, fixed, variadic, body) = match lambda {
+            Some(node) => {
+                let mut names = node.param_names();
+                let fixed = names.len();
+                if let Some(rest) = &node.rest {
+                    names.push(rest.as_str().into());
+                }
+                (
+                    Arc::<[Name]>::from(names),
+                    fixed,
+                    node.rest.is_some(),
+                    node.body,
+                )
+            }
+            None => (Arc::<[Name]>::from(Vec::new()), 0, false, e),
+        };
+        let pushed = lambda.is_some();
+        if pushed {
+            scopes.push(names.clone());
+        }
+        let mut out = Emit {
+            code: Vec::new(),
+            consts: Vec::new(),
+        };
+        let result = self.expr(body, scopes, &mut out, pushed);
+        if pushed {
+            scopes.pop();
+        }
+        result?;
+        out.code.push(Op::Return);
+        Ok(Arc::new(Func {
+            lambda: e,
+            names,
+            fixed,
+            variadic,
+            code: out.code,
+            consts: out.consts,
+        }))
+    }
+
+    fn expr(
+        &mut self,
+        e: u64,
+        scopes: &mut Vec<Arc<[Name]>>,
+        out: &mut Emit,
+        tail_ok: bool,
+    ) -> Result<()> {
+        let node = Node::read(self.db, self.attrs, e)?;
+        match node.kind() {
+            NodeType::Literal => {
+                let c = out.constant(super::literal(node.value.as_ref())?);
+                out.code.push(Op::Const(c));
+            }
+            NodeType::Variable => {
+                let name = node.name.as_deref().unwrap_or("");
+                let found = scopes.iter().rev().enumerate().find_map(|(depth, names)| {
+                    names
+                        .iter()
+                        .rposition(|n| &**n == name)
+                        .map(|index| (depth, index))
+                });
+                let op = match found {
+                    Some((depth, index))
+                        if depth <= u16::MAX as usize && index <= u16::MAX as usize =>
+                    {
+                        Op::Local {
+                            depth: depth as u16,
+                            index: index as u16,
+                        }
+                    }
+                    _ if self.foreign => Op::Name(out.constant(Value::Str(name.into()))),
+                    _ => Op::Global(out.constant(Value::Str(name.into()))),
+                };
+                out.code.push(op);
+            }
+            NodeType::Lambda => {
+                if !self.funcs.contains_key(&e) {
+                    let func = self.func(e, Some(&node), scopes)?;
+                    self.funcs.insert(e, func);
+                }
+                out.code.push(Op::Closure(e));
+            }
+            NodeType::If => {
+                self.expr(node.test, scopes, out, false)?;
+                let branch = out.code.len();
+                out.code.push(Op::JumpIfFalse(0));
+                self.expr(node.consequent, scopes, out, tail_ok)?;
+                let jump = out.code.len();
+                out.code.push(Op::Jump(0));
+                out.code[branch] = Op::JumpIfFalse(out.code.len() as u32);
+                self.expr(node.alternate, scopes, out, tail_ok)?;
+                out.code[jump] = Op::Jump(out.code.len() as u32);
+            }
+            NodeType::Application => {
+                self.expr(node.operator, scopes, out, false)?;
+                let operands = node.operands_in_order(self.db, self.attrs, e)?;
+                for &operand in &operands {
+                    self.expr(operand, scopes, out, false)?;
+                }
+                let argc = operands.len() as u32;
+                out.code.push(if node.tail && tail_ok {
+                    Op::TailCall(argc)
+                } else {
+                    Op::Call(argc)
+                });
+            }
+            NodeType::Vm(VmOp::Park) => out.code.push(Op::Park),
+            NodeType::Vm(op) => {
+                let operands = node.operands_in_order(self.db, self.attrs, e)?;
+                if operands.len() != op.arity() {
+                    return Err(error(format!(
+                        "program node {e}: :{} takes {} operands, not {}",
+                        op.keyword(),
+                        op.arity(),
+                        operands.len()
+                    )));
+                }
+                for &operand in &operands {
+                    self.expr(operand, scopes, out, false)?;
+                }
+                let name = match &node.name {
+                    Some(n) => out.constant(Value::Str(n.as_str().into())),
+                    None => u32::MAX,
+                };
+                out.code.push(Op::Vm {
+                    op,
+                    argc: operands.len() as u32,
+                    name,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A caller waiting for a callee to return.
+#[derive(Clone, Debug)]
+pub struct Return {
+    pub func: Arc<Func>,
+    pub pc: usize,
+    pub env: Env,
+}
+
+/// A whole machine state: what a parked agent keeps.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub func: Arc<Func>,
+    pub pc: usize,
+    pub env: Env,
+    pub stack: Vec<Value>,
+    pub frames: Vec<Return>,
+    pub store: Store,
+}
+
+impl State {
+    pub fn start(code: &Code) -> State {
+        State {
+            func: code.funcs[&code.root].clone(),
+            pc: 0,
+            env: Env::empty(),
+            stack: Vec::new(),
+            frames: Vec::new(),
+            store: Store::new(),
+        }
+    }
+
+    /// A parked state, continued with `value` as the value of the expression that parked.
+    pub fn resume_with(mut self, value: Value) -> State {
+        self.stack.push(value);
+        self
+    }
+}
+
+/// Counters of one run.
+pub use super::walker::Stats;
+
+/// Finds the code of `lambda`: in the program, or compiled now if the closure came from
+/// another program (over a stream, say), with its free variables looked up by name.
+fn func_of(
+    code: &Code,
+    foreign: &mut HashMap<u64, Arc<Func>>,
+    db: &DbSnapshot<'_>,
+    attrs: &Attrs,
+    lambda: u64,
+) -> Result<Arc<Func>> {
+    if let Some(f) = code.funcs.get(&lambda).or_else(|| foreign.get(&lambda)) {
+        return Ok(f.clone());
+    }
+    let func = Arc::new(Code::compile_lambda(db, attrs, lambda)?);
+    foreign.insert(lambda, func.clone());
+    Ok(func)
+}
+
+/// Runs `state` until the program finishes or parks.
+pub fn run(
+    db: &DbSnapshot<'_>,
+    attrs: &Attrs,
+    code: &Code,
+    mut s: State,
+    effects: &mut dyn Effects,
+    stats: &mut Stats,
+) -> Result<Outcome<State>> {
+    let mut foreign = HashMap::new();
+    loop {
+        let Some(&op) = s.func.code.get(s.pc) else {
+            return Err(error(format!(
+                "the code of node {} ran off its end",
+                s.func.lambda
+            )));
+        };
+        stats.steps += 1;
+        s.pc += 1;
+        match op {
+            Op::Const(i) => s.stack.push(s.func.consts[i as usize].clone()),
+            Op::Local { depth, index } => {
+                let v = s.env.at(depth as usize, index as usize).ok_or_else(|| {
+                    error(format!(
+                        "node {}: no variable at ({depth}, {index})",
+                        s.func.lambda
+                    ))
+                })?;
+                s.stack.push(v.clone());
+            }
+            Op::Name(i) | Op::Global(i) => {
+                let Value::Str(name) = &s.func.consts[i as usize] else {
+                    unreachable!("names are string constants")
+                };
+                let v = match (op, s.env.lookup(name)) {
+                    (Op::Name(_), Some(v)) => v.clone(),
+                    _ => global(&s.store, name)?,
+                };
+                s.stack.push(v);
+            }
+            Op::Closure(lambda) => s.stack.push(Value::Closure(Arc::new(Closure {
+                lambda,
+                env: s.env.clone(),
+            }))),
+            Op::Call(argc) | Op::TailCall(argc) => {
+                let at = s
+                    .stack
+                    .len()
+                    .checked_sub(argc as usize + 1)
+                    .ok_or_else(|| error("the value stack is short of arguments"))?;
+                let args = s.stack.split_off(at + 1);
+                let callee = s.stack.pop().expect("checked above");
+                match callee {
+                    Value::Prim(p) => s.stack.push(apply_prim(p, &args)?),
+                    Value::Closure(closure) => {
+                        let func = func_of(code, &mut foreign, db, attrs, closure.lambda)?;
+                        let env = bind(&closure.env, &func.names, func.fixed, func.variadic, args)?;
+                        if matches!(op, Op::Call(_)) {
+                            s.frames.push(Return {
+                                func: s.func.clone(),
+                                pc: s.pc,
+                                env: std::mem::take(&mut s.env),
+                            });
+                            stats.max_depth = stats.max_depth.max(s.frames.len());
+                        }
+                        s.func = func;
+                        s.pc = 0;
+                        s.env = env;
+                    }
+                    other => return Err(error(format!("{} is not a function", other.to_edn()))),
+                }
+            }
+            Op::Return => {
+                let value = s.stack.pop().unwrap_or(Value::Nil);
+                match s.frames.pop() {
+                    None => return Ok(Outcome::Done(value)),
+                    Some(caller) => {
+                        s.func = caller.func;
+                        s.pc = caller.pc;
+                        s.env = caller.env;
+                        s.stack.push(value);
+                    }
+                }
+            }
+            Op::JumpIfFalse(to) => {
+                if !s.stack.pop().unwrap_or(Value::Nil).truthy() {
+                    s.pc = to as usize;
+                }
+            }
+            Op::Jump(to) => s.pc = to as usize,
+            Op::Park => {
+                return Ok(Outcome::Parked {
+                    reason: Wait::Resume,
+                    state: s,
+                })
+            }
+            Op::Vm { op, argc, name } => {
+                let at = s
+                    .stack
+                    .len()
+                    .checked_sub(argc as usize)
+                    .ok_or_else(|| error("the value stack is short of operands"))?;
+                let args = s.stack.split_off(at);
+                let name = match name {
+                    u32::MAX => None,
+                    i => match &s.func.consts[i as usize] {
+                        Value::Str(n) => Some(n.clone()),
+                        _ => None,
+                    },
+                };
+                let cursor = match (op, args.first()) {
+                    (VmOp::StreamNext, Some(Value::Cursor(c))) => *c,
+                    _ => 0,
+                };
+                match vm_op(op, name.as_ref(), args, &mut s.store, effects)? {
+                    Some(v) => s.stack.push(v),
+                    None => {
+                        return Ok(Outcome::Parked {
+                            reason: Wait::Stream { cursor },
+                            state: s,
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
