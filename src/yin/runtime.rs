@@ -129,6 +129,16 @@ pub struct Run {
     pub stats: Stats,
 }
 
+impl Run {
+    /// The program's value, if it finished.
+    pub fn outcome_value(&self) -> Option<Value> {
+        match &self.outcome {
+            RunOutcome::Done(v) => Some(v.clone()),
+            RunOutcome::Parked { .. } => None,
+        }
+    }
+}
+
 /// What `work` did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkReport {
@@ -703,6 +713,43 @@ impl<'s> Yin<'s> {
             }
         };
         Ok(read(b"qt")?.saturating_sub(read(b"qh")?))
+    }
+}
+
+/// Streams from the host's side: the same operations programs have.
+impl Yin<'_> {
+    /// A new, open, empty stream.
+    pub fn stream_make(&self) -> Result<u64> {
+        SlabEffects { yin: self }.stream_make()
+    }
+
+    /// Appends `value`; readers parked on the stream are queued with it.
+    pub fn put(&self, stream: u64, value: &Value) -> Result<()> {
+        SlabEffects { yin: self }.stream_put(stream, value)
+    }
+
+    /// A new cursor at the start of `stream`.
+    pub fn cursor(&self, stream: u64) -> Result<u64> {
+        SlabEffects { yin: self }.stream_cursor(stream)
+    }
+
+    /// The next value under `cursor`, advancing it; `None` if there is none yet, or the
+    /// stream is closed and read to its end (`closed` tells which).
+    pub fn next(&self, cursor: u64) -> Result<Option<Value>> {
+        Ok(match (SlabEffects { yin: self }).stream_next(cursor)? {
+            Next::Value(v) => Some(v),
+            Next::End | Next::Empty => None,
+        })
+    }
+
+    /// Whether `stream` is closed.
+    pub fn closed(&self, stream: u64) -> Result<bool> {
+        Ok(self.table.update(|txn| read_stream(txn, stream))?.0.closed)
+    }
+
+    /// Closes `stream`; parked readers are queued with nil.
+    pub fn close(&self, stream: u64) -> Result<()> {
+        SlabEffects { yin: self }.stream_close(stream)
     }
 }
 

@@ -1,19 +1,51 @@
 use super::*;
 use crate::Slab;
+use std::time::Duration;
 
+fn yin_on(slab: &Slab) -> Yin<'_> {
+    Yin::open(slab, "yin").unwrap()
+}
+
+/// Runs `source` on both projections and checks they agree.
 fn both(source: &str) -> Value {
     let slab = Slab::anonymous().unwrap();
-    let yin = Yin::open(&slab, "yin").unwrap();
+    let yin = yin_on(&slab);
     let program = yin.compile(source).unwrap();
     let mut results = Vec::new();
     for projection in [Projection::Walker, Projection::Stack] {
-        match yin.run(program, projection).unwrap().outcome {
-            RunOutcome::Done(v) => results.push(v),
-            other => panic!("{source}: {other:?}"),
+        match yin.run(program, projection) {
+            Ok(Run {
+                outcome: RunOutcome::Done(v),
+                ..
+            }) => results.push(v),
+            other => panic!("{source} on {projection:?}: {other:?}"),
         }
     }
     assert_eq!(results[0], results[1], "{source}: the projections disagree");
     results.pop().unwrap()
+}
+
+fn edn(source: &str) -> String {
+    both(source).to_edn()
+}
+
+/// The error message of `source` on each projection (they must both fail).
+fn fails(source: &str) -> String {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = match yin.compile(source) {
+        Err(e) => return e.to_string(),
+        Ok(p) => p,
+    };
+    let mut messages = Vec::new();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let e = yin.run(program, projection).expect_err(source);
+        let info = yin.agent(yin.agents().unwrap().last().unwrap().0).unwrap();
+        assert_eq!(info.state, AgentState::Failed);
+        messages.push(e.to_string());
+    }
+    assert_eq!(messages[0], messages[1]);
+    messages.pop().unwrap()
 }
 
 #[test]
@@ -26,4 +58,402 @@ fn acceptance_programs() {
         both("(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)"),
         Value::Int(120)
     );
+}
+
+#[test]
+fn the_language() {
+    assert_eq!(edn("(let [x 2 y (* x 10)] (+ x y))"), "22");
+    assert_eq!(edn("(do 1 2 3)"), "3");
+    assert_eq!(edn("(do)"), "nil");
+    assert_eq!(edn("(def x 4) (def y (+ x 1)) (* x y)"), "20");
+    assert_eq!(edn("(and 1 2 3)"), "3");
+    assert_eq!(edn("(and 1 nil 3)"), "nil");
+    assert_eq!(edn("(and)"), "true");
+    assert_eq!(edn("(or nil false 7)"), "7");
+    assert_eq!(edn("(or nil false)"), "false");
+    assert_eq!(edn("(or)"), "false");
+    assert_eq!(edn("'(a b 1)"), "[a b 1]");
+    assert_eq!(edn("(quote {:a [x]})"), "{:a [x]}");
+    assert_eq!(edn("((fn [a & more] [a more]) 1 2 3)"), "[1 [2 3]]");
+    assert_eq!(edn("((fn [& more] (count more)))"), "0");
+    assert_eq!(edn("(if nil 1)"), "nil");
+    assert_eq!(edn("(if false 1 2)"), "2");
+    assert_eq!(edn("(if 0 1 2)"), "1");
+    assert_eq!(edn("[1 (+ 1 1) {:k (str \"a\" 1)}]"), "[1 2 {:k \"a1\"}]");
+    // A local shadows a global and a built-in of the same name.
+    assert_eq!(edn("(def x 1) ((fn [x] x) 2)"), "2");
+    assert_eq!(edn("((fn [+] (+ 1 2)) -)"), "-1");
+    // Globals may be used before the form that defines them runs, inside functions.
+    assert_eq!(edn("(defn f [] (g)) (defn g [] 42) (f)"), "42");
+    // Mutual recursion.
+    assert_eq!(
+        edn("(defn ev? [n] (if (= n 0) true (od? (- n 1)))) (defn od? [n] (if (= n 0) false (ev? (- n 1)))) [(ev? 10) (od? 7)]"),
+        "[true true]"
+    );
+    // The store.
+    assert_eq!(edn("(store-put :k 5) (+ 1 (store-get :k))"), "6");
+    assert_eq!(edn("(store-get :missing)"), "nil");
+}
+
+#[test]
+fn closures_capture_their_environment() {
+    assert_eq!(
+        edn("(defn adder [n] (fn [x] (+ x n))) (let [a (adder 1) b (adder 100)] [(a 1) (b 1) (a 5)])"),
+        "[2 101 6]"
+    );
+    assert_eq!(
+        edn("(defn compose [f g] (fn [x] (f (g x)))) ((compose inc (fn [x] (* x 2))) 5)"),
+        "11"
+    );
+    // A closure outlives the call that made it, and keeps the values it saw.
+    assert_eq!(edn("(let [x 1 f (fn [] x) x 2] [(f) x])"), "[1 2]");
+}
+
+#[test]
+fn built_ins() {
+    assert_eq!(edn("(+)"), "0");
+    assert_eq!(edn("(+ 1 2 3 4)"), "10");
+    assert_eq!(edn("(- 5)"), "-5");
+    assert_eq!(edn("(- 10 1 2)"), "7");
+    assert_eq!(edn("(* 2 3.5)"), "7.0");
+    assert_eq!(edn("(/ 10 4)"), "2.5");
+    assert_eq!(edn("(/ 12 4)"), "3");
+    assert_eq!(edn("(mod -7 3)"), "2");
+    assert_eq!(
+        edn("[(< 1 2 3) (< 1 3 2) (<= 2 2) (> 3 2 1) (>= 1 2) (== 1 1.0) (= 1 1.0)]"),
+        "[true false true true false true false]"
+    );
+    assert_eq!(
+        edn("[(= [1 2] [1 2]) (= {:a 1} {:a 1}) (not= 1 2) (not nil)]"),
+        "[true true true true]"
+    );
+    assert_eq!(edn("(get {:a 1} :a)"), "1");
+    assert_eq!(edn("(get {:a 1} :b 9)"), "9");
+    assert_eq!(edn("(get [5 6] 1)"), "6");
+    assert_eq!(edn("(assoc {:a 1} :b 2)"), "{:a 1, :b 2}");
+    assert_eq!(edn("(assoc [1 2] 0 9)"), "[9 2]");
+    assert_eq!(edn("(count [1 2 3])"), "3");
+    assert_eq!(edn("(count {:a 1})"), "1");
+    assert_eq!(edn("(count nil)"), "0");
+    assert_eq!(edn("(first [7 8])"), "7");
+    assert_eq!(edn("(first [])"), "nil");
+    assert_eq!(edn("(rest [7 8 9])"), "[8 9]");
+    assert_eq!(edn("(cons 1 [2 3])"), "[1 2 3]");
+    assert_eq!(edn("(conj [1] 2 3)"), "[1 2 3]");
+    assert_eq!(edn("(str \"a\" :b 1 nil \"c\")"), "\"a:b1c\"");
+    assert_eq!(edn("(hash-map :a 1 :b 2)"), "{:a 1, :b 2}");
+    assert_eq!(edn("(nth [1 2 3] 2)"), "3");
+    assert_eq!(
+        edn("[(empty? []) (nil? nil) (zero? 0) (inc 1) (dec 1)]"),
+        "[true true true 2 0]"
+    );
+}
+
+#[test]
+fn errors_say_what_and_where() {
+    let e = fails("(+ 1\n   (foo 2))");
+    assert!(
+        e.contains("line 2, column 5") && e.contains("unbound symbol foo"),
+        "{e}"
+    );
+    let e = fails("(+ 1 2");
+    assert!(
+        e.contains("line 1, column 1") && e.contains("never closed"),
+        "{e}"
+    );
+    let e = fails("(fn x)");
+    assert!(e.contains("parameter vector"), "{e}");
+    let e = fails("(let [x] x)");
+    assert!(e.contains("pairs"), "{e}");
+    let e = fails("\"abc");
+    assert!(e.contains("never closed"), "{e}");
+    let e = fails("(+ 1 :a)");
+    assert!(e.contains("not a number"), "{e}");
+    let e = fails("(1 2)");
+    assert!(e.contains("not a function"), "{e}");
+    let e = fails("((fn [x] x))");
+    assert!(e.contains("called with 0 arguments"), "{e}");
+    let e = fails("(/ 1 0)");
+    assert!(e.contains("division by zero"), "{e}");
+    let e = fails("(+ 9223372036854775807 1)");
+    assert!(e.contains("overflow"), "{e}");
+    let e = fails("(if)");
+    assert!(e.contains("2 or 3"), "{e}");
+    let e = fails("#{1}");
+    assert!(e.contains("not part of the language"), "{e}");
+}
+
+#[test]
+fn ast_round_trips_through_datoms() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    for source in [
+        "(+ 2 3)",
+        "(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)",
+        "((fn [a & more] [a more]) 1 2 3)",
+        "(let [s (stream/make) c (stream/cursor s)] (stream/put s 1) (stream/close s) (stream/next c))",
+        "((fn [x] (+ x (park))) 10)",
+        "(store-put :k (quote (a \"b\" 1.5 nil true)))",
+        "(f 1 2 3 4 5 6 7 8 9 10 11 12)",
+    ] {
+        let Ok(ast) = compile(source) else {
+            // Unbound `f`: compile the rest only.
+            assert!(source.starts_with("(f "));
+            continue;
+        };
+        let program = yin.store(&ast, None).unwrap();
+        assert_eq!(yin.load(program).unwrap(), ast, "{source}");
+    }
+    // Operand order is written down: shuffled entity ids still give the same order.
+    let ast = compile("(- 100 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)").unwrap();
+    let program = yin.store(&ast, None).unwrap();
+    assert_eq!(yin.load(program).unwrap(), ast);
+    assert_eq!(
+        yin.run(program, Projection::Walker)
+            .unwrap()
+            .outcome_value(),
+        Some(Value::Int(100 - 120))
+    );
+}
+
+#[test]
+fn tail_calls_run_in_constant_depth() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let countdown = |n: u64| {
+        format!("(defn countdown [n] (if (= n 0) :done (countdown (- n 1)))) (countdown {n})")
+    };
+    for projection in [Projection::Walker, Projection::Stack] {
+        let small = yin.compile(&countdown(10)).unwrap();
+        let big = yin.compile(&countdown(100_000)).unwrap();
+        let a = yin.run(small, projection).unwrap();
+        let b = yin.run(big, projection).unwrap();
+        assert_eq!(b.outcome_value(), Some(Value::keyword("done")));
+        assert!(b.stats.steps > 100 * a.stats.steps);
+        assert_eq!(
+            a.stats.max_depth, b.stats.max_depth,
+            "{projection:?}: the continuation grew with the loop"
+        );
+        // A loop that is not a tail call does grow it: the measure can fail.
+        let deep = yin
+            .compile("(defn sum [n] (if (= n 0) 0 (+ n (sum (- n 1))))) (sum 1000)")
+            .unwrap();
+        let d = yin.run(deep, projection).unwrap();
+        assert_eq!(d.outcome_value(), Some(Value::Int(500_500)));
+        assert!(
+            d.stats.max_depth >= 1000,
+            "{projection:?}: {}",
+            d.stats.max_depth
+        );
+    }
+}
+
+#[test]
+fn park_and_resume() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin.compile("((fn [x] (+ x (park))) 10)").unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let run = yin.run(program, projection).unwrap();
+        let RunOutcome::Parked { agent, wait } = run.outcome else {
+            panic!("{:?}", run.outcome)
+        };
+        assert_eq!(wait, Wait::Resume);
+        assert_eq!(yin.agent(agent).unwrap().state, AgentState::Parked);
+        let resumed = yin.resume(agent, Value::Int(5)).unwrap();
+        assert_eq!(resumed.outcome_value(), Some(Value::Int(15)));
+        let info = yin.agent(agent).unwrap();
+        assert_eq!(
+            (info.state, info.result),
+            (AgentState::Done, Some(Value::Int(15)))
+        );
+        // Resumed once only.
+        let again = yin.resume(agent, Value::Int(5)).unwrap_err();
+        assert!(again.to_string().contains("not parked"), "{again}");
+    }
+    // Several parks in one agent, with a closure and the store carried across.
+    let program = yin
+        .compile("(def base 100) (let [f (fn [y] (+ base y)) a (park) b (park)] (f (* a b)))")
+        .unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let RunOutcome::Parked { agent, .. } = yin.run(program, projection).unwrap().outcome else {
+            panic!()
+        };
+        let second = yin.resume(agent, Value::Int(6)).unwrap();
+        assert!(matches!(second.outcome, RunOutcome::Parked { agent: a, .. } if a == agent));
+        let done = yin.resume(agent, Value::Int(7)).unwrap();
+        assert_eq!(done.outcome_value(), Some(Value::Int(142)));
+    }
+}
+
+#[test]
+fn a_parked_agent_is_resumed_by_another_thread() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin
+        .compile("(defn f [x] (* 2 (park))) (+ 1 (f 0))")
+        .unwrap();
+    let RunOutcome::Parked { agent, .. } = yin.run(program, Projection::Stack).unwrap().outcome
+    else {
+        panic!()
+    };
+    let value = std::thread::scope(|s| {
+        s.spawn(|| {
+            let there = yin_on(&slab);
+            there.resume(agent, Value::Int(20)).unwrap().outcome_value()
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(value, Some(Value::Int(41)));
+}
+
+#[test]
+fn streams_deliver_in_order_and_park_readers() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    // Values put before reading arrive in order; a closed, drained stream gives nil.
+    assert_eq!(
+        edn_on(&yin, "(let [s (stream/make) c (stream/cursor s)] (stream/put s 1) (stream/put s 2) (stream/close s) [(stream/next c) (stream/next c) (stream/next c)])"),
+        "[1 2 nil]"
+    );
+    for projection in [Projection::Walker, Projection::Stack] {
+        // The reader is handed its stream by resuming it, then parks on the empty stream.
+        let reader = yin
+            .compile("(let [s (park) c (stream/cursor s)] (+ (stream/next c) (stream/next c)))")
+            .unwrap();
+        let RunOutcome::Parked { agent, .. } = yin.run(reader, projection).unwrap().outcome else {
+            panic!()
+        };
+        let stream = yin.stream_make().unwrap();
+        let run = yin.resume(agent, Value::Stream(stream)).unwrap();
+        assert!(matches!(
+            run.outcome,
+            RunOutcome::Parked {
+                wait: Wait::Stream { .. },
+                ..
+            }
+        ));
+        yin.put(stream, &Value::Int(30)).unwrap();
+        // The reader was woken into the run queue; a worker runs it to its next wait.
+        let report = yin.work(Duration::ZERO, None).unwrap();
+        assert_eq!(report.taken, 1);
+        assert_eq!(
+            yin.agent(agent).unwrap().state,
+            AgentState::Parked,
+            "it waits for the second value"
+        );
+        yin.put(stream, &Value::Int(12)).unwrap();
+        yin.work(Duration::ZERO, None).unwrap();
+        assert_eq!(yin.agent(agent).unwrap().result, Some(Value::Int(42)));
+        // Closing wakes a parked reader with nil.
+        let RunOutcome::Parked { agent, .. } = yin.run(reader, projection).unwrap().outcome else {
+            panic!()
+        };
+        let stream = yin.stream_make().unwrap();
+        yin.put(stream, &Value::Int(1)).unwrap();
+        yin.resume(agent, Value::Stream(stream)).unwrap();
+        yin.close(stream).unwrap();
+        yin.work(Duration::ZERO, None).unwrap();
+        let info = yin.agent(agent).unwrap();
+        assert_eq!(info.state, AgentState::Failed, "(+ 1 nil) fails");
+        assert!(info.error.unwrap().contains("not a number"));
+    }
+    // A host reads a stream too.
+    let stream = yin.stream_make().unwrap();
+    let cursor = yin.cursor(stream).unwrap();
+    assert_eq!(yin.next(cursor).unwrap(), None);
+    yin.put(stream, &Value::str("x")).unwrap();
+    assert_eq!(yin.next(cursor).unwrap(), Some(Value::str("x")));
+    yin.close(stream).unwrap();
+    assert!(yin.put(stream, &Value::Nil).is_err());
+}
+
+fn edn_on(yin: &Yin<'_>, source: &str) -> String {
+    let program = yin.compile(source).unwrap();
+    yin.run(program, Projection::Stack)
+        .unwrap()
+        .outcome_value()
+        .unwrap()
+        .to_edn()
+}
+
+#[test]
+fn workers_take_each_agent_once() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin
+        .compile("(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 10)")
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..400 {
+        let projection = if i % 2 == 0 {
+            Projection::Stack
+        } else {
+            Projection::Walker
+        };
+        ids.push(yin.spawn(program, projection).unwrap());
+    }
+    let reports: Vec<WorkReport> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    yin_on(&slab)
+                        .work(Duration::from_millis(100), None)
+                        .unwrap()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let taken: u64 = reports.iter().map(|r| r.taken).sum();
+    let finished: u64 = reports.iter().map(|r| r.finished).sum();
+    assert_eq!((taken, finished), (400, 400), "{reports:?}");
+    for id in ids {
+        let info = yin.agent(id).unwrap();
+        assert_eq!(
+            (info.state, info.result),
+            (AgentState::Done, Some(Value::Int(55)))
+        );
+    }
+    assert_eq!(yin.queued().unwrap(), 0);
+}
+
+#[test]
+fn resume_from_inside_a_program() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let sleeper = yin.compile("(* 3 (park))").unwrap();
+    let RunOutcome::Parked { agent, .. } = yin.run(sleeper, Projection::Walker).unwrap().outcome
+    else {
+        panic!()
+    };
+    let waker = yin.compile(&format!("(resume {agent} 14)")).unwrap();
+    assert_eq!(
+        yin.run(waker, Projection::Stack).unwrap().outcome_value(),
+        Some(Value::Nil)
+    );
+    assert_eq!(yin.queued().unwrap(), 1);
+    yin.work(Duration::ZERO, None).unwrap();
+    assert_eq!(yin.agent(agent).unwrap().result, Some(Value::Int(42)));
+}
+
+#[test]
+fn values_read_from_edn() {
+    for text in [
+        "nil",
+        "true",
+        "-3",
+        "2.5",
+        "\"a\\nb\"",
+        ":k/w",
+        "sym",
+        "[1 [2] {:a 1}]",
+        "{}",
+    ] {
+        assert_eq!(Value::from_edn(text).unwrap().to_edn(), text);
+    }
+    assert_eq!(Value::from_edn("(1 2)").unwrap().to_edn(), "[1 2]");
+    assert!(Value::from_edn("1 2").is_err());
+    assert!(Value::from_edn("[1").is_err());
 }

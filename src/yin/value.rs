@@ -340,3 +340,40 @@ impl Prim {
         Prim::ALL.get(code as usize).copied()
     }
 }
+
+impl Value {
+    /// Reads one value written as EDN (as `to_edn` writes data): nil, booleans, numbers,
+    /// strings, keywords, symbols, vectors, lists (as vectors) and maps.
+    pub fn from_edn(text: &str) -> crate::Result<Value> {
+        use super::reader::{read_all, Form, FormKind};
+        let invalid = |m: String| crate::Error::new(crate::ErrorKind::InvalidArgument, m);
+        let forms = read_all(text).map_err(|e| invalid(format!("{}: {}", e.at, e.message)))?;
+        let [form] = &forms[..] else {
+            return Err(invalid(format!(
+                "expected one EDN value, found {} forms",
+                forms.len()
+            )));
+        };
+        fn convert(f: &Form) -> Value {
+            match &f.kind {
+                FormKind::Nil => Value::Nil,
+                FormKind::Bool(b) => Value::Bool(*b),
+                FormKind::Int(i) => Value::Int(*i),
+                FormKind::Float(x) => Value::Float(*x),
+                FormKind::Str(s) => Value::Str(s.as_str().into()),
+                FormKind::Keyword(k) => Value::Keyword(k.as_str().into()),
+                FormKind::Symbol(s) => Value::Symbol(s.as_str().into()),
+                FormKind::List(items) | FormKind::Vector(items) => {
+                    Value::Vector(items.iter().map(convert).collect())
+                }
+                FormKind::Map(items) => Value::Map(
+                    items
+                        .chunks(2)
+                        .map(|kv| (convert(&kv[0]), convert(&kv[1])))
+                        .collect(),
+                ),
+            }
+        }
+        Ok(convert(form))
+    }
+}
