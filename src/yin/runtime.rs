@@ -598,6 +598,16 @@ impl<'s> Yin<'s> {
     /// Takes agents from the run queue and runs them, until the queue is empty (and stays
     /// empty for `idle`), or `deadline` passes.
     pub fn work(&self, idle: Duration, deadline: Option<Instant>) -> Result<WorkReport> {
+        self.work_each(idle, deadline, |_, _| {})
+    }
+
+    /// `work`, calling `each` with every agent it ran and how that run ended.
+    pub fn work_each(
+        &self,
+        idle: Duration,
+        deadline: Option<Instant>,
+        mut each: impl FnMut(u64, &Result<Run>),
+    ) -> Result<WorkReport> {
         let mut report = WorkReport::default();
         let owner = std::process::id() as u64;
         let mut idle_since: Option<Instant> = None;
@@ -646,8 +656,10 @@ impl<'s> Yin<'s> {
             };
             idle_since = None;
             report.taken += 1;
-            let machine = self.thaw(agent, program, projection, None, true)?;
-            match self.drive(agent, program, projection, machine) {
+            let run = self
+                .thaw(agent, program, projection, None, true)
+                .and_then(|machine| self.drive(agent, program, projection, machine));
+            match &run {
                 Ok(Run {
                     outcome: RunOutcome::Done(_),
                     ..
@@ -655,6 +667,7 @@ impl<'s> Yin<'s> {
                 Ok(_) => report.parked += 1,
                 Err(_) => report.failed += 1,
             }
+            each(agent, &run);
         }
     }
 
