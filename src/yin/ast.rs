@@ -346,8 +346,7 @@ impl Node {
     /// Reads node `e` from the program datoms of `db`.
     pub fn read(db: &DbSnapshot<'_>, attrs: &Attrs, e: u64) -> Result<Node> {
         let mut node = Node::default();
-        let mut datoms = db.current(Index::Eavt, &e.to_be_bytes());
-        while let Some(datom) = datoms.next() {
+        for datom in db.current(Index::Eavt, &e.to_be_bytes()) {
             let d = datom?;
             let reference = |v: &DaoValue| match v {
                 DaoValue::Ref(r) => Ok(*r),

@@ -304,14 +304,14 @@ impl Compiler {
 
     /// A sequence of forms evaluated in order for the last one's value: `(do a b c)` is
     /// `((fn [#do] ((fn [#do] c) b)) a)`. `#do` cannot be written in a program.
-    fn body(&mut self, forms: &[Form], at: Pos, tail: bool) -> Result<Ast> {
+    fn body(&mut self, forms: &[Form], _at: Pos, tail: bool) -> Result<Ast> {
         match forms {
             [] => Ok(literal(DaoValue::Nil)),
             [last] => self.form(last, tail),
             [first, rest @ ..] => {
                 let value = self.form(first, false)?;
                 self.scopes.push(vec!["#do".into()]);
-                let rest = self.body(rest, at, true);
+                let rest = self.body(rest, _at, true);
                 self.scopes.pop();
                 Ok(call(
                     Ast::Lambda {

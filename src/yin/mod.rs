@@ -27,7 +27,7 @@ mod tests;
 pub use ast::{Ast, VmOp};
 pub use compile::compile;
 pub use machine::Wait;
-pub use runtime::{AgentInfo, AgentState, Projection, Run, RunOutcome, WorkReport, Yin};
+pub use runtime::{AgentInfo, AgentState, ImageRun, Projection, Run, RunOutcome, WorkReport, Yin};
 pub use value::{Prim, Value};
 pub use walker::Stats;
 

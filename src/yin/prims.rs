@@ -50,7 +50,7 @@ pub fn apply(prim: Prim, args: &[Value]) -> Result<Value, String> {
         Prim::Div => {
             arity(1, usize::MAX)?;
             let (first, rest) = if args.len() == 1 {
-                (Int(1), &args[..])
+                (Int(1), args)
             } else {
                 (args[0].clone(), &args[1..])
             };

@@ -13,6 +13,7 @@
 //! | `s` id | a stream: closed flag, length, parked readers (agent, cursor) |
 //! | `i` id index | a stream's value at that index |
 //! | `c` id | a cursor: its stream and position |
+//! | `r` id | how many times the agent has been taken to run |
 //!
 //! Every change of state is one map transaction, so a claim, a queue move and a wake-up
 //! happen together or not at all: an agent is taken by exactly one worker, and a reader
@@ -108,6 +109,8 @@ pub struct AgentInfo {
     pub result: Option<Value>,
     /// The error (state `Failed`).
     pub error: Option<String>,
+    /// How many times it has been taken to run (started, resumed or woken).
+    pub runs: u64,
 }
 
 /// How a run here ended.
@@ -137,6 +140,14 @@ impl Run {
             RunOutcome::Parked { .. } => None,
         }
     }
+}
+
+/// How `run_image` ended.
+#[derive(Debug)]
+pub enum ImageRun {
+    Done(Value),
+    /// The state image of its next park.
+    Parked(Vec<u8>),
 }
 
 /// What `work` did.
@@ -350,6 +361,7 @@ impl<'s> Yin<'s> {
                 &[IMAGE_FRESH],
             );
             txn.insert(&key(b'a', id), &rec)?;
+            count_run(txn, id)?;
             Ok(id)
         })?;
         let machine = self.fresh(program, projection)?;
@@ -401,6 +413,7 @@ impl<'s> Yin<'s> {
                 rec.payload,
             );
             txn.insert(&key(b'a', agent), &claimed)?;
+            count_run(txn, agent)?;
             Ok((rec.program, rec.projection))
         })?;
         let machine = self.thaw(agent, program, projection, Some(value), false)?;
@@ -436,16 +449,28 @@ impl<'s> Yin<'s> {
         if runnable && r.u8()? == 1 {
             value = Some(r.value()?);
         }
+        self.decode(&guard, &mut r, program, projection, value)
+    }
+
+    /// Rebuilds a machine from a state image, continued with `value` if given.
+    fn decode(
+        &self,
+        guard: &crate::Guard<'_>,
+        r: &mut Reader<'_>,
+        program: u64,
+        projection: Projection,
+        value: Option<Value>,
+    ) -> Result<Machine> {
         let kind = r.u8()?;
         let machine = match (kind, projection) {
             (IMAGE_FRESH, _) => self.fresh(program, projection)?,
-            (IMAGE_WALKER, Projection::Walker) => Machine::Walker(image::read_walker(&mut r)?),
+            (IMAGE_WALKER, Projection::Walker) => Machine::Walker(image::read_walker(r)?),
             (IMAGE_STACK, Projection::Stack) => {
                 let code = self.code(program)?;
-                let snapshot = self.db.snapshot(&guard)?;
+                let snapshot = self.db.snapshot(guard)?;
                 let mut foreign: HashMap<u64, Arc<stack::Func>> = HashMap::new();
                 let attrs = self.attrs;
-                let state = image::read_stack(&mut r, &mut |lambda| {
+                let state = image::read_stack(r, &mut |lambda| {
                     if let Some(f) = code.funcs.get(&lambda) {
                         return Ok(f.clone());
                     }
@@ -467,6 +492,78 @@ impl<'s> Yin<'s> {
         })
     }
 
+    /// The state image of parked agent `agent`, copied out: its continuation, environment
+    /// and store as bytes, for a machine that does not share the slab (`run_image`).
+    pub fn image(&self, agent: u64) -> Result<Vec<u8>> {
+        let guard = self.slab.pin()?;
+        let bytes = self
+            .table
+            .get(&guard, &key(b'a', agent))?
+            .ok_or_else(|| invalid(format!("there is no agent {agent}")))?;
+        let rec = Record::parse(bytes)?;
+        if rec.state != AgentState::Parked {
+            return Err(invalid(format!("agent {agent} is not parked")));
+        }
+        Ok(rec.payload.to_vec())
+    }
+
+    /// Continues a state image (from `image`) here with `value`, outside the agent table:
+    /// the result, or the image of its next park. Streams and `resume` still act on the
+    /// slab, but a park on an empty stream is not registered as a reader.
+    pub fn run_image(
+        &self,
+        program: u64,
+        projection: Projection,
+        bytes: &[u8],
+        value: Value,
+    ) -> Result<ImageRun> {
+        let machine = {
+            let guard = self.slab.pin()?;
+            self.decode(
+                &guard,
+                &mut Reader::new(bytes),
+                program,
+                projection,
+                Some(value),
+            )?
+        };
+        let mut stats = Stats::default();
+        Ok(match self.step(program, machine, &mut stats)? {
+            Outcome::Done(v) => ImageRun::Done(v),
+            Outcome::Parked { state, .. } => ImageRun::Parked(freeze(&state)),
+        })
+    }
+
+    /// Runs a machine until it finishes or parks.
+    fn step(&self, program: u64, machine: Machine, stats: &mut Stats) -> Result<Outcome<Machine>> {
+        let mut effects = SlabEffects { yin: self };
+        let guard = self.slab.pin()?;
+        let snapshot = self.db.snapshot(&guard)?;
+        match machine {
+            Machine::Walker(state) => {
+                walker::run(&snapshot, &self.attrs, state, &mut effects, stats).map(|o| match o {
+                    Outcome::Done(v) => Outcome::Done(v),
+                    Outcome::Parked { reason, state } => Outcome::Parked {
+                        reason,
+                        state: Machine::Walker(state),
+                    },
+                })
+            }
+            Machine::Stack(state) => {
+                let code = self.code(program)?;
+                stack::run(&snapshot, &self.attrs, &code, state, &mut effects, stats).map(|o| {
+                    match o {
+                        Outcome::Done(v) => Outcome::Done(v),
+                        Outcome::Parked { reason, state } => Outcome::Parked {
+                            reason,
+                            state: Machine::Stack(state),
+                        },
+                    }
+                })
+            }
+        }
+    }
+
     /// Runs a claimed agent until it finishes, parks or fails, and records which.
     fn drive(
         &self,
@@ -476,43 +573,8 @@ impl<'s> Yin<'s> {
         mut machine: Machine,
     ) -> Result<Run> {
         let mut stats = Stats::default();
-        let mut effects = SlabEffects { yin: self };
         loop {
-            let outcome = {
-                let guard = self.slab.pin()?;
-                let snapshot = self.db.snapshot(&guard)?;
-                match machine {
-                    Machine::Walker(state) => {
-                        walker::run(&snapshot, &self.attrs, state, &mut effects, &mut stats).map(
-                            |o| match o {
-                                Outcome::Done(v) => Outcome::Done(v),
-                                Outcome::Parked { reason, state } => Outcome::Parked {
-                                    reason,
-                                    state: Machine::Walker(state),
-                                },
-                            },
-                        )
-                    }
-                    Machine::Stack(state) => {
-                        let code = self.code(program)?;
-                        stack::run(
-                            &snapshot,
-                            &self.attrs,
-                            &code,
-                            state,
-                            &mut effects,
-                            &mut stats,
-                        )
-                        .map(|o| match o {
-                            Outcome::Done(v) => Outcome::Done(v),
-                            Outcome::Parked { reason, state } => Outcome::Parked {
-                                reason,
-                                state: Machine::Stack(state),
-                            },
-                        })
-                    }
-                }
-            };
+            let outcome = self.step(program, machine, &mut stats);
             let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => {
@@ -642,6 +704,7 @@ impl<'s> Yin<'s> {
                     rec.payload,
                 );
                 txn.insert(&key(b'a', id), &claimed)?;
+                count_run(txn, id)?;
                 Ok(Some((id, rec.program, rec.projection)))
             })?;
             let Some((agent, program, projection)) = taken else {
@@ -688,6 +751,10 @@ impl<'s> Yin<'s> {
             wait: rec.wait,
             result: None,
             error: None,
+            runs: match self.table.get(&guard, &key(b'r', agent))? {
+                Some(v) => le_u64(v, 0)?,
+                None => 0,
+            },
         };
         match rec.state {
             AgentState::Done => info.result = Some(Reader::new(rec.payload).value()?),
@@ -713,6 +780,17 @@ impl<'s> Yin<'s> {
         }
         out.sort_unstable();
         Ok(out)
+    }
+
+    /// A word that changes whenever the agent table does (any agent, queue or stream).
+    pub fn version(&self) -> u64 {
+        self.table.root()
+    }
+
+    /// Blocks until the agent table changes from `version` (in any process), or the
+    /// timeout passes; returns the version seen last.
+    pub fn wait_for_change(&self, version: u64, timeout: Option<Duration>) -> u64 {
+        self.table.wait_for_change(version, timeout)
     }
 
     /// Agents in the run queue now.
@@ -891,6 +969,13 @@ fn add_waiter(txn: &mut MapTxn<'_>, cursor: u64, agent: u64) -> Result<()> {
     let mut head = read_stream(txn, stream)?;
     head.waiters.push((agent, cursor));
     write_stream(txn, stream, &head)
+}
+
+/// Counts a claim of `agent` (key `r` id): how many runs it has had.
+fn count_run(txn: &mut MapTxn<'_>, agent: u64) -> Result<()> {
+    let runs = counter(txn, &key(b'r', agent))?;
+    txn.insert(&key(b'r', agent), &(runs + 1).to_le_bytes())?;
+    Ok(())
 }
 
 fn new_id(txn: &mut MapTxn<'_>) -> Result<u64> {
