@@ -435,7 +435,6 @@ fn every_recorded_and_torn_state_opens_to_a_prefix_of_acknowledged_commits() {
 /// The file length is metadata that reaches the disk with the journal, the header page
 /// with page writeback: in between, the header can be ahead of the file.
 #[test]
-#[ignore = "finding: a header page written back before the fallocate that grew the file reached the disk makes the slab refuse to open as truncated"]
 fn a_header_ahead_of_the_file_length_still_opens() {
     const TEST: &str = "power_loss_header_ahead";
     let commits = rounds(40);
@@ -460,7 +459,6 @@ fn a_header_ahead_of_the_file_length_still_opens() {
 /// Unsynced commits between synced ones: the root of an unsynced commit may be written
 /// back before its data, and then the synced commits before it must still be readable.
 #[test]
-#[ignore = "finding: with unsynced commits between synced ones, an early written-back root of an unsynced commit makes the database unreadable, synced commits included"]
 fn unsynced_roots_written_back_early_keep_the_synced_prefix() {
     const TEST: &str = "power_loss_mixed_durability";
     let commits = rounds(30);

@@ -142,13 +142,15 @@ impl Region {
                 file::lock_byte(&file, SESSION_LOCK_BYTE, Lock::Shared, true)
                     .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
             }
-            let size = file
-                .metadata()
-                .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
-                .len();
+            // The header before the size: a growth raises the header's length only after
+            // its fallocate, so a size read after the header covers the length it holds.
             let mut head = vec![0u8; HEADER_SIZE as usize];
             let got = file::read_at(&file, 0, &mut head)
                 .map_err(|e| Error::from_io(format_args!("reading {name}"), e))?;
+            let mut size = file
+                .metadata()
+                .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
+                .len();
             let magic = u64::from_le_bytes(head[..8].try_into().unwrap());
             let uninitialised = size == 0 || (got >= 8 && magic == INIT_MAGIC);
             if uninitialised && !exclusive {
@@ -164,6 +166,21 @@ impl Region {
                 std::thread::sleep(std::time::Duration::from_millis(1));
                 continue;
             }
+            let mut regrown = false;
+            if exclusive && !uninitialised && header_ahead_after_power_loss(&head[..got], size) {
+                // A growth's header page reached the disk before the new file length did
+                // (a power loss between them). Grow the file again: the pages that come
+                // back read as zeros, i.e. unformatted, which the sweep (forced below)
+                // treats as free, and it refuses the slab if anything reachable was there.
+                let len = u64::from_le_bytes(
+                    head[F_FILE_LEN as usize..F_FILE_LEN as usize + 8]
+                        .try_into()
+                        .unwrap(),
+                );
+                file::allocate(&file, size, len - size)?;
+                size = len;
+                regrown = true;
+            }
             let (geometry, created) = if uninitialised {
                 (initialise(&file, &name, options)?, true)
             } else {
@@ -176,7 +193,8 @@ impl Region {
             let region = Region::map(file, name, writable, geometry, options.max_size)?;
             let needs_sweep = exclusive
                 && !created
-                && (region.meta(F_CLEAN).load(Ordering::Acquire) != 1
+                && (regrown
+                    || region.meta(F_CLEAN).load(Ordering::Acquire) != 1
                     || region.meta(F_CRASH_SEEN).load(Ordering::Acquire) != 0);
             return Ok((
                 region,
@@ -524,6 +542,27 @@ impl Region {
     pub fn read_only_attached(&self) -> bool {
         file::byte_is_locked_by_others(&self.file, READ_ONLY_LOCK_BYTE).unwrap_or(true)
     }
+}
+
+/// Is this the header of a slab in use (not closed cleanly) whose file is shorter than the
+/// length it records, by whole pages? That is what a power loss leaves when the header page
+/// of a growth reached the disk and the new file size did not (the size is file system
+/// metadata, written with the journal). A file cut anywhere else, or a slab that was closed
+/// cleanly, is left to `validate`, which calls it truncated.
+fn header_ahead_after_power_loss(head: &[u8], size: u64) -> bool {
+    if head.len() < HEADER_SIZE as usize
+        || u64::from_le_bytes(head[..8].try_into().unwrap()) != MAGIC
+    {
+        return false;
+    }
+    let word = |at: u64| u64::from_le_bytes(head[at as usize..at as usize + 8].try_into().unwrap());
+    let Ok(geometry) = validate(head, word(F_FILE_LEN), "") else {
+        return false; // damaged in some other way too: let `validate` say so
+    };
+    word(F_CLEAN) == 0
+        && size < word(F_FILE_LEN)
+        && size >= geometry.heap_start + PAGE_SIZE
+        && size % PAGE_SIZE == 0
 }
 
 /// Writes a fresh header (under the exclusive session lock), the final magic last.
