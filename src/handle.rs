@@ -53,7 +53,10 @@ impl Slab {
         if state.exclusive {
             // First handle anywhere: recover from an unclean shutdown before anyone reads.
             if state.needs_sweep {
-                recovery::sweep(&slab.region, &slab.epochs)?;
+                if let Err(e) = recovery::sweep(&slab.region, &slab.epochs) {
+                    slab.region.abandon(state.regrown_from);
+                    return Err(e);
+                }
             }
             slab.region.mark_in_use();
             slab.region.share()?;

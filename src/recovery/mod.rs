@@ -11,7 +11,7 @@ use crate::alloc::classes::{blocks_per_page, CLASS_SIZES, PAGE_HEADER_SIZE};
 use crate::alloc::{kind, Allocator, Marks, PageLayout};
 use crate::epoch::Epochs;
 use crate::error::{Error, Result};
-use crate::root::{self, RootKind};
+use crate::root::{self, RootCell, RootKind};
 use crate::slab::header::{F_ROLLBACKS, F_SWEEPS};
 use crate::slab::{Region, PAGE_SIZE};
 use crate::{btree, dao, hamt};
@@ -90,9 +90,10 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
 /// (commits since the last checkpoint) must validate; one that does not — after a power
 /// loss, the root of an unsynced commit written back before its blocks — is set back to
 /// its synced value, whose blocks the sync floor kept intact, if that validates. Returns
-/// how many roots were set back. Needs the slab exclusively.
-fn fall_back_to_synced(region: &Region) -> Result<u64> {
-    let mut rolled_back = 0;
+/// the roots set back, with the values they held, so that a sweep that fails afterwards
+/// can leave the slab as it was. Needs the slab exclusively.
+fn fall_back_to_synced(region: &Region) -> Result<Vec<(RootCell<'_>, u64)>> {
+    let mut rolled_back = Vec::new();
     for cell in root::all(region)? {
         if cell.kind()? == RootKind::Raw {
             continue;
@@ -106,17 +107,32 @@ fn fall_back_to_synced(region: &Region) -> Result<u64> {
             continue;
         };
         if trace(region, &mut Marks::new(region), synced).is_err() {
+            undo(&rolled_back);
             return Err(problem);
         }
         cell.set_after_power_loss(synced);
-        rolled_back += 1;
+        rolled_back.push((cell, current));
     }
     Ok(rolled_back)
 }
+
+fn undo(rolled_back: &[(RootCell<'_>, u64)]) {
+    for (cell, value) in rolled_back {
+        cell.set_after_power_loss(*value);
+    }
+}
+
 /// Runs the sweep. The caller must hold the slab exclusively.
 pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
-    let rolled_back = fall_back_to_synced(region)?;
-    let marks = mark_reachable(region)?;
+    let rolled = fall_back_to_synced(region)?;
+    let rolled_back = rolled.len() as u64;
+    let marks = match mark_reachable(region) {
+        Ok(marks) => marks,
+        Err(e) => {
+            undo(&rolled);
+            return Err(e);
+        }
+    };
     epochs.reap_dead();
     epochs.forget_retired();
     let rebuilt = Allocator::new(region).rebuild(&marks)?;

@@ -75,6 +75,10 @@ pub struct OpenState {
     /// The slab was not closed cleanly (or a dead participant was seen) and should be swept.
     pub needs_sweep: bool,
     pub created: bool,
+    /// The file was shorter than its header says after a power loss and was grown back
+    /// from this length (see `header_ahead_after_power_loss`); the sweep must succeed,
+    /// else `abandon` cuts it back.
+    pub regrown_from: Option<u64>,
 }
 
 /// A mapped slab. Shared by all threads of the handle that opened it.
@@ -89,6 +93,8 @@ pub struct Region {
     name: String,
     /// The pid whose open file description backs `file`'s locks (see `own_description`).
     lock_owner_pid: Mutex<i32>,
+    /// Set when recovery on open failed: closing must then not mark the slab clean.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: `base` points into a MAP_SHARED mapping that lives as long as `Region`; all shared
@@ -166,7 +172,7 @@ impl Region {
                 std::thread::sleep(std::time::Duration::from_millis(1));
                 continue;
             }
-            let mut regrown = false;
+            let mut regrown_from = None;
             if exclusive && !uninitialised && header_ahead_after_power_loss(&head[..got], size) {
                 // A growth's header page reached the disk before the new file length did
                 // (a power loss between them). Grow the file again: the pages that come
@@ -177,9 +183,9 @@ impl Region {
                         .try_into()
                         .unwrap(),
                 );
-                file::allocate(&file, size, len - size)?;
+                file::allocate(&file, &name, size, len - size)?;
+                regrown_from = Some(size);
                 size = len;
-                regrown = true;
             }
             let (geometry, created) = if uninitialised {
                 (initialise(&file, &name, options)?, true)
@@ -193,7 +199,7 @@ impl Region {
             let region = Region::map(file, name, writable, geometry, options.max_size)?;
             let needs_sweep = exclusive
                 && !created
-                && (regrown
+                && (regrown_from.is_some()
                     || region.meta(F_CLEAN).load(Ordering::Acquire) != 1
                     || region.meta(F_CRASH_SEEN).load(Ordering::Acquire) != 0);
             return Ok((
@@ -202,6 +208,7 @@ impl Region {
                     exclusive,
                     needs_sweep,
                     created,
+                    regrown_from,
                 },
             ));
         }
@@ -255,6 +262,7 @@ impl Region {
                         name,
                         // SAFETY: getpid has no preconditions.
                         lock_owner_pid: Mutex::new(unsafe { libc::getpid() }),
+                        abandoned: std::sync::atomic::AtomicBool::new(false),
                     });
                 }
                 // Without an explicit bound, settle for a smaller reservation on machines
@@ -432,7 +440,7 @@ impl Region {
                     ),
                 ));
             }
-            let target = match file::allocate(&self.file, current, target - current) {
+            let target = match file::allocate(&self.file, &self.name, current, target - current) {
                 Ok(()) => target,
                 // The disk (or the file size limit) cannot take a whole step: take just
                 // the pages asked for, so the last of the space is still usable.
@@ -441,7 +449,7 @@ impl Region {
                         && needed.div_ceil(PAGE_SIZE) * PAGE_SIZE < target =>
                 {
                     let minimal = needed.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                    file::allocate(&self.file, current, minimal - current)?;
+                    file::allocate(&self.file, &self.name, current, minimal - current)?;
                     minimal
                 }
                 Err(e) => return Err(e),
@@ -519,9 +527,25 @@ impl Region {
         self.meta(F_CLEAN).store(0, Ordering::Release);
     }
 
+    /// Gives up a handle whose recovery on open failed: the file is left as it was found
+    /// (cut back to `original_len` if opening grew it), and closing will not call it clean,
+    /// so the next opener tries the sweep again rather than trusting a damaged slab.
+    pub fn abandon(&self, original_len: Option<u64>) {
+        // Relaxed: read by this handle's own `close_session`, on the same thread.
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(len) = original_len {
+            let _ = self.file.set_len(len);
+        }
+    }
+
     /// Called when the handle closes: the last handle anywhere records a clean shutdown,
-    /// unless a dead participant was seen since the last sweep.
+    /// unless a dead participant was seen since the last sweep (or recovery failed).
     pub fn close_session(&self) {
+        if self.abandoned.load(Ordering::Relaxed) {
+            let _ = file::lock_byte(&self.file, SESSION_LOCK_BYTE, Lock::Unlock, false);
+            return;
+        }
         if self.writable && matches!(self.try_exclusive(), Ok(true)) {
             if self.meta(F_CRASH_SEEN).load(Ordering::Acquire) == 0 {
                 self.meta(F_CLEAN).store(1, Ordering::Release);
@@ -580,7 +604,7 @@ fn initialise(file: &File, name: &str, options: &OpenOptions) -> Result<Geometry
     // Start from nothing so no bytes of an aborted earlier attempt survive.
     file.set_len(0).map_err(|e| io("truncating", e))?;
     file::write_all_at(file, 0, &INIT_MAGIC.to_le_bytes()).map_err(|e| io("writing", e))?;
-    file::allocate(file, 0, file_len)?;
+    file::allocate(file, name, 0, file_len)?;
     file::write_all_at(file, 0, &header::build(geometry, file_len))
         .map_err(|e| io("writing", e))?;
     file.sync_data().map_err(|e| io("syncing", e))?;
