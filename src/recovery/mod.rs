@@ -133,6 +133,17 @@ pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
             return Err(e);
         }
     };
+    // The rebuild below frees the blocks of every synced value the roots no longer reach
+    // (the retirement records that kept them go). So first make the values the roots hold
+    // now, which the marks cover, the synced ones, on disk. Only values set by a checkpoint
+    // have blocks to protect; before the first one, synced values are a new database's
+    // "empty".
+    if region.sync_floor() != 0 {
+        if let Err(e) = region.checkpoint(true) {
+            undo(&rolled);
+            return Err(e);
+        }
+    }
     epochs.reap_dead();
     epochs.forget_retired();
     let rebuilt = Allocator::new(region).rebuild(&marks)?;
@@ -140,14 +151,6 @@ pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
     region
         .meta(F_ROLLBACKS)
         .fetch_add(rolled_back, Ordering::AcqRel);
-    // The sweep freed the blocks of every synced value the roots no longer reach. Before
-    // anything reuses them (nothing can yet: we hold the slab alone), make the values the
-    // roots hold now the synced ones, on disk.
-    // (Only values set by a checkpoint have blocks to protect; without one, the synced
-    // values are a new database's "empty".)
-    if region.sync_floor() != 0 {
-        region.checkpoint(true)?;
-    }
     Ok(SweepReport {
         live_blocks: rebuilt.live_blocks,
         live_bytes: rebuilt.live_bytes,
