@@ -268,3 +268,23 @@ fn damaged_heaps_give_errors_not_crashes() {
     // Not every flip lands somewhere that matters, but many must have been noticed.
     assert!(errors > 0, "no damage was ever reported");
 }
+
+/// A root entry carries a seal: a checksum of its index, kind and name. Damage to any of
+/// them is an error, never a root that silently disappears (or a new, empty one).
+#[test]
+fn a_damaged_root_entry_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("root.slab");
+    let whole = valid_slab(&path);
+    // Entry 0 is the map "m": its name's first byte, its kind, its seal's checksum.
+    for at in [12288 + 48, 12288 + 32, 12288 + 36] {
+        let mut bytes = whole.clone();
+        bytes[at] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+        let slab = Slab::open(&path).unwrap();
+        let err = slab.map("m").err().expect("a damaged root was looked up");
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "byte {at}: {err}");
+        assert!(slab.check().is_err(), "byte {at}: check passed");
+        assert!(slab.roots().is_err(), "byte {at}: roots listed");
+    }
+}
