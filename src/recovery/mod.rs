@@ -99,14 +99,25 @@ fn fall_back_to_synced(region: &Region) -> Result<Vec<(RootCell<'_>, u64)>> {
             continue;
         }
         let (current, synced) = (cell.load(), cell.synced());
-        let Some(synced) = synced else { continue };
+        let Some((synced, by_checkpoint)) = synced else {
+            continue;
+        };
         if synced == current {
             continue;
         }
         let Err(problem) = trace(region, &mut Marks::new(region), current) else {
             continue;
         };
-        if trace(region, &mut Marks::new(region), synced).is_err() {
+        // A database that no checkpoint ever covered falls back only to "empty", and only
+        // when its current top block was never written (a torn first commit): damage deeper
+        // in a database nothing ever synced is reported, not turned into an empty one.
+        let top_written = current != 0
+            && Allocator::new(region)
+                .block_info(current)
+                .is_ok_and(|info| info.kind != kind::FREE);
+        if (!by_checkpoint && top_written)
+            || trace(region, &mut Marks::new(region), synced).is_err()
+        {
             undo(&rolled_back);
             return Err(problem);
         }

@@ -11,7 +11,7 @@
 //! | 16     | state    | 0 empty or being claimed, 1 being named, 2 ready               |
 //! | 24     | claimer  | owner word of the process that claimed it; 0 = entry is free   |
 //! | 32     | seal     | kind (bits 0–15), name length (16–31), checksum (32–63); 0 until the entry is ready |
-//! | 40     | synced   | last value known durable with all it reaches, bit 0 set; 0 = none |
+//! | 40     | synced   | last value known durable with all it reaches; bit 0: set, bit 1: by a checkpoint; 0 = none |
 //! | 48     | name     | up to 80 bytes of UTF-8                                        |
 //!
 //! `changes` is 32 bits because that is what a futex watches. It is a wake-up token, not a
@@ -41,6 +41,9 @@ pub const MAX_NAME_LEN: usize = 80;
 const STATE_EMPTY: u64 = 0;
 const STATE_NAMING: u64 = 1;
 const STATE_READY: u64 = ROOT_STATE_READY;
+/// Low bits of a synced value word (root values of typed roots are 16-aligned offsets).
+const SYNCED_FLAGS: u64 = 0b11;
+const SYNCED_BY_CHECKPOINT: u64 = 0b10;
 
 /// What a root's value means. Fixed when the root is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,9 +193,10 @@ impl<'r> RootCell<'r> {
         let seal = kind.code()
             | (name.len() as u64) << 16
             | self.checksum(kind.code(), name.as_bytes()) << 32;
-        // An empty database is trivially on disk: its synced value is "0" from the start,
-        // so a power loss that tears its first, unsynced commit falls back to empty. Other
-        // kinds get a synced value at their first checkpoint. Relaxed: published by the
+        // An empty database is trivially on disk: its synced value is "0" from the start
+        // (not recorded by a checkpoint, bit 1 clear), so a power loss that tears its first,
+        // unsynced commit falls back to empty. Other kinds get a synced value at their first
+        // checkpoint. Relaxed: published by the
         // Release stores below, and read only by checkpoints and sweeps, which find the
         // entry ready (Acquire) first.
         let synced = if kind == RootKind::Dao { 1 } else { 0 };
@@ -337,12 +341,13 @@ impl<'r> RootCell<'r> {
     }
 
     /// The root's synced value (see `slab::durable`): a value whose blocks were on disk
-    /// when it was recorded, or `None` if there is none.
-    pub fn synced(&self) -> Option<u64> {
+    /// when it was recorded, and whether a checkpoint recorded it (rather than the root's
+    /// creation); `None` if there is none.
+    pub fn synced(&self) -> Option<(u64, bool)> {
         // Acquire: pairs with the hand-over of the sync role; sweeps (the readers) hold the
         // slab exclusively anyway.
         let word = self.word(ROOT_F_SYNCED).load(Ordering::Acquire);
-        (word != 0).then_some(word & !1)
+        (word != 0).then_some((word & !SYNCED_FLAGS, word & SYNCED_BY_CHECKPOINT != 0))
     }
 
     /// Sets the value back to `synced` during recovery (the caller holds the slab alone,

@@ -185,8 +185,9 @@ impl Region {
         for &(entry, value) in &values {
             // Relaxed: the msync below is what publishes it (to the disk); other processes
             // read synced values only in a sweep, under the exclusive session lock.
+            // Bit 0: a synced value is set; bit 1: a checkpoint recorded it.
             self.meta(entry + ROOT_F_SYNCED)
-                .store(value | 1, Ordering::Relaxed);
+                .store(value | 0b11, Ordering::Relaxed);
         }
         let table_len = READER_TABLE_OFFSET - ROOT_TABLE_OFFSET;
         self.sync_ranges(&mut [(ROOT_TABLE_OFFSET, table_len)])?;

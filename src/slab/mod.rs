@@ -569,7 +569,7 @@ impl Region {
 }
 
 /// Is this the header of a slab in use (not closed cleanly) whose file is shorter than the
-/// length it records, by whole pages? That is what a power loss leaves when the header page
+/// length it records, and of a length a growth leaves? That is what a power loss leaves when the header page
 /// of a growth reached the disk and the new file size did not (the size is file system
 /// metadata, written with the journal). A file cut anywhere else, or a slab that was closed
 /// cleanly, is left to `validate`, which calls it truncated.
@@ -583,10 +583,12 @@ fn header_ahead_after_power_loss(head: &[u8], size: u64) -> bool {
     let Ok(geometry) = validate(head, word(F_FILE_LEN), "") else {
         return false; // damaged in some other way too: let `validate` say so
     };
-    word(F_CLEAN) == 0
-        && size < word(F_FILE_LEN)
-        && size >= geometry.heap_start + PAGE_SIZE
-        && size % PAGE_SIZE == 0
+    // A length the file can have had: the initial one, or the end of a growth step (whole
+    // MiBs). (Growth on a nearly full disk may end on any page; such a file is refused as
+    // before — rare, and better than taking a file cut at a random page for one.)
+    let possible = size == geometry.heap_start + INITIAL_HEAP
+        || (size > geometry.heap_start && size % GROWTH_STEP_MIN == 0);
+    word(F_CLEAN) == 0 && size < word(F_FILE_LEN) && possible
 }
 
 /// Writes a fresh header (under the exclusive session lock), the final magic last.
