@@ -288,3 +288,30 @@ fn a_damaged_root_entry_is_an_error() {
         assert!(slab.roots().is_err(), "byte {at}: roots listed");
     }
 }
+
+/// A file short of its header's length at a growth boundary, in a slab not closed
+/// cleanly, looks like a power loss between a growth and its sync: the opener grows it
+/// back and sweeps. If reachable blocks lay in the lost part, the sweep fails, the open is
+/// refused as corrupt, and the file is left exactly as it was found (cut back).
+#[test]
+fn a_file_cut_at_a_growth_boundary_with_data_beyond_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grown.slab");
+    {
+        let slab = Slab::open(&path).unwrap();
+        let map = slab.map("m").unwrap();
+        for i in 0..3000u64 {
+            map.insert(&i.to_le_bytes(), &[i as u8; 1000]).unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 2 << 20, "the slab grew past 2 MiB");
+    bytes[384..392].copy_from_slice(&0u64.to_le_bytes()); // not closed cleanly
+    bytes.truncate(1 << 20);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = refused(&path, &OpenOptions::default());
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    // Refused again the same way: the failed attempt did not mark it clean.
+    let again = refused(&path, &OpenOptions::default());
+    assert_eq!(again.kind(), ErrorKind::Corrupt, "{again}");
+}

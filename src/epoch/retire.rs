@@ -113,9 +113,13 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
     let oldest_pinned = registry::oldest_pinned(region, me, newest);
     // Records stamped at or after the sync floor may hold blocks of a root's synced value,
     // which a recovery after a power loss may fall back to: they wait for the next
-    // checkpoint (see `slab::durable`). Read after the take (SeqCst, like the slot scan):
-    // a checkpoint that raised the floor from 0 after this load began only after the
-    // records we took were stamped, so they hold none of the values it reads.
+    // checkpoint (see `slab::durable`). The load is SeqCst and follows the take (and the
+    // fence): if it reads 0 while a first checkpoint is starting, it precedes that
+    // checkpoint's raise of the floor in the total order of SeqCst operations, and so do
+    // the stamps of the records we took, which were pushed before our take. Their blocks
+    // were CASed away before the checkpoint reads the roots, so they belong to none of the
+    // values it records. A floor raised later than 0 only moves up, and the records
+    // between the old and the new floor hold no block of the new synced values.
     let floor = region.sync_floor();
     let limit = if floor == 0 {
         oldest_pinned

@@ -187,16 +187,40 @@ impl Region {
                 regrown_from = Some(size);
                 size = len;
             }
+            // If opening fails after growing the file back, leave it as it was found.
+            let cut_back = |file: &File| {
+                if let Some(len) = regrown_from {
+                    let _ = file.set_len(len);
+                }
+            };
             let (geometry, created) = if uninitialised {
                 (initialise(&file, &name, options)?, true)
             } else {
-                (validate(&head[..got], size, &name)?, false)
+                match validate(&head[..got], size, &name) {
+                    Ok(geometry) => (geometry, false),
+                    Err(e) => {
+                        cut_back(&file);
+                        return Err(e);
+                    }
+                }
             };
             if !writable {
                 file::lock_byte(&file, READ_ONLY_LOCK_BYTE, Lock::Shared, true)
                     .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
             }
-            let region = Region::map(file, name, writable, geometry, options.max_size)?;
+            let spare = match regrown_from {
+                Some(_) => file.try_clone().ok(),
+                None => None,
+            };
+            let region = match Region::map(file, name, writable, geometry, options.max_size) {
+                Ok(region) => region,
+                Err(e) => {
+                    if let Some(spare) = &spare {
+                        cut_back(spare);
+                    }
+                    return Err(e);
+                }
+            };
             let needs_sweep = exclusive
                 && !created
                 && (regrown_from.is_some()
