@@ -53,7 +53,10 @@ impl Slab {
         if state.exclusive {
             // First handle anywhere: recover from an unclean shutdown before anyone reads.
             if state.needs_sweep {
-                recovery::sweep(&slab.region, &slab.epochs)?;
+                if let Err(e) = recovery::sweep(&slab.region, &slab.epochs) {
+                    slab.region.abandon(state.regrown_from);
+                    return Err(e);
+                }
             }
             slab.region.mark_in_use();
             slab.region.share()?;
@@ -94,7 +97,7 @@ impl Slab {
 
     /// Every named root.
     pub fn roots(&self) -> Result<Vec<RootInfo>> {
-        root::all(&self.region)
+        root::all(&self.region)?
             .into_iter()
             .map(|cell| {
                 Ok(RootInfo {
@@ -139,6 +142,11 @@ impl Slab {
     pub fn reclaim(&self) -> Result<ReclaimReport> {
         if self.is_read_only() {
             return Err(self.region.read_only_error());
+        }
+        // With durable commits in use, blocks retired since the last checkpoint are kept
+        // as a fallback for recovery; a checkpoint first lets them all go.
+        if self.region.sync_floor() != 0 {
+            self.region.checkpoint(true)?;
         }
         self.epochs.reclaim()
     }
@@ -292,8 +300,9 @@ impl Slab {
             global_epoch: load(F_GLOBAL_EPOCH),
             retired_blocks: load(F_RETIRED_BLOCKS),
             reader_slots: r.geometry().reader_count,
-            roots: root::all(r).len() as u64,
+            roots: root::all(r).map_or(0, |roots| roots.len() as u64),
             sweeps: load(F_SWEEPS),
+            rolled_back_roots: load(F_ROLLBACKS),
             max_size: r.reservation(),
         }
     }
@@ -407,6 +416,9 @@ pub struct Stats {
     pub roots: u64,
     /// Recovery sweeps run on this file so far.
     pub sweeps: u64,
+    /// Roots that recovery sweeps set back to their last synced value because the current
+    /// one did not validate (a power loss after unsynced commits, or damage).
+    pub rolled_back_roots: u64,
     /// The address range reserved for this slab in this process.
     pub max_size: u64,
 }

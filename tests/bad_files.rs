@@ -95,8 +95,9 @@ fn another_format_version_is_refused_with_a_version_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.slab");
     let mut bytes = valid_slab(&path);
-    // Version 1 (B+tree slots without heads) and a version from the future.
-    for version in [1u32, 3] {
+    // Version 1 (B+tree slots without heads), version 2 (root entries without a seal and
+    // a synced value) and a version from the future.
+    for version in [1u32, 2, 4] {
         bytes[8..12].copy_from_slice(&version.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         let err = refused(&path, &OpenOptions::default());
@@ -266,4 +267,51 @@ fn damaged_heaps_give_errors_not_crashes() {
     }
     // Not every flip lands somewhere that matters, but many must have been noticed.
     assert!(errors > 0, "no damage was ever reported");
+}
+
+/// A root entry carries a seal: a checksum of its index, kind and name. Damage to any of
+/// them is an error, never a root that silently disappears (or a new, empty one).
+#[test]
+fn a_damaged_root_entry_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("root.slab");
+    let whole = valid_slab(&path);
+    // Entry 0 is the map "m": its name's first byte, its kind, its seal's checksum.
+    for at in [12288 + 48, 12288 + 32, 12288 + 36] {
+        let mut bytes = whole.clone();
+        bytes[at] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+        let slab = Slab::open(&path).unwrap();
+        let err = slab.map("m").err().expect("a damaged root was looked up");
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "byte {at}: {err}");
+        assert!(slab.check().is_err(), "byte {at}: check passed");
+        assert!(slab.roots().is_err(), "byte {at}: roots listed");
+    }
+}
+
+/// A file short of its header's length at a growth boundary, in a slab not closed
+/// cleanly, looks like a power loss between a growth and its sync: the opener grows it
+/// back and sweeps. If reachable blocks lay in the lost part, the sweep fails, the open is
+/// refused as corrupt, and the file is left exactly as it was found (cut back).
+#[test]
+fn a_file_cut_at_a_growth_boundary_with_data_beyond_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grown.slab");
+    {
+        let slab = Slab::open(&path).unwrap();
+        let map = slab.map("m").unwrap();
+        for i in 0..3000u64 {
+            map.insert(&i.to_le_bytes(), &[i as u8; 1000]).unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 2 << 20, "the slab grew past 2 MiB");
+    bytes[384..392].copy_from_slice(&0u64.to_le_bytes()); // not closed cleanly
+    bytes.truncate(1 << 20);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = refused(&path, &OpenOptions::default());
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    // Refused again the same way: the failed attempt did not mark it clean.
+    let again = refused(&path, &OpenOptions::default());
+    assert_eq!(again.kind(), ErrorKind::Corrupt, "{again}");
 }

@@ -860,7 +860,6 @@ fn child_make_database() {
 /// empty database, and the next recovery frees the old one's blocks: the data is gone
 /// without an error anywhere.
 #[test]
-#[ignore = "finding: a single flipped bit in a root's state word silently drops the root and everything under it"]
 fn a_flipped_root_state_bit_is_noticed() {
     use std::os::unix::fs::FileExt;
     let dir = tempfile::tempdir().unwrap();

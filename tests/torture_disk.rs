@@ -138,6 +138,11 @@ fn fill_check_and_recover(
     let mut seq = 0;
     let error = fill(&slab, &mut rng, 1, &mut seq, &mut filled);
     assert_clear_full_error(&error, words);
+    // Which file filled up (RELIABILITY.md, formerly a smaller observation).
+    assert!(
+        error.message().contains(&path.display().to_string()),
+        "the message does not name the file: {error}"
+    );
     println!("full {}", error.message().replace('\n', " "));
     verify(&slab, &filled).unwrap_or_else(|p| panic!("after the slab filled up: {p}"));
     // More attempts fail the same clean way and change nothing.
@@ -291,6 +296,10 @@ fn child_create_under_limit() {
         .err()
         .expect("a slab does not fit in 64 KiB");
     assert_clear_full_error(&err, &["File too large"]);
+    assert!(
+        err.message().contains(path.as_str()),
+        "the message does not name the file: {err}"
+    );
     println!("refused {err}");
     set_file_size_limit(u64::MAX);
     let slab = eve::Slab::open(&path).unwrap();

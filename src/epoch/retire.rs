@@ -80,6 +80,9 @@ fn push_chain(region: &Region, first: u64, last: u64) -> Result<()> {
     }
 }
 
+/// Retired blocks held back only by the sync floor before a reclamation runs a checkpoint.
+const FLOOR_BACKLOG: u64 = 2048;
+
 struct Record {
     offset: u64,
     epoch: u64,
@@ -108,13 +111,29 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
     }
     let newest = records.iter().map(|r| r.epoch).max().unwrap_or(0);
     let oldest_pinned = registry::oldest_pinned(region, me, newest);
+    // Records stamped at or after the sync floor may hold blocks of a root's synced value,
+    // which a recovery after a power loss may fall back to: they wait for the next
+    // checkpoint (see `slab::durable`). The load is SeqCst and follows the take (and the
+    // fence): if it reads 0 while a first checkpoint is starting, it precedes that
+    // checkpoint's raise of the floor in the total order of SeqCst operations, and so do
+    // the stamps of the records we took, which were pushed before our take. Their blocks
+    // were CASed away before the checkpoint reads the roots, so they belong to none of the
+    // values it records. A floor raised later than 0 only moves up, and the records
+    // between the old and the new floor hold no block of the new synced values.
+    let floor = region.sync_floor();
+    let limit = if floor == 0 {
+        oldest_pinned
+    } else {
+        oldest_pinned.min(floor)
+    };
+    let mut behind_floor = 0u64;
     let alloc = Allocator::new(region);
     let mut kept: Vec<u64> = Vec::new();
     for record in records {
         let count = region
             .atomic(record.offset + R_COUNT)?
             .load(Ordering::Relaxed);
-        if record.epoch < oldest_pinned {
+        if record.epoch < limit {
             let body = region.bytes(record.offset + R_BLOCKS, 8 * count)?;
             for chunk in body.chunks_exact(8) {
                 alloc.free(u64::from_le_bytes(chunk.try_into().unwrap()))?;
@@ -125,6 +144,9 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
                 .fetch_sub(count, Ordering::Relaxed);
             report.freed_blocks += count;
         } else {
+            if record.epoch < oldest_pinned {
+                behind_floor += count;
+            }
             report.kept_blocks += count;
             kept.push(record.offset);
         }
@@ -136,6 +158,11 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
                 .store(pair[1], Ordering::Relaxed);
         }
         push_chain(region, first, last)?;
+    }
+    // Only unsynced commits since the last checkpoint hold these back: a checkpoint (one
+    // fdatasync) lets the next reclamation free them, so they stay bounded.
+    if behind_floor > FLOOR_BACKLOG {
+        region.checkpoint(false)?;
     }
     Ok(report)
 }

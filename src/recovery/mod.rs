@@ -11,8 +11,8 @@ use crate::alloc::classes::{blocks_per_page, CLASS_SIZES, PAGE_HEADER_SIZE};
 use crate::alloc::{kind, Allocator, Marks, PageLayout};
 use crate::epoch::Epochs;
 use crate::error::{Error, Result};
-use crate::root::{self, RootKind};
-use crate::slab::header::F_SWEEPS;
+use crate::root::{self, RootCell, RootKind};
+use crate::slab::header::{F_ROLLBACKS, F_SWEEPS};
 use crate::slab::{Region, PAGE_SIZE};
 use crate::{btree, dao, hamt};
 use std::sync::atomic::Ordering;
@@ -26,23 +26,32 @@ pub struct SweepReport {
     /// Blocks that were allocated but unreachable, now free.
     pub freed_blocks: u64,
     pub freed_bytes: u64,
+    /// Roots set back to their last synced value because their current value did not
+    /// validate (after a power loss, a commit whose root reached the disk before its
+    /// blocks; or damage). Counted in `Stats::rolled_back_roots` too.
+    pub rolled_back_roots: u64,
 }
 
 /// Marks every block reachable from a typed root, validating each one on the way.
 pub fn mark_reachable(region: &Region) -> Result<Marks> {
-    let alloc = Allocator::new(region);
     let mut marks = Marks::new(region);
-    let mut stack = Vec::new();
-    for cell in root::all(region) {
+    for cell in root::all(region)? {
         match cell.kind()? {
             RootKind::Raw => continue,
             RootKind::HamtMap | RootKind::HamtSet | RootKind::BTree | RootKind::Dao => {
-                let top = cell.load();
-                if top != 0 {
-                    stack.push(top);
-                }
+                trace(region, &mut marks, cell.load())?;
             }
         }
+    }
+    Ok(marks)
+}
+
+/// Marks every block reachable from the root value `top` (0: none), validating each.
+fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
+    let alloc = Allocator::new(region);
+    let mut stack = Vec::new();
+    if top != 0 {
+        stack.push(top);
     }
     while let Some(block) = stack.pop() {
         let info = alloc.block_info(block)?;
@@ -74,21 +83,91 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
             }
         }
     }
-    Ok(marks)
+    Ok(())
+}
+
+/// Before a sweep: every typed root whose current value differs from its synced value
+/// (commits since the last checkpoint) must validate; one that does not — after a power
+/// loss, the root of an unsynced commit written back before its blocks — is set back to
+/// its synced value, whose blocks the sync floor kept intact, if that validates. Returns
+/// the roots set back, with the values they held, so that a sweep that fails afterwards
+/// can leave the slab as it was. Needs the slab exclusively.
+fn fall_back_to_synced(region: &Region) -> Result<Vec<(RootCell<'_>, u64)>> {
+    let mut rolled_back = Vec::new();
+    for cell in root::all(region)? {
+        if cell.kind()? == RootKind::Raw {
+            continue;
+        }
+        let (current, synced) = (cell.load(), cell.synced());
+        let Some((synced, by_checkpoint)) = synced else {
+            continue;
+        };
+        if synced == current {
+            continue;
+        }
+        let Err(problem) = trace(region, &mut Marks::new(region), current) else {
+            continue;
+        };
+        // A database that no checkpoint ever covered falls back only to "empty", and only
+        // when its current top block was never written (a torn first commit): damage deeper
+        // in a database nothing ever synced is reported, not turned into an empty one.
+        let top_written = current != 0
+            && Allocator::new(region)
+                .block_info(current)
+                .is_ok_and(|info| info.kind != kind::FREE);
+        if (!by_checkpoint && top_written)
+            || trace(region, &mut Marks::new(region), synced).is_err()
+        {
+            undo(&rolled_back);
+            return Err(problem);
+        }
+        cell.set_after_power_loss(synced);
+        rolled_back.push((cell, current));
+    }
+    Ok(rolled_back)
+}
+
+fn undo(rolled_back: &[(RootCell<'_>, u64)]) {
+    for (cell, value) in rolled_back {
+        cell.set_after_power_loss(*value);
+    }
 }
 
 /// Runs the sweep. The caller must hold the slab exclusively.
 pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
-    let marks = mark_reachable(region)?;
+    let rolled = fall_back_to_synced(region)?;
+    let rolled_back = rolled.len() as u64;
+    let marks = match mark_reachable(region) {
+        Ok(marks) => marks,
+        Err(e) => {
+            undo(&rolled);
+            return Err(e);
+        }
+    };
+    // The rebuild below frees the blocks of every synced value the roots no longer reach
+    // (the retirement records that kept them go). So first make the values the roots hold
+    // now, which the marks cover, the synced ones, on disk. Only values set by a checkpoint
+    // have blocks to protect; before the first one, synced values are a new database's
+    // "empty".
+    if region.sync_floor() != 0 {
+        if let Err(e) = region.checkpoint(true) {
+            undo(&rolled);
+            return Err(e);
+        }
+    }
     epochs.reap_dead();
     epochs.forget_retired();
     let rebuilt = Allocator::new(region).rebuild(&marks)?;
     region.meta(F_SWEEPS).fetch_add(1, Ordering::AcqRel);
+    region
+        .meta(F_ROLLBACKS)
+        .fetch_add(rolled_back, Ordering::AcqRel);
     Ok(SweepReport {
         live_blocks: rebuilt.live_blocks,
         live_bytes: rebuilt.live_bytes,
         freed_blocks: rebuilt.freed_blocks,
         freed_bytes: rebuilt.freed_bytes,
+        rolled_back_roots: rolled_back,
     })
 }
 

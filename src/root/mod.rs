@@ -10,18 +10,27 @@
 //! | 12     | waiters  | u32 count of threads sleeping on `changes`                     |
 //! | 16     | state    | 0 empty or being claimed, 1 being named, 2 ready               |
 //! | 24     | claimer  | owner word of the process that claimed it; 0 = entry is free   |
-//! | 32     | kind     | what the value points to; decides how the sweep traces it      |
-//! | 40     | name_len | bytes of the name                                              |
+//! | 32     | seal     | kind (bits 0–15), name length (16–31), checksum (32–63); 0 until the entry is ready |
+//! | 40     | synced   | last value known durable with all it reaches; bit 0: set, bit 1: by a checkpoint; 0 = none |
 //! | 48     | name     | up to 80 bytes of UTF-8                                        |
 //!
 //! `changes` is 32 bits because that is what a futex watches. It is a wake-up token, not a
 //! version: a waiter compares the root's full 64-bit value before it sleeps, and the futex
 //! only has to tell it "something happened since you looked".
+//!
+//! The seal is written once, by the process that wins the name, just before the state
+//! becomes ready, and never changes afterwards (a ready entry is never given back). Its
+//! checksum covers the entry's index, kind and name, so a damaged kind, name or seal is an
+//! error; and since only a ready entry has a seal, an entry that has one but whose state
+//! says empty (or anything unknown) is damage too, reported instead of treated as free.
 
 mod futex;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::slab::header::{ROOT_ENTRY_SIZE, ROOT_TABLE_OFFSET};
+use crate::slab::header::{
+    ROOT_ENTRY_SIZE, ROOT_F_CLAIMER, ROOT_F_NAME, ROOT_F_SEAL, ROOT_F_STATE, ROOT_F_SYNCED,
+    ROOT_F_VALUE, ROOT_STATE_READY, ROOT_TABLE_OFFSET,
+};
 use crate::slab::process::{self, current_owner};
 use crate::slab::{Region, ROOT_COUNT};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -31,7 +40,10 @@ pub const MAX_NAME_LEN: usize = 80;
 
 const STATE_EMPTY: u64 = 0;
 const STATE_NAMING: u64 = 1;
-const STATE_READY: u64 = 2;
+const STATE_READY: u64 = ROOT_STATE_READY;
+/// Low bits of a synced value word (root values of typed roots are 16-aligned offsets).
+const SYNCED_FLAGS: u64 = 0b11;
+const SYNCED_BY_CHECKPOINT: u64 = 0b10;
 
 /// What a root's value means. Fixed when the root is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,7 +61,7 @@ pub enum RootKind {
 }
 
 impl RootKind {
-    fn code(self) -> u64 {
+    pub(crate) fn code(self) -> u64 {
         match self {
             RootKind::Raw => 0,
             RootKind::HamtMap => 1,
@@ -59,7 +71,7 @@ impl RootKind {
         }
     }
 
-    fn from_code(code: u64) -> Option<RootKind> {
+    pub(crate) fn from_code(code: u64) -> Option<RootKind> {
         match code {
             0 => Some(RootKind::Raw),
             1 => Some(RootKind::HamtMap),
@@ -92,13 +104,13 @@ impl<'r> RootCell<'r> {
             ));
         }
         let cell = RootCell { region, index };
-        if cell.state().load(Ordering::Acquire) != STATE_READY {
-            return Err(Error::new(
+        match cell.observe()? {
+            Observed::Ready => Ok(cell),
+            _ => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("{}: no root at index {index}", region.name()),
-            ));
+            )),
         }
-        Ok(cell)
     }
 
     /// Finds the root called `name`, creating it with `kind` if `create` and it is missing.
@@ -138,13 +150,13 @@ impl<'r> RootCell<'r> {
                     format!("{}: all {ROOT_COUNT} roots are in use", region.name()),
                 ));
             };
-            cell.write_name(name, kind)?;
+            cell.write_name(name)?;
             // Someone may have claimed a lower entry for the same name meanwhile.
             if find(region, name, cell.index)?.is_some() {
                 cell.clear();
                 continue;
             }
-            cell.state().store(STATE_READY, Ordering::Release);
+            cell.seal(name, kind);
             return Ok(cell);
         }
     }
@@ -154,7 +166,95 @@ impl<'r> RootCell<'r> {
     }
 
     fn value_word(&self) -> &'r AtomicU64 {
-        self.word(0)
+        self.word(ROOT_F_VALUE)
+    }
+
+    fn seal_word(&self) -> &'r AtomicU64 {
+        self.word(ROOT_F_SEAL)
+    }
+
+    fn claimer(&self) -> &'r AtomicU64 {
+        self.word(ROOT_F_CLAIMER)
+    }
+
+    /// The checksum a seal carries for this entry with `kind` and `name`.
+    fn checksum(&self, kind: u64, name: &[u8]) -> u64 {
+        let mut bytes = Vec::with_capacity(16 + name.len());
+        bytes.extend_from_slice(&self.index.to_le_bytes());
+        bytes.extend_from_slice(&kind.to_le_bytes());
+        bytes.extend_from_slice(name);
+        let h = xxhash_rust::xxh3::xxh3_64(&bytes);
+        (h >> 32) ^ (h & 0xFFFF_FFFF)
+    }
+
+    /// Marks a named entry ready: the seal, then the state. Called once per entry, by the
+    /// process that won the name.
+    fn seal(&self, name: &str, kind: RootKind) {
+        let seal = kind.code()
+            | (name.len() as u64) << 16
+            | self.checksum(kind.code(), name.as_bytes()) << 32;
+        // An empty database is trivially on disk: its synced value is "0" from the start
+        // (not recorded by a checkpoint, bit 1 clear), so a power loss that tears its first,
+        // unsynced commit falls back to empty. Other kinds get a synced value at their first
+        // checkpoint. Relaxed: published by the
+        // Release stores below, and read only by checkpoints and sweeps, which find the
+        // entry ready (Acquire) first.
+        let synced = if kind == RootKind::Dao { 1 } else { 0 };
+        self.word(ROOT_F_SYNCED).store(synced, Ordering::Relaxed);
+        // Release, seal before state: whoever sees the seal (Acquire) then reads a state
+        // of "being named" or "ready", never the "empty" of before the claim; whoever sees
+        // "ready" (Acquire) sees the seal and the name.
+        self.seal_word().store(seal, Ordering::Release);
+        self.state().store(STATE_READY, Ordering::Release);
+    }
+
+    /// Reads the entry's state, checking it against the seal. A ready entry must carry a
+    /// seal whose checksum matches its kind and name; an entry with a seal must be ready
+    /// (or, for an instant, still being named by its sealer).
+    fn observe(&self) -> Result<Observed> {
+        // Seal first, then state (both Acquire): a seal written by `seal` is followed by
+        // its state store, so with a seal in hand the state read is "being named" or
+        // "ready" unless the entry is damaged.
+        let mut seal = self.seal_word().load(Ordering::Acquire);
+        let state = self.state().load(Ordering::Acquire);
+        let claimer = self.claimer().load(Ordering::Acquire);
+        match state {
+            STATE_READY => {
+                if seal == 0 {
+                    // The seal may have been written after our first look; "ready" was
+                    // stored after it (Release), and we have read "ready" (Acquire).
+                    seal = self.seal_word().load(Ordering::Acquire);
+                }
+                let (kind, len) = (seal & 0xFFFF, (seal >> 16) & 0xFFFF);
+                let sound = seal != 0
+                    && (1..=MAX_NAME_LEN as u64).contains(&len)
+                    && RootKind::from_code(kind).is_some()
+                    && self
+                        .region
+                        .bytes(entry(self.index) + ROOT_F_NAME, len)
+                        .map(|name| self.checksum(kind, name) == seal >> 32)
+                        .unwrap_or(false);
+                if !sound {
+                    return Err(self.damaged("its seal does not match its kind and name"));
+                }
+                Ok(Observed::Ready)
+            }
+            STATE_EMPTY if seal != 0 => {
+                Err(self.damaged("it is sealed as ready but its state says empty"))
+            }
+            STATE_EMPTY if claimer == 0 => Ok(Observed::Free),
+            STATE_EMPTY | STATE_NAMING => Ok(Observed::Claimed(claimer)),
+            other => Err(self.damaged(&format!("it has unknown state {other}"))),
+        }
+    }
+
+    #[cold]
+    fn damaged(&self, why: &str) -> Error {
+        Error::corrupt(format!(
+            "{}: root entry {} is damaged: {why}",
+            self.region.name(),
+            self.index
+        ))
     }
 
     fn changes(&self) -> &'r AtomicU32 {
@@ -173,7 +273,7 @@ impl<'r> RootCell<'r> {
     }
 
     fn state(&self) -> &'r AtomicU64 {
-        self.word(16)
+        self.word(ROOT_F_STATE)
     }
 
     pub fn index(&self) -> u64 {
@@ -181,7 +281,7 @@ impl<'r> RootCell<'r> {
     }
 
     pub fn kind(&self) -> Result<RootKind> {
-        let code = self.word(32).load(Ordering::Acquire);
+        let code = self.seal_word().load(Ordering::Acquire) & 0xFFFF;
         RootKind::from_code(code).ok_or_else(|| {
             Error::corrupt(format!(
                 "{}: root {} has unknown kind {code}",
@@ -192,7 +292,7 @@ impl<'r> RootCell<'r> {
     }
 
     pub fn name(&self) -> Result<String> {
-        let len = self.word(40).load(Ordering::Acquire);
+        let len = (self.seal_word().load(Ordering::Acquire) >> 16) & 0xFFFF;
         if len as usize > MAX_NAME_LEN {
             return Err(Error::corrupt(format!(
                 "{}: root {} has a damaged name",
@@ -200,7 +300,7 @@ impl<'r> RootCell<'r> {
                 self.index
             )));
         }
-        let bytes = self.region.bytes(entry(self.index) + 48, len)?;
+        let bytes = self.region.bytes(entry(self.index) + ROOT_F_NAME, len)?;
         Ok(String::from_utf8_lossy(bytes).into_owned())
     }
 
@@ -219,22 +319,18 @@ impl<'r> RootCell<'r> {
         Ok(self)
     }
 
-    fn write_name(&self, name: &str, kind: RootKind) -> Result<()> {
+    /// Writes the name of a claimed entry (not yet sealed, so nobody reads it).
+    fn write_name(&self, name: &str) -> Result<()> {
         self.state().store(STATE_NAMING, Ordering::Release);
-        self.word(32).store(kind.code(), Ordering::Relaxed);
-        self.word(0).store(0, Ordering::Relaxed);
+        self.value_word().store(0, Ordering::Relaxed);
         let mut padded = [0u8; MAX_NAME_LEN];
         padded[..name.len()].copy_from_slice(name.as_bytes());
-        self.region.write(entry(self.index) + 48, &padded)?;
-        self.word(40).store(name.len() as u64, Ordering::Release);
-        Ok(())
+        self.region.write(entry(self.index) + ROOT_F_NAME, &padded)
     }
 
     /// Gives a claimed entry back: the claimer word goes last, as it is what marks it free.
     fn clear(&self) {
-        self.word(40).store(0, Ordering::Relaxed);
-        self.state().store(STATE_EMPTY, Ordering::Release);
-        self.word(24).store(0, Ordering::Release);
+        clear_entry(self, self.claimer().load(Ordering::Acquire));
     }
 
     /// The current value. Acquire: the blocks a root points to were written before the
@@ -242,6 +338,22 @@ impl<'r> RootCell<'r> {
     #[inline]
     pub fn load(&self) -> u64 {
         self.value_word().load(Ordering::Acquire)
+    }
+
+    /// The root's synced value (see `slab::durable`): a value whose blocks were on disk
+    /// when it was recorded, and whether a checkpoint recorded it (rather than the root's
+    /// creation); `None` if there is none.
+    pub fn synced(&self) -> Option<(u64, bool)> {
+        // Acquire: pairs with the hand-over of the sync role; sweeps (the readers) hold the
+        // slab exclusively anyway.
+        let word = self.word(ROOT_F_SYNCED).load(Ordering::Acquire);
+        (word != 0).then_some((word & !SYNCED_FLAGS, word & SYNCED_BY_CHECKPOINT != 0))
+    }
+
+    /// Sets the value back to `synced` during recovery (the caller holds the slab alone,
+    /// so no CAS, no waiters to wake and no epoch to respect).
+    pub(crate) fn set_after_power_loss(&self, synced: u64) {
+        self.value_word().store(synced, Ordering::SeqCst);
     }
 
     /// Replaces `current` by `new` atomically. On failure returns the value found.
@@ -297,31 +409,22 @@ fn find<'r>(region: &'r Region, name: &str, limit: u64) -> Result<Option<RootCel
         // this long is damage (or a stopped process), reported instead of waited on forever.
         let patience = std::time::Instant::now() + std::time::Duration::from_secs(2);
         loop {
-            let state = cell.state().load(Ordering::Acquire);
-            let claimer = cell.word(24).load(Ordering::Acquire);
-            match state {
-                STATE_READY => {
+            match cell.observe()? {
+                Observed::Ready => {
                     if cell.name()? == name {
                         return Ok(Some(cell));
                     }
                     break;
                 }
-                STATE_EMPTY if claimer == 0 => break,
-                STATE_EMPTY | STATE_NAMING => {
+                Observed::Free => break,
+                Observed::Claimed(claimer) => {
                     if !process::is_alive(process::OwnerWord(claimer)) {
                         // The claimer died mid-way: give the entry back (only if it is still
                         // that claimer's, so a fresh claim is never undone). A read-only
                         // handle cannot write; it just looks past the entry.
-                        if region.is_writable() && cell.word(24).load(Ordering::Acquire) == claimer
+                        if region.is_writable() && cell.claimer().load(Ordering::Acquire) == claimer
                         {
-                            cell.word(40).store(0, Ordering::Relaxed);
-                            cell.state().store(STATE_EMPTY, Ordering::Release);
-                            let _ = cell.word(24).compare_exchange(
-                                claimer,
-                                0,
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                            );
+                            clear_entry(&cell, claimer);
                         }
                         break;
                     }
@@ -338,16 +441,31 @@ fn find<'r>(region: &'r Region, name: &str, limit: u64) -> Result<Option<RootCel
                     }
                     std::thread::yield_now();
                 }
-                other => {
-                    return Err(Error::corrupt(format!(
-                        "{}: root {index} has unknown state {other}",
-                        region.name()
-                    )))
-                }
             }
         }
     }
     Ok(None)
+}
+
+/// What an entry holds, as `RootCell::observe` reads it.
+enum Observed {
+    Ready,
+    Free,
+    /// Being claimed or named by the process with this owner word.
+    Claimed(u64),
+}
+
+/// Gives back an entry that `claimer` claimed but never made ready: the seal and synced
+/// words first (a dead claimer may have sealed it just before dying), the claimer word
+/// last, with a CAS, as it is what marks the entry free — so a fresh claim is never undone.
+fn clear_entry(cell: &RootCell<'_>, claimer: u64) {
+    cell.seal_word().store(0, Ordering::Relaxed);
+    cell.word(ROOT_F_SYNCED).store(0, Ordering::Relaxed);
+    // Release: whoever claims the entry after the CAS below sees these stores done.
+    cell.state().store(STATE_EMPTY, Ordering::Release);
+    let _ = cell
+        .claimer()
+        .compare_exchange(claimer, 0, Ordering::AcqRel, Ordering::Acquire);
 }
 
 /// Claims a free entry: the CAS on the claimer word is the claim, so an entry is never
@@ -357,7 +475,7 @@ fn claim_empty(region: &Region) -> Result<Option<RootCell<'_>>> {
     for index in 0..ROOT_COUNT {
         let cell = RootCell { region, index };
         if cell
-            .word(24)
+            .claimer()
             .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
@@ -367,10 +485,15 @@ fn claim_empty(region: &Region) -> Result<Option<RootCell<'_>>> {
     Ok(None)
 }
 
-/// Every ready root, for statistics, dumps and the sweep.
-pub fn all(region: &Region) -> Vec<RootCell<'_>> {
-    (0..ROOT_COUNT)
-        .map(|index| RootCell { region, index })
-        .filter(|cell| cell.state().load(Ordering::Acquire) == STATE_READY)
-        .collect()
+/// Every ready root, for statistics, dumps and the sweep. A damaged entry is an error, so
+/// a root is never silently left out.
+pub fn all(region: &Region) -> Result<Vec<RootCell<'_>>> {
+    let mut ready = Vec::new();
+    for index in 0..ROOT_COUNT {
+        let cell = RootCell { region, index };
+        if let Observed::Ready = cell.observe()? {
+            ready.push(cell);
+        }
+    }
+    Ok(ready)
 }

@@ -73,7 +73,8 @@ fn flock_for(byte: u64, lock: Lock) -> libc::flock {
 /// Makes sure the file really owns the blocks for `[offset, offset + len)` and is at least
 /// that long, so a later store into the mapping cannot hit a hole on a full disk (which
 /// would be `SIGBUS`). File systems without `fallocate` fall back to `ftruncate`.
-pub fn allocate(file: &File, offset: u64, len: u64) -> Result<()> {
+/// `name` names the file in errors, so an operator knows which file system filled up.
+pub fn allocate(file: &File, name: &str, offset: u64, len: u64) -> Result<()> {
     loop {
         // SAFETY: fd is open for writing; offsets were checked to fit in off_t by the caller.
         let rc = unsafe {
@@ -93,17 +94,17 @@ pub fn allocate(file: &File, offset: u64, len: u64) -> Result<()> {
             Some(libc::EOPNOTSUPP) => {
                 let size = file
                     .metadata()
-                    .map_err(|e| Error::from_io("fstat", e))?
+                    .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
                     .len();
                 if size < offset + len {
                     file.set_len(offset + len)
-                        .map_err(|e| Error::from_io("ftruncate", e))?;
+                        .map_err(|e| Error::from_io(format_args!("ftruncate {name}"), e))?;
                 }
                 return Ok(());
             }
             _ => {
                 return Err(Error::from_io(
-                    format_args!("growing the slab file to {} bytes", offset + len),
+                    format_args!("growing the slab file {name} to {} bytes", offset + len),
                     err,
                 ))
             }

@@ -10,7 +10,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"EVESLAB1");
 /// `"EVEINIT\0"`: written first while a creator initialises the file. Seeing it later means
 /// the creator died mid-way and the file may be initialised again.
 pub const INIT_MAGIC: u64 = u64::from_le_bytes(*b"EVEINIT\0");
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: root entries carry a seal (kind, name length, checksum) and a synced value; the
+/// header has a sync floor and a rollback counter. 2: B+tree key slots with heads.
+pub const FORMAT_VERSION: u32 = 3;
 
 pub const HEADER_SIZE: u64 = 4096;
 /// The heap is carved into pages of this size; small blocks of one size class share a page.
@@ -23,6 +25,17 @@ pub const ALLOC_TABLE_SIZE: u64 = 8 * 1024;
 pub const ROOT_TABLE_OFFSET: u64 = ALLOC_TABLE_OFFSET + ALLOC_TABLE_SIZE;
 pub const ROOT_ENTRY_SIZE: u64 = 128;
 pub const ROOT_COUNT: u64 = 256;
+/// Fields of a root entry (see `root`), here because the durable path of the slab layer
+/// walks the table too.
+pub const ROOT_F_VALUE: u64 = 0;
+pub const ROOT_F_STATE: u64 = 16;
+pub const ROOT_F_CLAIMER: u64 = 24;
+/// kind (bits 0–15), name length (bits 16–31), checksum (bits 32–63); 0 until sealed.
+pub const ROOT_F_SEAL: u64 = 32;
+/// The last value known to be on disk with everything it reaches, with bit 0 set; 0 if none.
+pub const ROOT_F_SYNCED: u64 = 40;
+pub const ROOT_F_NAME: u64 = 48;
+pub const ROOT_STATE_READY: u64 = 2;
 pub const READER_TABLE_OFFSET: u64 = ROOT_TABLE_OFFSET + ROOT_ENTRY_SIZE * ROOT_COUNT;
 pub const READER_SLOT_SIZE: u64 = CACHE_LINE;
 pub const DEFAULT_READER_SLOTS: u64 = 1024;
@@ -59,6 +72,9 @@ pub const F_CLEAN: u64 = 384;
 pub const F_CRASH_SEEN: u64 = 392;
 /// How many recovery sweeps have run on this file.
 pub const F_SWEEPS: u64 = 400;
+/// Roots that a recovery sweep set back to their synced value because the current one did
+/// not validate (a commit whose root reached the disk before its data).
+pub const F_ROLLBACKS: u64 = 408;
 /// Allocation accounting, kept exact by alloc/free and recomputed by every sweep.
 pub const F_BYTES_IN_USE: u64 = 448;
 pub const F_BLOCKS_IN_USE: u64 = 456;
@@ -70,6 +86,9 @@ pub const F_READERS_HIGH_WATER: u64 = 512;
 pub const F_SYNC_TICKETS: u64 = 576;
 pub const F_SYNC_DONE: u64 = 584;
 pub const F_SYNC_OWNER: u64 = 592;
+/// Retirement records stamped at or after this epoch may hold blocks of a root's synced
+/// value and are not freed; 0 (no checkpoint yet) protects nothing.
+pub const F_SYNC_FLOOR: u64 = 600;
 
 /// Geometry read from (or written to) a header, trusted only after `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -75,6 +75,10 @@ pub struct OpenState {
     /// The slab was not closed cleanly (or a dead participant was seen) and should be swept.
     pub needs_sweep: bool,
     pub created: bool,
+    /// The file was shorter than its header says after a power loss and was grown back
+    /// from this length (see `header_ahead_after_power_loss`); the sweep must succeed,
+    /// else `abandon` cuts it back.
+    pub regrown_from: Option<u64>,
 }
 
 /// A mapped slab. Shared by all threads of the handle that opened it.
@@ -89,6 +93,8 @@ pub struct Region {
     name: String,
     /// The pid whose open file description backs `file`'s locks (see `own_description`).
     lock_owner_pid: Mutex<i32>,
+    /// Set when recovery on open failed: closing must then not mark the slab clean.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: `base` points into a MAP_SHARED mapping that lives as long as `Region`; all shared
@@ -142,13 +148,15 @@ impl Region {
                 file::lock_byte(&file, SESSION_LOCK_BYTE, Lock::Shared, true)
                     .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
             }
-            let size = file
-                .metadata()
-                .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
-                .len();
+            // The header before the size: a growth raises the header's length only after
+            // its fallocate, so a size read after the header covers the length it holds.
             let mut head = vec![0u8; HEADER_SIZE as usize];
             let got = file::read_at(&file, 0, &mut head)
                 .map_err(|e| Error::from_io(format_args!("reading {name}"), e))?;
+            let mut size = file
+                .metadata()
+                .map_err(|e| Error::from_io(format_args!("fstat {name}"), e))?
+                .len();
             let magic = u64::from_le_bytes(head[..8].try_into().unwrap());
             let uninitialised = size == 0 || (got >= 8 && magic == INIT_MAGIC);
             if uninitialised && !exclusive {
@@ -164,19 +172,59 @@ impl Region {
                 std::thread::sleep(std::time::Duration::from_millis(1));
                 continue;
             }
+            let mut regrown_from = None;
+            if exclusive && !uninitialised && header_ahead_after_power_loss(&head[..got], size) {
+                // A growth's header page reached the disk before the new file length did
+                // (a power loss between them). Grow the file again: the pages that come
+                // back read as zeros, i.e. unformatted, which the sweep (forced below)
+                // treats as free, and it refuses the slab if anything reachable was there.
+                let len = u64::from_le_bytes(
+                    head[F_FILE_LEN as usize..F_FILE_LEN as usize + 8]
+                        .try_into()
+                        .unwrap(),
+                );
+                file::allocate(&file, &name, size, len - size)?;
+                regrown_from = Some(size);
+                size = len;
+            }
+            // If opening fails after growing the file back, leave it as it was found.
+            let cut_back = |file: &File| {
+                if let Some(len) = regrown_from {
+                    let _ = file.set_len(len);
+                }
+            };
             let (geometry, created) = if uninitialised {
                 (initialise(&file, &name, options)?, true)
             } else {
-                (validate(&head[..got], size, &name)?, false)
+                match validate(&head[..got], size, &name) {
+                    Ok(geometry) => (geometry, false),
+                    Err(e) => {
+                        cut_back(&file);
+                        return Err(e);
+                    }
+                }
             };
             if !writable {
                 file::lock_byte(&file, READ_ONLY_LOCK_BYTE, Lock::Shared, true)
                     .map_err(|e| Error::from_io(format_args!("locking {name}"), e))?;
             }
-            let region = Region::map(file, name, writable, geometry, options.max_size)?;
+            let spare = match regrown_from {
+                Some(_) => file.try_clone().ok(),
+                None => None,
+            };
+            let region = match Region::map(file, name, writable, geometry, options.max_size) {
+                Ok(region) => region,
+                Err(e) => {
+                    if let Some(spare) = &spare {
+                        cut_back(spare);
+                    }
+                    return Err(e);
+                }
+            };
             let needs_sweep = exclusive
                 && !created
-                && (region.meta(F_CLEAN).load(Ordering::Acquire) != 1
+                && (regrown_from.is_some()
+                    || region.meta(F_CLEAN).load(Ordering::Acquire) != 1
                     || region.meta(F_CRASH_SEEN).load(Ordering::Acquire) != 0);
             return Ok((
                 region,
@@ -184,6 +232,7 @@ impl Region {
                     exclusive,
                     needs_sweep,
                     created,
+                    regrown_from,
                 },
             ));
         }
@@ -237,6 +286,7 @@ impl Region {
                         name,
                         // SAFETY: getpid has no preconditions.
                         lock_owner_pid: Mutex::new(unsafe { libc::getpid() }),
+                        abandoned: std::sync::atomic::AtomicBool::new(false),
                     });
                 }
                 // Without an explicit bound, settle for a smaller reservation on machines
@@ -414,7 +464,7 @@ impl Region {
                     ),
                 ));
             }
-            let target = match file::allocate(&self.file, current, target - current) {
+            let target = match file::allocate(&self.file, &self.name, current, target - current) {
                 Ok(()) => target,
                 // The disk (or the file size limit) cannot take a whole step: take just
                 // the pages asked for, so the last of the space is still usable.
@@ -423,7 +473,7 @@ impl Region {
                         && needed.div_ceil(PAGE_SIZE) * PAGE_SIZE < target =>
                 {
                     let minimal = needed.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                    file::allocate(&self.file, current, minimal - current)?;
+                    file::allocate(&self.file, &self.name, current, minimal - current)?;
                     minimal
                 }
                 Err(e) => return Err(e),
@@ -501,9 +551,25 @@ impl Region {
         self.meta(F_CLEAN).store(0, Ordering::Release);
     }
 
+    /// Gives up a handle whose recovery on open failed: the file is left as it was found
+    /// (cut back to `original_len` if opening grew it), and closing will not call it clean,
+    /// so the next opener tries the sweep again rather than trusting a damaged slab.
+    pub fn abandon(&self, original_len: Option<u64>) {
+        // Relaxed: read by this handle's own `close_session`, on the same thread.
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(len) = original_len {
+            let _ = self.file.set_len(len);
+        }
+    }
+
     /// Called when the handle closes: the last handle anywhere records a clean shutdown,
-    /// unless a dead participant was seen since the last sweep.
+    /// unless a dead participant was seen since the last sweep (or recovery failed).
     pub fn close_session(&self) {
+        if self.abandoned.load(Ordering::Relaxed) {
+            let _ = file::lock_byte(&self.file, SESSION_LOCK_BYTE, Lock::Unlock, false);
+            return;
+        }
         if self.writable && matches!(self.try_exclusive(), Ok(true)) {
             if self.meta(F_CRASH_SEEN).load(Ordering::Acquire) == 0 {
                 self.meta(F_CLEAN).store(1, Ordering::Release);
@@ -526,6 +592,29 @@ impl Region {
     }
 }
 
+/// Is this the header of a slab in use (not closed cleanly) whose file is shorter than the
+/// length it records, and of a length a growth leaves? That is what a power loss leaves when the header page
+/// of a growth reached the disk and the new file size did not (the size is file system
+/// metadata, written with the journal). A file cut anywhere else, or a slab that was closed
+/// cleanly, is left to `validate`, which calls it truncated.
+fn header_ahead_after_power_loss(head: &[u8], size: u64) -> bool {
+    if head.len() < HEADER_SIZE as usize
+        || u64::from_le_bytes(head[..8].try_into().unwrap()) != MAGIC
+    {
+        return false;
+    }
+    let word = |at: u64| u64::from_le_bytes(head[at as usize..at as usize + 8].try_into().unwrap());
+    let Ok(geometry) = validate(head, word(F_FILE_LEN), "") else {
+        return false; // damaged in some other way too: let `validate` say so
+    };
+    // A length the file can have had: the initial one, or the end of a growth step (whole
+    // MiBs). (Growth on a nearly full disk may end on any page; such a file is refused as
+    // before — rare, and better than taking a file cut at a random page for one.)
+    let possible = size == geometry.heap_start + INITIAL_HEAP
+        || (size > geometry.heap_start && size % GROWTH_STEP_MIN == 0);
+    word(F_CLEAN) == 0 && size < word(F_FILE_LEN) && possible
+}
+
 /// Writes a fresh header (under the exclusive session lock), the final magic last.
 fn initialise(file: &File, name: &str, options: &OpenOptions) -> Result<Geometry> {
     let slots = options.reader_slots as u64;
@@ -541,7 +630,7 @@ fn initialise(file: &File, name: &str, options: &OpenOptions) -> Result<Geometry
     // Start from nothing so no bytes of an aborted earlier attempt survive.
     file.set_len(0).map_err(|e| io("truncating", e))?;
     file::write_all_at(file, 0, &INIT_MAGIC.to_le_bytes()).map_err(|e| io("writing", e))?;
-    file::allocate(file, 0, file_len)?;
+    file::allocate(file, name, 0, file_len)?;
     file::write_all_at(file, 0, &header::build(geometry, file_len))
         .map_err(|e| io("writing", e))?;
     file.sync_data().map_err(|e| io("syncing", e))?;

@@ -143,6 +143,13 @@ pub fn run(args: Args) -> Outcome {
         }
     )?;
     writeln!(out, "sweeps         {}", stats.sweeps)?;
+    if stats.rolled_back_roots > 0 {
+        writeln!(
+            out,
+            "rolled back    {} root(s) to their last synced value",
+            stats.rolled_back_roots
+        )?;
+    }
     writeln!(out, "roots          {}", roots.len())?;
     for r in &roots {
         writeln!(
