@@ -538,3 +538,98 @@ export function version(): string;
 export function statusName(status: number): string;
 /** The address of a Buffer's first byte: equal addresses show that lookups do not copy. */
 export function bufferAddress(buf: ArrayBufferView): bigint;
+
+// ---- Yin ------------------------------------------------------------------------------
+
+/** Which machine runs a Yin program. */
+export type YinProjection = 'walker' | 'stack';
+/** Where a Yin agent is in its life. */
+export type YinAgentState = 'runnable' | 'running' | 'parked' | 'done' | 'failed';
+/** What a parked Yin agent waits for. */
+export type YinWait = 'none' | 'resume' | 'stream';
+
+/** A tagged EDN value from Yin: `#yin/stream 3`, `#yin/fn 12`. */
+export class Tagged {
+  constructor(tag: string, value: unknown);
+  readonly tag: string;
+  readonly value: unknown;
+}
+
+/** How a run here ended. */
+export interface YinResult {
+  agent: number | bigint;
+  state: 'done' | 'parked';
+  parked: boolean;
+  wait: YinWait;
+  /** The cursor a 'stream' wait is on. */
+  cursor: number | bigint;
+  steps: number | bigint;
+  /** The program's value when done (undefined when parked). */
+  value: unknown;
+  valueEdn: string | null;
+}
+
+/** What an agent record says. */
+export interface YinAgentInfo {
+  agent: number | bigint;
+  state: YinAgentState;
+  projection: YinProjection;
+  program: number | bigint;
+  owner: number | bigint;
+  wait: YinWait;
+  cursor: number | bigint;
+  /** The result when done. */
+  result: unknown;
+  resultEdn: string | null;
+  /** The error message when failed. */
+  error: string | null;
+}
+
+/** What `work` did. */
+export interface YinWorkReport {
+  taken: number;
+  finished: number;
+  parked: number;
+  failed: number;
+}
+
+/**
+ * A Yin runtime on a slab: Clojure-subset programs run as agents whose parked states live
+ * in the slab, resumable from any thread or process. Close it before the slab.
+ */
+export class Yin {
+  private constructor(handle: bigint);
+  /** Opens (creating it if needed) the runtime called `name` on `slab`. */
+  static open(slab: Slab, name: string): Yin;
+  close(): void;
+  [Symbol.dispose](): void;
+  /** Compiles source; returns the program id. Errors give the line and column. */
+  compile(source: string): number | bigint;
+  /** Runs a program here as a new agent (default 'stack') until it finishes or parks. */
+  run(program: U64, projection?: YinProjection): YinResult;
+  /** Compiles and runs on the stack machine; returns the value (throws if it parks). */
+  eval(source: string): unknown;
+  /** Resumes a parked agent here with `value` as the value of its (park). */
+  resume(agent: U64, value?: unknown): YinResult;
+  /** Queues a new agent for a worker; returns its id. */
+  spawn(program: U64, projection?: YinProjection): number | bigint;
+  /** Makes a parked agent runnable with `value` and queues it. */
+  wake(agent: U64, value?: unknown): void;
+  /** Works the run queue until it is empty for `idleMs`, or `timeoutMs` passes. */
+  work(idleMs?: number, timeoutMs?: number): YinWorkReport;
+  agent(agent: U64): YinAgentInfo;
+  agents(): (number | bigint)[];
+  queued(): number;
+  streamMake(): number | bigint;
+  put(stream: U64, value: unknown): void;
+  cursor(stream: U64): number | bigint;
+  /** The next value as { value }, or undefined if there is none (yet). */
+  next(cursor: U64): { value: unknown } | undefined;
+  closed(stream: U64): boolean;
+  closeStream(stream: U64): void;
+}
+
+/** Reads EDN text as JS values (as Yin results come back). */
+export function readEdn(text: string): unknown;
+/** Writes a JS value as EDN (as Yin values go in). */
+export function writeEdn(value: unknown): string;

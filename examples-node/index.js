@@ -346,6 +346,10 @@ if (dispose) {
   });
 }
 
+// ---- Yin -------------------------------------------------------------------------------
+
+const { Yin, Tagged, readEdn, writeEdn } = require('./yin.js')(addon, Keyword, EdnSymbol);
+
 // ---- module ----------------------------------------------------------------------------
 
 /** Opens (creating by default) the slab file at `path`. */
@@ -389,4 +393,8 @@ module.exports = {
   Slab,
   Read,
   Iter,
+  Yin,
+  Tagged,
+  readEdn,
+  writeEdn,
 };

@@ -182,6 +182,59 @@ typedef enum eve_view {
   EVE_VIEW_HISTORY = 3,
 } eve_view;
 
+// Which machine runs a program (`projection` arguments and `eve_yin_agent_info`).
+enum eve_yin_projection
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // The AST walker: reads every node from the program's datoms at every step.
+  EVE_YIN_WALKER = 0,
+  // The stack machine: bytecode compiled from the datoms once per program.
+  EVE_YIN_STACK = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_yin_projection;
+#endif // __cplusplus
+
+// Where an agent is in its life (`state` of `eve_yin_result` and `eve_yin_agent_info`).
+enum eve_yin_state
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // In the run queue.
+  EVE_YIN_RUNNABLE = 1,
+  // Taken by a worker or a run (`owner` is its process id).
+  EVE_YIN_RUNNING = 2,
+  // Waiting to be resumed, or for a stream.
+  EVE_YIN_PARKED = 3,
+  // Finished with a value.
+  EVE_YIN_DONE = 4,
+  // Stopped by an error.
+  EVE_YIN_FAILED = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_yin_state;
+#endif // __cplusplus
+
+// What a parked agent waits for (`wait` of `eve_yin_result` and `eve_yin_agent_info`).
+enum eve_yin_wait
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Not parked.
+  EVE_YIN_WAIT_NONE = 0,
+  // `(park)`: until someone resumes it (`eve_yin_resume`, `eve_yin_wake`).
+  EVE_YIN_WAIT_RESUME = 1,
+  // `(stream/next c)` on an empty stream: until a value arrives for cursor `cursor`.
+  EVE_YIN_WAIT_STREAM = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t eve_yin_wait;
+#endif // __cplusplus
+
 // The opaque type of answer handles (`eve_answer *` in C).
 typedef struct eve_answer eve_answer;
 
@@ -196,6 +249,9 @@ typedef struct eve_read eve_read;
 
 // The opaque type of slab handles (`eve_slab *` in C).
 typedef struct eve_slab eve_slab;
+
+// The opaque type of Yin runtime handles (`eve_yin *` in C).
+typedef struct eve_yin eve_yin;
 
 // A byte string passed in or handed out: `data` points at `len` bytes. Values handed out
 // by lookups point into the slab itself (zero copy); `data` is NULL when a lookup found
@@ -336,6 +392,55 @@ typedef struct eve_sweep_report {
   // Bytes in those blocks.
   uint64_t freed_bytes;
 } eve_sweep_report;
+
+// How a run here (`eve_yin_run`, `eve_yin_resume`) ended.
+typedef struct eve_yin_result {
+  // The agent that ran: resume a parked one by this id, from any thread or process.
+  uint64_t agent;
+  // With `EVE_YIN_WAIT_STREAM`: the cursor the agent waits on; 0 otherwise.
+  uint64_t cursor;
+  // Steps the machine took in this run.
+  uint64_t steps;
+  // `EVE_YIN_DONE` or `EVE_YIN_PARKED` (an `eve_yin_state`).
+  uint32_t state;
+  // What a parked agent waits for (an `eve_yin_wait`); `EVE_YIN_WAIT_NONE` when done.
+  uint32_t wait;
+  // When done: the program's value as EDN (NUL-terminated); NULL when parked. Valid
+  // until the next eve call on this thread.
+  const char *value_edn;
+} eve_yin_result;
+
+// What `eve_yin_work` did.
+typedef struct eve_yin_work_report {
+  // Agents taken from the run queue.
+  uint64_t taken;
+  uint64_t finished;
+  uint64_t parked;
+  uint64_t failed;
+} eve_yin_work_report;
+
+// What an agent record says (`eve_yin_agent`).
+typedef struct eve_yin_agent_info {
+  uint64_t agent;
+  // The program (its root node) the agent runs.
+  uint64_t program;
+  // With `EVE_YIN_RUNNING`: the id of the process running it.
+  uint64_t owner;
+  // With `EVE_YIN_WAIT_STREAM`: the cursor the agent waits on; 0 otherwise.
+  uint64_t cursor;
+  // An `eve_yin_state`.
+  uint32_t state;
+  // An `eve_yin_projection`.
+  uint32_t projection;
+  // An `eve_yin_wait`.
+  uint32_t wait;
+  // With `EVE_YIN_DONE`: the result as EDN; NULL otherwise. Valid until the next eve
+  // call on this thread.
+  const char *result_edn;
+  // With `EVE_YIN_FAILED`: the error message; NULL otherwise. Valid until the next eve
+  // call on this thread.
+  const char *error;
+} eve_yin_agent_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -901,6 +1006,159 @@ uint32_t eve_version_minor(void);
 
 // The patch part of the library version.
 uint32_t eve_version_patch(void);
+
+// Opens (creating it if needed, when the slab handle is writable) the Yin runtime called
+// `name` on `slab`: its programs live in the database `name`, its agents in the map
+// `name/agents`, so every thread and process that opens the same name on the same slab
+// shares them. Stores the runtime's handle in `*yin`; close it with `eve_yin_close`
+// before closing the slab (an open runtime keeps the slab busy). Any thread may use it.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_open(struct eve_slab *slab, const char *name, struct eve_yin **yin);
+
+// Closes a runtime handle. The agents, programs and streams stay in the slab. A call on
+// another thread still using the handle finishes first.
+enum eve_status eve_yin_close(struct eve_yin *yin);
+
+// Compiles `source` (NUL-terminated UTF-8, a Clojure subset: one or more forms, the last
+// one's value being the program's) and stores it as datoms; stores the program's id in
+// `*program`. Malformed or invalid source fails with `EVE_ERR_INVALID_ARGUMENT` and a
+// message that says what and where (`line 2, column 7: ...`).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_compile(struct eve_yin *yin, const char *source, uint64_t *program);
+
+// Runs `program` on this thread as a new agent with `projection` (an
+// `eve_yin_projection`) until it finishes or parks, and describes how in `*out`. A
+// program that fails at run time fails the call (`EVE_ERR_INVALID_ARGUMENT`, the message
+// says why) and its agent is recorded as failed.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_run(struct eve_yin *yin,
+                            uint64_t program,
+                            uint32_t projection,
+                            struct eve_yin_result *out);
+
+// Resumes the agent `agent`, parked by `(park)`, on this thread: `value_edn` (EDN text,
+// NULL for nil) becomes the value of its `(park)`. It runs until it finishes or parks
+// again, as `eve_yin_run` describes in `*out`. The agent may have parked in any thread or
+// process. Fails with `EVE_ERR_INVALID_ARGUMENT` if there is no such agent or it is not
+// parked waiting for a resume (the message says which state it is in).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_resume(struct eve_yin *yin,
+                               uint64_t agent,
+                               const char *value_edn,
+                               struct eve_yin_result *out);
+
+// Queues a new agent running `program` with `projection` (an `eve_yin_projection`) and
+// stores its id in `*agent`; a worker (`eve_yin_work`, in any process) runs it.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_spawn(struct eve_yin *yin,
+                              uint64_t program,
+                              uint32_t projection,
+                              uint64_t *agent);
+
+// Makes the agent `agent`, parked by `(park)`, runnable with `value_edn` (EDN text, NULL
+// for nil) as the value of its `(park)`, and queues it for a worker. Fails with
+// `EVE_ERR_INVALID_ARGUMENT` if it is not parked waiting for a resume.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_wake(struct eve_yin *yin, uint64_t agent, const char *value_edn);
+
+// Works the run queue on this thread: takes agents and runs them until the queue is
+// empty and stays empty for `idle_ms` milliseconds, or `timeout_ms` passes (negative: no
+// limit). Stores what it did in `*report` (may be NULL). An agent that fails is counted
+// in `failed` and recorded as failed; it does not fail the call.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_work(struct eve_yin *yin,
+                             uint64_t idle_ms,
+                             int64_t timeout_ms,
+                             struct eve_yin_work_report *report);
+
+// Describes the agent `agent` in `*info`: its state, program, projection, what it waits
+// for, and its result (EDN) when done or its error message when failed. Fails with
+// `EVE_ERR_NOT_FOUND` if there is no such agent.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_agent(struct eve_yin *yin, uint64_t agent, struct eve_yin_agent_info *info);
+
+// Lists the agents of the runtime, oldest first: writes up to `capacity` ids into `ids`
+// (may be NULL when `capacity` is 0) and the total number of agents into `*count`, so a
+// caller can ask for the count first and then for the ids.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above (`ids` for `capacity` items); handles need no such care.
+enum eve_status eve_yin_agents(struct eve_yin *yin, uint64_t *ids, size_t capacity, size_t *count);
+
+// Stores the number of agents in the run queue now in `*count`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_queued(struct eve_yin *yin, uint64_t *count);
+
+// Makes a new, open, empty stream and stores its id in `*stream` (programs see it as
+// `#yin/stream id`).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_stream_make(struct eve_yin *yin, uint64_t *stream);
+
+// Appends `value_edn` (EDN text, NULL for nil) to `stream`; agents parked reading it are
+// queued with the value.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_stream_put(struct eve_yin *yin, uint64_t stream, const char *value_edn);
+
+// Makes a new cursor at the start of `stream` and stores its id in `*cursor`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_stream_cursor(struct eve_yin *yin, uint64_t stream, uint64_t *cursor);
+
+// Reads the next value under `cursor` and advances it: stores the value as EDN in
+// `*value_edn` (valid until the next eve call on this thread), or NULL if there is none
+// yet or the stream is closed and read to its end (`eve_yin_stream_closed` tells which).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_stream_next(struct eve_yin *yin, uint64_t cursor, const char **value_edn);
+
+// Stores whether `stream` is closed in `*closed`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_stream_closed(struct eve_yin *yin, uint64_t stream, bool *closed);
+
+// Closes `stream`: agents parked reading it are queued with nil, and readers get no more
+// values once they have read those already in it.
+enum eve_status eve_yin_stream_close(struct eve_yin *yin, uint64_t stream);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,6 +14,10 @@
 // read its node array once (eve_answer_nodes), build the JS values from it in C++ and free
 // it (eve_answer_free) on every way out; _queryEdn and pullEdn return eve's EDN text.
 //
+// Yin (programs run as agents that park and resume): an `addon.yin` object of functions over
+// an eve_yin handle held by JS as a BigInt token (see the Yin section); index.js wraps
+// them in its Yin class.
+//
 // Zero copy: values (and iterator keys) come back as Buffers over external memory that
 // points straight into the slab mapping. Each Read (and Iter) remembers every ArrayBuffer
 // it handed out; when the read ends (or the iterator closes, or the Read is garbage
@@ -1837,6 +1841,251 @@ Napi::Value EveAddon::BufferAddress(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
 }
 
+// ---------------------------------------------------------------------------------------
+// Yin: programs run as agents whose parked continuations live in the slab. The runtime
+// handle (eve_yin *) is handed to JS as a BigInt token: eve never dereferences handles and
+// reports a closed, stale or made-up one as EVE_ERR_INVALID_ARGUMENT, so a token is safe to
+// hold in JS. index.js wraps the token in its Yin class and converts values to and from
+// the EDN text they cross the ABI as.
+
+eve_yin* YinArg(const Napi::CallbackInfo& info) {
+  Napi::Value v = info[0];
+  if (!v.IsBigInt()) ThrowType(info.Env(), "the yin handle must be a BigInt");
+  bool lossless = false;
+  uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) ThrowRange(info.Env(), "the yin handle must be in 0..2^64-1");
+  return reinterpret_cast<eve_yin*>(static_cast<uintptr_t>(x));
+}
+
+// A u64 as a Number when it is a safe integer, else a BigInt.
+Napi::Value U64Value(Napi::Env env, uint64_t x) {
+  if (x <= 9007199254740991ULL) return Napi::Number::New(env, static_cast<double>(x));
+  return Napi::BigInt::New(env, x);
+}
+
+// An optional EDN text argument (undefined or null: NULL, which eve reads as nil).
+bool EdnArg(const Napi::CallbackInfo& info, size_t i, std::string& out) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return false;
+  out = ArgName(info, i, "the value's EDN");
+  return true;
+}
+
+uint32_t ProjectionArg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) ThrowType(info.Env(), "projection must be a number (0 walker, 1 stack)");
+  return v.As<Napi::Number>().Uint32Value();
+}
+
+Napi::Value YinResultObject(Napi::Env env, const eve_yin_result& r) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("agent", U64Value(env, r.agent));
+  out.Set("state", Napi::Number::New(env, r.state));
+  out.Set("wait", Napi::Number::New(env, r.wait));
+  out.Set("cursor", U64Value(env, r.cursor));
+  out.Set("steps", U64Value(env, r.steps));
+  out.Set("valueEdn", r.value_edn == nullptr ? env.Null() : Napi::String::New(env, r.value_edn));
+  return out;
+}
+
+Napi::Value YinOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EveAddon* addon = AddonOf(env);
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(addon->slab_ctor.Value()))
+    ThrowType(env, "slab must be a Slab");
+  Slab* slab = Slab::Unwrap(info[0].As<Napi::Object>());
+  std::string name = ArgName(info, 1, "name");
+  eve_yin* yin = nullptr;
+  Check(env, eve_yin_open(slab->handle(), name.c_str(), &yin));
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(yin)));
+}
+
+Napi::Value YinClose(const Napi::CallbackInfo& info) {
+  Check(info.Env(), eve_yin_close(YinArg(info)));
+  return info.Env().Undefined();
+}
+
+Napi::Value YinCompile(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  if (!info[1].IsString()) ThrowType(info.Env(), "source must be a string");
+  std::string source = info[1].As<Napi::String>().Utf8Value();
+  if (source.find('\0') != std::string::npos) ThrowType(info.Env(), "source must not contain NUL");
+  uint64_t program = 0;
+  Check(info.Env(), eve_yin_compile(yin, source.c_str(), &program));
+  return U64Value(info.Env(), program);
+}
+
+Napi::Value YinRun(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t program = ToU64(info.Env(), info[1], "program");
+  uint32_t projection = ProjectionArg(info, 2);
+  eve_yin_result r{};
+  Check(info.Env(), eve_yin_run(yin, program, projection, &r));
+  return YinResultObject(info.Env(), r);
+}
+
+Napi::Value YinResume(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t agent = ToU64(info.Env(), info[1], "agent");
+  std::string edn;
+  bool has = EdnArg(info, 2, edn);
+  eve_yin_result r{};
+  Check(info.Env(), eve_yin_resume(yin, agent, has ? edn.c_str() : nullptr, &r));
+  return YinResultObject(info.Env(), r);
+}
+
+Napi::Value YinSpawn(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t program = ToU64(info.Env(), info[1], "program");
+  uint32_t projection = ProjectionArg(info, 2);
+  uint64_t agent = 0;
+  Check(info.Env(), eve_yin_spawn(yin, program, projection, &agent));
+  return U64Value(info.Env(), agent);
+}
+
+Napi::Value YinWake(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t agent = ToU64(info.Env(), info[1], "agent");
+  std::string edn;
+  bool has = EdnArg(info, 2, edn);
+  Check(info.Env(), eve_yin_wake(yin, agent, has ? edn.c_str() : nullptr));
+  return info.Env().Undefined();
+}
+
+Napi::Value YinWork(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_yin* yin = YinArg(info);
+  uint64_t idle = ToU64(env, info[1], "idleMs");
+  int64_t timeout = -1;
+  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
+    if (!info[2].IsNumber()) ThrowType(env, "timeoutMs must be a number");
+    double d = info[2].As<Napi::Number>().DoubleValue();
+    timeout = d < 0 ? -1 : static_cast<int64_t>(d);
+  }
+  eve_yin_work_report r{};
+  Check(env, eve_yin_work(yin, idle, timeout, &r));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("taken", U64Value(env, r.taken));
+  out.Set("finished", U64Value(env, r.finished));
+  out.Set("parked", U64Value(env, r.parked));
+  out.Set("failed", U64Value(env, r.failed));
+  return out;
+}
+
+Napi::Value YinAgent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_yin* yin = YinArg(info);
+  uint64_t agent = ToU64(env, info[1], "agent");
+  eve_yin_agent_info a{};
+  Check(env, eve_yin_agent(yin, agent, &a));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("agent", U64Value(env, a.agent));
+  out.Set("state", Napi::Number::New(env, a.state));
+  out.Set("projection", Napi::Number::New(env, a.projection));
+  out.Set("program", U64Value(env, a.program));
+  out.Set("owner", U64Value(env, a.owner));
+  out.Set("wait", Napi::Number::New(env, a.wait));
+  out.Set("cursor", U64Value(env, a.cursor));
+  out.Set("resultEdn", a.result_edn == nullptr ? env.Null() : Napi::String::New(env, a.result_edn));
+  out.Set("error", a.error == nullptr ? env.Null() : Napi::String::New(env, a.error));
+  return out;
+}
+
+Napi::Value YinAgents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  eve_yin* yin = YinArg(info);
+  size_t count = 0;
+  std::vector<uint64_t> ids;
+  while (true) {
+    Check(env, eve_yin_agents(yin, nullptr, 0, &count));
+    ids.resize(count + 16);  // room for agents created meanwhile
+    size_t total = 0;
+    Check(env, eve_yin_agents(yin, ids.data(), ids.size(), &total));
+    if (total <= ids.size()) {
+      ids.resize(total);
+      break;
+    }
+  }
+  Napi::Array out = Napi::Array::New(env, ids.size());
+  for (size_t i = 0; i < ids.size(); i++) out.Set(static_cast<uint32_t>(i), U64Value(env, ids[i]));
+  return out;
+}
+
+Napi::Value YinQueued(const Napi::CallbackInfo& info) {
+  uint64_t count = 0;
+  Check(info.Env(), eve_yin_queued(YinArg(info), &count));
+  return U64Value(info.Env(), count);
+}
+
+Napi::Value YinStreamMake(const Napi::CallbackInfo& info) {
+  uint64_t stream = 0;
+  Check(info.Env(), eve_yin_stream_make(YinArg(info), &stream));
+  return U64Value(info.Env(), stream);
+}
+
+Napi::Value YinStreamPut(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t stream = ToU64(info.Env(), info[1], "stream");
+  std::string edn;
+  bool has = EdnArg(info, 2, edn);
+  Check(info.Env(), eve_yin_stream_put(yin, stream, has ? edn.c_str() : nullptr));
+  return info.Env().Undefined();
+}
+
+Napi::Value YinStreamCursor(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t stream = ToU64(info.Env(), info[1], "stream");
+  uint64_t cursor = 0;
+  Check(info.Env(), eve_yin_stream_cursor(yin, stream, &cursor));
+  return U64Value(info.Env(), cursor);
+}
+
+// The next value's EDN under a cursor, or null when there is none.
+Napi::Value YinStreamNext(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t cursor = ToU64(info.Env(), info[1], "cursor");
+  const char* edn = nullptr;
+  Check(info.Env(), eve_yin_stream_next(yin, cursor, &edn));
+  if (edn == nullptr) return info.Env().Null();
+  return Napi::String::New(info.Env(), edn);
+}
+
+Napi::Value YinStreamClosed(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t stream = ToU64(info.Env(), info[1], "stream");
+  bool closed = false;
+  Check(info.Env(), eve_yin_stream_closed(yin, stream, &closed));
+  return Napi::Boolean::New(info.Env(), closed);
+}
+
+Napi::Value YinStreamClose(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t stream = ToU64(info.Env(), info[1], "stream");
+  Check(info.Env(), eve_yin_stream_close(yin, stream));
+  return info.Env().Undefined();
+}
+
+void DefineYin(Napi::Env env, Napi::Object exports) {
+  Napi::Object yin = Napi::Object::New(env);
+  yin.Set("open", Napi::Function::New(env, YinOpen, "open"));
+  yin.Set("close", Napi::Function::New(env, YinClose, "close"));
+  yin.Set("compile", Napi::Function::New(env, YinCompile, "compile"));
+  yin.Set("run", Napi::Function::New(env, YinRun, "run"));
+  yin.Set("resume", Napi::Function::New(env, YinResume, "resume"));
+  yin.Set("spawn", Napi::Function::New(env, YinSpawn, "spawn"));
+  yin.Set("wake", Napi::Function::New(env, YinWake, "wake"));
+  yin.Set("work", Napi::Function::New(env, YinWork, "work"));
+  yin.Set("agent", Napi::Function::New(env, YinAgent, "agent"));
+  yin.Set("agents", Napi::Function::New(env, YinAgents, "agents"));
+  yin.Set("queued", Napi::Function::New(env, YinQueued, "queued"));
+  yin.Set("streamMake", Napi::Function::New(env, YinStreamMake, "streamMake"));
+  yin.Set("streamPut", Napi::Function::New(env, YinStreamPut, "streamPut"));
+  yin.Set("streamCursor", Napi::Function::New(env, YinStreamCursor, "streamCursor"));
+  yin.Set("streamNext", Napi::Function::New(env, YinStreamNext, "streamNext"));
+  yin.Set("streamClosed", Napi::Function::New(env, YinStreamClosed, "streamClosed"));
+  yin.Set("streamClose", Napi::Function::New(env, YinStreamClose, "streamClose"));
+  exports.Set("yin", yin);
+}
+
 EveAddon::EveAddon(Napi::Env env, Napi::Object exports) {
   if (eve_version_major() != EVE_VERSION_MAJOR || eve_version_minor() != EVE_VERSION_MINOR)
     throw Napi::Error::New(env, std::string("libeve ") + eve_version() + " does not match the eve.h this addon was built with (" +
@@ -1859,6 +2108,7 @@ EveAddon::EveAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("Read", read),
                            InstanceValue("Iter", iter),
                        });
+  DefineYin(env, exports);
 }
 
 }  // namespace

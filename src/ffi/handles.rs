@@ -10,6 +10,7 @@
 
 use super::answer::Answer;
 use super::error::Failure;
+use super::yin::OpenYin;
 use super::EveStatus;
 use crate::epoch::Guard;
 use crate::hamt::Iter;
@@ -34,6 +35,7 @@ enum Kind {
     Iter = 3,
     Cursor = 4,
     Answer = 5,
+    Yin = 6,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Kind::Iter => "iterator",
             Kind::Cursor => "datom cursor",
             Kind::Answer => "answer",
+            Kind::Yin => "yin",
         }
     }
 }
@@ -80,6 +83,7 @@ impl Token {
             3 => Kind::Iter,
             4 => Kind::Cursor,
             5 => Kind::Answer,
+            6 => Kind::Yin,
             _ => return Err(invalid_handle(kind, "is not an eve handle")),
         };
         if found != kind {
@@ -270,6 +274,48 @@ pub(crate) fn free_answer(handle: *mut eve_answer) -> Result<(), Failure> {
     let token = Token::decode(handle.addr(), Kind::Answer)?;
     let answer = answers().remove(token)?;
     drop(answer);
+    Ok(())
+}
+
+// ---- yin handles ----------------------------------------------------------------------
+
+/// The opaque type of Yin runtime handles (`eve_yin *` in C).
+#[allow(non_camel_case_types)]
+pub struct eve_yin {
+    _never_dereferenced: [u8; 0],
+}
+
+/// A runtime keeps its slab alive (and so busy: close the runtime before the slab); any
+/// thread may use it.
+static YINS: Mutex<Table<Arc<OpenYin>>> = Mutex::new(Table::new());
+
+fn yins() -> std::sync::MutexGuard<'static, Table<Arc<OpenYin>>> {
+    YINS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn register_yin(yin: OpenYin) -> Result<*mut eve_yin, Failure> {
+    let (index, generation) = yins().insert(Arc::new(yin))?;
+    let token = Token {
+        kind: Kind::Yin,
+        index,
+        generation,
+        thread: 0,
+    };
+    Ok(std::ptr::without_provenance_mut(token.encode()))
+}
+
+/// The runtime behind `handle`; the `Arc` keeps it alive even if another thread closes
+/// the handle meanwhile.
+pub(crate) fn yin(handle: *mut eve_yin) -> Result<Arc<OpenYin>, Failure> {
+    let token = Token::decode(handle.addr(), Kind::Yin)?;
+    Ok(yins().get(token)?.clone())
+}
+
+pub(crate) fn close_yin(handle: *mut eve_yin) -> Result<(), Failure> {
+    let token = Token::decode(handle.addr(), Kind::Yin)?;
+    let yin = yins().remove(token)?;
+    // Dropped outside the lock (a call on another thread may still hold it).
+    drop(yin);
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! One file per concept: `slab` (open, close, stats, recovery), `root` (raw named words),
 //! `map` (finding maps, transactions), `read` (snapshots and lookups), `iter` (walking a
 //! map), `db` (DaoDB: transactions, datom cursors, queries as text), `answer` (query and
-//! pull answers as walkable nodes), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
+//! pull answers as walkable nodes), `yin` (programs run as agents that park and resume), plus `handles` (what a handle is), `args` (checking C's arguments), `error` and
 //! `version`.
 
 mod answer;
@@ -21,6 +21,7 @@ mod read;
 mod root;
 mod slab;
 mod version;
+mod yin;
 
 pub use answer::{
     eve_answer_cell, eve_answer_child, eve_answer_column_name, eve_answer_double, eve_answer_edn,
@@ -35,7 +36,7 @@ pub use db::{
     eve_index, eve_tx_flag, eve_tx_report, eve_value_type, eve_view,
 };
 pub use error::{eve_last_error_message, eve_status_name, EveStatus};
-pub use handles::{eve_answer, eve_cursor, eve_iter, eve_read, eve_slab};
+pub use handles::{eve_answer, eve_cursor, eve_iter, eve_read, eve_slab, eve_yin};
 pub use iter::{eve_iter_close, eve_iter_next, eve_iter_open};
 pub use map::{eve_commit, eve_map_open, eve_map_transact, eve_op, eve_op_kind};
 pub use read::{eve_read_begin, eve_read_count, eve_read_end, eve_read_get, eve_read_get_many};
@@ -49,3 +50,10 @@ pub use slab::{
     eve_slab_recover, eve_slab_stats, eve_stats, eve_sweep_report,
 };
 pub use version::{eve_version, eve_version_major, eve_version_minor, eve_version_patch};
+pub use yin::{
+    eve_yin_agent, eve_yin_agent_info, eve_yin_agents, eve_yin_close, eve_yin_compile,
+    eve_yin_open, eve_yin_projection, eve_yin_queued, eve_yin_result, eve_yin_resume, eve_yin_run,
+    eve_yin_spawn, eve_yin_state, eve_yin_stream_close, eve_yin_stream_closed,
+    eve_yin_stream_cursor, eve_yin_stream_make, eve_yin_stream_next, eve_yin_stream_put,
+    eve_yin_wait, eve_yin_wake, eve_yin_work, eve_yin_work_report,
+};

@@ -97,6 +97,31 @@ static const struct abi_layout_row ROWS[] = {
     FIELD(eve_node, double_value),
     FIELD(eve_node, bytes),
 
+    STRUCT(eve_yin_result),
+    FIELD(eve_yin_result, agent),
+    FIELD(eve_yin_result, cursor),
+    FIELD(eve_yin_result, steps),
+    FIELD(eve_yin_result, state),
+    FIELD(eve_yin_result, wait),
+    FIELD(eve_yin_result, value_edn),
+
+    STRUCT(eve_yin_agent_info),
+    FIELD(eve_yin_agent_info, agent),
+    FIELD(eve_yin_agent_info, program),
+    FIELD(eve_yin_agent_info, owner),
+    FIELD(eve_yin_agent_info, cursor),
+    FIELD(eve_yin_agent_info, state),
+    FIELD(eve_yin_agent_info, projection),
+    FIELD(eve_yin_agent_info, wait),
+    FIELD(eve_yin_agent_info, result_edn),
+    FIELD(eve_yin_agent_info, error),
+
+    STRUCT(eve_yin_work_report),
+    FIELD(eve_yin_work_report, taken),
+    FIELD(eve_yin_work_report, finished),
+    FIELD(eve_yin_work_report, parked),
+    FIELD(eve_yin_work_report, failed),
+
     ENUM(eve_status),
     ENUM(eve_op_kind),
     ENUM(eve_open_flag),
@@ -106,6 +131,9 @@ static const struct abi_layout_row ROWS[] = {
     ENUM(eve_value_type),
     ENUM(eve_tx_flag),
     ENUM(eve_shape),
+    ENUM(eve_yin_projection),
+    ENUM(eve_yin_state),
+    ENUM(eve_yin_wait),
 };
 
 const struct abi_layout_row *abi_layouts(size_t *count) {
@@ -166,6 +194,28 @@ static int smoke_answer(eve_slab *slab) {
     return result;
 }
 
+/* A Yin program compiled, run to its value through the header's eve_yin_result, and one
+ * that parks, resumed with an EDN value. */
+static int smoke_yin(eve_slab *slab) {
+    eve_yin *yin = NULL;
+    if (eve_yin_open(slab, "abi yin", &yin) != EVE_OK) return failed(30, "eve_yin_open");
+    int result = 0;
+    uint64_t program = 0;
+    struct eve_yin_result run;
+    memset(&run, 0, sizeof run);
+    if (eve_yin_compile(yin, "((fn [x] (+ x (park))) 10)", &program) != EVE_OK)
+        result = failed(31, "eve_yin_compile");
+    else if (eve_yin_run(yin, program, EVE_YIN_STACK, &run) != EVE_OK ||
+             run.state != EVE_YIN_PARKED || run.wait != EVE_YIN_WAIT_RESUME ||
+             run.value_edn != NULL)
+        result = failed(32, "eve_yin_run");
+    else if (eve_yin_resume(yin, run.agent, "5", &run) != EVE_OK || run.state != EVE_YIN_DONE ||
+             run.value_edn == NULL || strcmp(run.value_edn, "15") != 0)
+        result = failed(33, "eve_yin_resume");
+    if (eve_yin_close(yin) != EVE_OK && result == 0) result = failed(34, "eve_yin_close");
+    return result;
+}
+
 static int smoke_on(eve_slab *slab) {
     uint32_t map = 0;
     if (eve_map_open(slab, "abi", &map) != EVE_OK) return failed(2, "eve_map_open");
@@ -191,7 +241,8 @@ static int smoke_on(eve_slab *slab) {
     if (eve_read_end(read) != EVE_OK) return failed(6, "eve_read_end");
     if (got != EVE_OK) return failed(7, "eve_read_get");
     if (!same) return failed(8, "eve_read_get value");
-    return smoke_answer(slab);
+    int result = smoke_answer(slab);
+    return result ? result : smoke_yin(slab);
 }
 
 int abi_smoke(void) {

@@ -43,6 +43,11 @@ macro_rules! layouts {
             struct eve_datom { e, a, t, m, value_type, int_value, double_value, bytes }
             struct eve_tx_report { t, datoms, retries, tempids }
             struct eve_node { value_type, count, first, int_value, double_value, bytes }
+            struct eve_yin_result { agent, cursor, steps, state, wait, value_edn }
+            struct eve_yin_agent_info {
+                agent, program, owner, cursor, state, projection, wait, result_edn, error
+            }
+            struct eve_yin_work_report { taken, finished, parked, failed }
             enum eve_status
             enum eve_op_kind
             enum eve_open_flag
@@ -52,6 +57,9 @@ macro_rules! layouts {
             enum eve_value_type
             enum eve_tx_flag
             enum eve_shape
+            enum eve_yin_projection
+            enum eve_yin_state
+            enum eve_yin_wait
         )
     };
     (@table $m:ident; $(struct $s:ident { $($f:ident),* $(,)? })* $(enum $e:ident)*) => {{
@@ -104,6 +112,7 @@ pub const OPAQUE_STRUCTS: &[&str] = &[
     "eve_iter",
     "eve_read",
     "eve_slab",
+    "eve_yin",
 ];
 
 /// The C compiler's side, from `c/layout.c`.

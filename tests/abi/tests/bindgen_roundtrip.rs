@@ -105,8 +105,12 @@ fn opaque_handles_stay_opaque() {
             std::mem::size_of::<header::eve_answer>(),
             std::mem::size_of::<eve::ffi::eve_answer>(),
         ),
+        (
+            std::mem::size_of::<header::eve_yin>(),
+            std::mem::size_of::<eve::ffi::eve_yin>(),
+        ),
     ];
-    assert_eq!(sizes, [(0, 0); 5]);
+    assert_eq!(sizes, [(0, 0); 6]);
     assert_eq!(OPAQUE_STRUCTS.len(), sizes.len());
 }
 
@@ -172,6 +176,16 @@ fn enum_constants_equal_rust() {
         eve_shape::EVE_SHAPE_TUPLE,
         eve_shape::EVE_SHAPE_MAPS,
         eve_shape::EVE_SHAPE_PULL,
+        eve_yin_projection::EVE_YIN_WALKER,
+        eve_yin_projection::EVE_YIN_STACK,
+        eve_yin_state::EVE_YIN_RUNNABLE,
+        eve_yin_state::EVE_YIN_RUNNING,
+        eve_yin_state::EVE_YIN_PARKED,
+        eve_yin_state::EVE_YIN_DONE,
+        eve_yin_state::EVE_YIN_FAILED,
+        eve_yin_wait::EVE_YIN_WAIT_NONE,
+        eve_yin_wait::EVE_YIN_WAIT_RESUME,
+        eve_yin_wait::EVE_YIN_WAIT_STREAM,
     ];
     for (name, in_header, in_rust) in constants {
         assert_eq!(
@@ -317,6 +331,23 @@ fn function_signatures_equal_rust() {
         eve_version_major / 0,
         eve_version_minor / 0,
         eve_version_patch / 0,
+        eve_yin_open / 3,
+        eve_yin_close / 1,
+        eve_yin_compile / 3,
+        eve_yin_run / 4,
+        eve_yin_resume / 4,
+        eve_yin_spawn / 4,
+        eve_yin_wake / 3,
+        eve_yin_work / 4,
+        eve_yin_agent / 3,
+        eve_yin_agents / 4,
+        eve_yin_queued / 2,
+        eve_yin_stream_make / 2,
+        eve_yin_stream_put / 3,
+        eve_yin_stream_cursor / 3,
+        eve_yin_stream_next / 3,
+        eve_yin_stream_closed / 3,
+        eve_yin_stream_close / 2,
     ];
     let checked: BTreeSet<String> = checked.iter().map(|name| name.to_string()).collect();
     let declared: BTreeSet<String> = names_after(FUNCTIONS_RS, "pub fn ")

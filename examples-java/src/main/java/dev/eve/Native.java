@@ -175,6 +175,61 @@ final class Native {
     static final long NODE_DOUBLE_VALUE = offset(EVE_NODE, "double_value");
     static final long NODE_BYTES = offset(EVE_NODE, "bytes");
 
+    /**
+     * {@code struct eve_yin_result { uint64_t agent, cursor, steps; uint32_t state, wait;
+     * const char *value_edn; }}: 40 bytes, how a Yin run ended.
+     */
+    static final StructLayout EVE_YIN_RESULT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("agent"),
+                    JAVA_LONG.withName("cursor"),
+                    JAVA_LONG.withName("steps"),
+                    JAVA_INT.withName("state"),
+                    JAVA_INT.withName("wait"),
+                    ADDRESS.withName("value_edn"))
+            .withName("eve_yin_result");
+
+    static final long YIN_RESULT_AGENT = offset(EVE_YIN_RESULT, "agent");
+    static final long YIN_RESULT_CURSOR = offset(EVE_YIN_RESULT, "cursor");
+    static final long YIN_RESULT_STEPS = offset(EVE_YIN_RESULT, "steps");
+    static final long YIN_RESULT_STATE = offset(EVE_YIN_RESULT, "state");
+    static final long YIN_RESULT_WAIT = offset(EVE_YIN_RESULT, "wait");
+    static final long YIN_RESULT_VALUE_EDN = offset(EVE_YIN_RESULT, "value_edn");
+
+    /**
+     * {@code struct eve_yin_agent_info { uint64_t agent, program, owner, cursor; uint32_t
+     * state, projection, wait; <4 bytes padding> const char *result_edn, *error; }}: 64 bytes.
+     */
+    static final StructLayout EVE_YIN_AGENT_INFO = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("agent"),
+                    JAVA_LONG.withName("program"),
+                    JAVA_LONG.withName("owner"),
+                    JAVA_LONG.withName("cursor"),
+                    JAVA_INT.withName("state"),
+                    JAVA_INT.withName("projection"),
+                    JAVA_INT.withName("wait"),
+                    MemoryLayout.paddingLayout(4),
+                    ADDRESS.withName("result_edn"),
+                    ADDRESS.withName("error"))
+            .withName("eve_yin_agent_info");
+
+    static final long YIN_AGENT_AGENT = offset(EVE_YIN_AGENT_INFO, "agent");
+    static final long YIN_AGENT_PROGRAM = offset(EVE_YIN_AGENT_INFO, "program");
+    static final long YIN_AGENT_OWNER = offset(EVE_YIN_AGENT_INFO, "owner");
+    static final long YIN_AGENT_CURSOR = offset(EVE_YIN_AGENT_INFO, "cursor");
+    static final long YIN_AGENT_STATE = offset(EVE_YIN_AGENT_INFO, "state");
+    static final long YIN_AGENT_PROJECTION = offset(EVE_YIN_AGENT_INFO, "projection");
+    static final long YIN_AGENT_WAIT = offset(EVE_YIN_AGENT_INFO, "wait");
+    static final long YIN_AGENT_RESULT_EDN = offset(EVE_YIN_AGENT_INFO, "result_edn");
+    static final long YIN_AGENT_ERROR = offset(EVE_YIN_AGENT_INFO, "error");
+
+    /** {@code struct eve_yin_work_report { uint64_t taken, finished, parked, failed; }}: 32 bytes. */
+    static final StructLayout EVE_YIN_WORK_REPORT = MemoryLayout.structLayout(
+                    JAVA_LONG.withName("taken"),
+                    JAVA_LONG.withName("finished"),
+                    JAVA_LONG.withName("parked"),
+                    JAVA_LONG.withName("failed"))
+            .withName("eve_yin_work_report");
+
     /** {@code enum eve_status} (a C enum: an {@code int}). */
     static final ValueLayout.OfInt STATUS = JAVA_INT;
 
@@ -326,6 +381,40 @@ final class Native {
             "eve_cursor_next",
             FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS),
             Linker.Option.critical(true));
+    private static final MethodHandle YIN_OPEN =
+            function("eve_yin_open", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_CLOSE =
+            function("eve_yin_close", FunctionDescriptor.of(STATUS, ADDRESS));
+    private static final MethodHandle YIN_COMPILE =
+            function("eve_yin_compile", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_RUN =
+            function("eve_yin_run", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+    private static final MethodHandle YIN_RESUME =
+            function("eve_yin_resume", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_SPAWN =
+            function("eve_yin_spawn", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+    private static final MethodHandle YIN_WAKE =
+            function("eve_yin_wake", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_WORK =
+            function("eve_yin_work", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_AGENT =
+            function("eve_yin_agent", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_AGENTS =
+            function("eve_yin_agents", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS));
+    private static final MethodHandle YIN_QUEUED =
+            function("eve_yin_queued", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_STREAM_MAKE =
+            function("eve_yin_stream_make", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_STREAM_PUT =
+            function("eve_yin_stream_put", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_STREAM_CURSOR =
+            function("eve_yin_stream_cursor", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_STREAM_NEXT =
+            function("eve_yin_stream_next", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_STREAM_CLOSED =
+            function("eve_yin_stream_closed", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
+    private static final MethodHandle YIN_STREAM_CLOSE =
+            function("eve_yin_stream_close", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG));
     private static final MethodHandle CURSOR_CLOSE = function("eve_cursor_close", FunctionDescriptor.of(STATUS, ADDRESS));
 
     // ---- wrappers (one per C function) ---------------------------------------------------
@@ -780,6 +869,142 @@ final class Native {
     static int cursorClose(MemorySegment cursor) {
         try {
             return (int) CURSOR_CLOSE.invokeExact(cursor);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinOpen(MemorySegment slab, MemorySegment name, MemorySegment out) {
+        try {
+            return (int) YIN_OPEN.invokeExact(slab, name, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinClose(MemorySegment yin) {
+        try {
+            return (int) YIN_CLOSE.invokeExact(yin);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinCompile(MemorySegment yin, MemorySegment source, MemorySegment program) {
+        try {
+            return (int) YIN_COMPILE.invokeExact(yin, source, program);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinRun(MemorySegment yin, long program, int projection, MemorySegment out) {
+        try {
+            return (int) YIN_RUN.invokeExact(yin, program, projection, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinResume(MemorySegment yin, long agent, MemorySegment valueEdn, MemorySegment out) {
+        try {
+            return (int) YIN_RESUME.invokeExact(yin, agent, valueEdn, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinSpawn(MemorySegment yin, long program, int projection, MemorySegment agent) {
+        try {
+            return (int) YIN_SPAWN.invokeExact(yin, program, projection, agent);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinWake(MemorySegment yin, long agent, MemorySegment valueEdn) {
+        try {
+            return (int) YIN_WAKE.invokeExact(yin, agent, valueEdn);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinWork(MemorySegment yin, long idleMs, long timeoutMs, MemorySegment report) {
+        try {
+            return (int) YIN_WORK.invokeExact(yin, idleMs, timeoutMs, report);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinAgent(MemorySegment yin, long agent, MemorySegment info) {
+        try {
+            return (int) YIN_AGENT.invokeExact(yin, agent, info);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinAgents(MemorySegment yin, MemorySegment ids, long capacity, MemorySegment count) {
+        try {
+            return (int) YIN_AGENTS.invokeExact(yin, ids, capacity, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinQueued(MemorySegment yin, MemorySegment count) {
+        try {
+            return (int) YIN_QUEUED.invokeExact(yin, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamMake(MemorySegment yin, MemorySegment stream) {
+        try {
+            return (int) YIN_STREAM_MAKE.invokeExact(yin, stream);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamPut(MemorySegment yin, long stream, MemorySegment valueEdn) {
+        try {
+            return (int) YIN_STREAM_PUT.invokeExact(yin, stream, valueEdn);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamCursor(MemorySegment yin, long stream, MemorySegment cursor) {
+        try {
+            return (int) YIN_STREAM_CURSOR.invokeExact(yin, stream, cursor);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamNext(MemorySegment yin, long cursor, MemorySegment valueEdn) {
+        try {
+            return (int) YIN_STREAM_NEXT.invokeExact(yin, cursor, valueEdn);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamClosed(MemorySegment yin, long stream, MemorySegment closed) {
+        try {
+            return (int) YIN_STREAM_CLOSED.invokeExact(yin, stream, closed);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinStreamClose(MemorySegment yin, long stream) {
+        try {
+            return (int) YIN_STREAM_CLOSE.invokeExact(yin, stream);
         } catch (Throwable t) {
             throw rethrow(t);
         }

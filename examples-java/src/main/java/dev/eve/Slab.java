@@ -87,6 +87,11 @@ public final class Slab implements AutoCloseable {
         return o;
     }
 
+    /** The eve handle (for {@link Yin}). */
+    MemorySegment handle() {
+        return handle;
+    }
+
     /** The file this slab was opened from, or {@code null} for an anonymous slab. */
     public Path path() {
         return path;

@@ -48,6 +48,13 @@ class LayoutAndVersionTest {
         assertEquals(24, Native.NODE_DOUBLE_VALUE);
         assertEquals(32, Native.NODE_BYTES);
         assertEquals(8, Native.EVE_NODE.byteAlignment());
+        assertEquals(40, Native.EVE_YIN_RESULT.byteSize());
+        assertEquals(32, Native.YIN_RESULT_VALUE_EDN);
+        assertEquals(64, Native.EVE_YIN_AGENT_INFO.byteSize());
+        assertEquals(40, Native.YIN_AGENT_WAIT);
+        assertEquals(48, Native.YIN_AGENT_RESULT_EDN);
+        assertEquals(56, Native.YIN_AGENT_ERROR);
+        assertEquals(32, Native.EVE_YIN_WORK_REPORT.byteSize());
     }
 
     @Test

@@ -1,0 +1,264 @@
+/* Yin through the C ABI: programs compiled and run on both projections, an agent parked
+ * and resumed (in this process and in a forked child on the same slab file), workers,
+ * agent records, streams, and the errors bad input gets. */
+#include <sys/wait.h>
+
+#include "check.h"
+
+static const uint32_t PROJECTIONS[2] = {EVE_YIN_WALKER, EVE_YIN_STACK};
+
+/* Compiles and runs `source` to its end; returns 1 if its value prints as `expected`. */
+static int runs_to(eve_yin *yin, const char *source, uint32_t projection, const char *expected) {
+    uint64_t program = 0;
+    struct eve_yin_result run;
+    memset(&run, 0, sizeof run);
+    CHECK_OK(eve_yin_compile(yin, source, &program));
+    CHECK_OK(eve_yin_run(yin, program, projection, &run));
+    if (run.state != EVE_YIN_DONE || run.value_edn == NULL) return 0;
+    if (strcmp(run.value_edn, expected) != 0) {
+        fprintf(stderr, "%s gave %s, expected %s\n", source, run.value_edn, expected);
+        return 0;
+    }
+    return 1;
+}
+
+static void acceptance(eve_yin *yin) {
+    for (int p = 0; p < 2; p++) {
+        CHECK(runs_to(yin, "(+ 2 3)", PROJECTIONS[p], "5"));
+        CHECK(runs_to(yin, "(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)",
+                      PROJECTIONS[p], "120"));
+        CHECK(runs_to(yin, "[1 \"two\" :three {:four 4.5}]", PROJECTIONS[p],
+                      "[1 \"two\" :three {:four 4.5}]"));
+    }
+}
+
+static void park_and_resume(eve_yin *yin) {
+    for (int p = 0; p < 2; p++) {
+        uint64_t program = 0;
+        struct eve_yin_result run;
+        memset(&run, 0, sizeof run);
+        CHECK_OK(eve_yin_compile(yin, "((fn [x] (+ x (park))) 10)", &program));
+        CHECK_OK(eve_yin_run(yin, program, PROJECTIONS[p], &run));
+        CHECK(run.state == EVE_YIN_PARKED);
+        CHECK(run.wait == EVE_YIN_WAIT_RESUME);
+        CHECK(run.value_edn == NULL);
+        uint64_t agent = run.agent;
+        CHECK(agent != 0);
+
+        struct eve_yin_agent_info info;
+        memset(&info, 0, sizeof info);
+        CHECK_OK(eve_yin_agent(yin, agent, &info));
+        CHECK(info.agent == agent);
+        CHECK(info.state == EVE_YIN_PARKED);
+        CHECK(info.wait == EVE_YIN_WAIT_RESUME);
+        CHECK(info.program == program);
+        CHECK(info.projection == PROJECTIONS[p]);
+        CHECK(info.result_edn == NULL && info.error == NULL);
+
+        CHECK_OK(eve_yin_resume(yin, agent, "5", &run));
+        CHECK(run.state == EVE_YIN_DONE);
+        CHECK(run.agent == agent);
+        CHECK(run.value_edn != NULL && strcmp(run.value_edn, "15") == 0);
+
+        CHECK_OK(eve_yin_agent(yin, agent, &info));
+        CHECK(info.state == EVE_YIN_DONE);
+        CHECK(info.result_edn != NULL && strcmp(info.result_edn, "15") == 0);
+
+        /* Resuming an agent that is no longer parked. */
+        CHECK_STATUS(eve_yin_resume(yin, agent, "5", &run), EVE_ERR_INVALID_ARGUMENT);
+        CHECK_MESSAGE("not parked");
+    }
+}
+
+static void workers_and_wake(eve_yin *yin) {
+    uint64_t program = 0, agent = 0, queued = 99;
+    CHECK_OK(eve_yin_compile(yin, "(* 2 (park))", &program));
+    CHECK_OK(eve_yin_spawn(yin, program, EVE_YIN_STACK, &agent));
+    CHECK_OK(eve_yin_queued(yin, &queued));
+    CHECK(queued == 1);
+    struct eve_yin_work_report report;
+    memset(&report, 0, sizeof report);
+    CHECK_OK(eve_yin_work(yin, 0, 5000, &report));
+    CHECK(report.taken == 1 && report.parked == 1 && report.finished == 0);
+
+    CHECK_OK(eve_yin_wake(yin, agent, "21"));
+    CHECK_OK(eve_yin_work(yin, 0, -1, &report));
+    CHECK(report.taken == 1 && report.finished == 1);
+    struct eve_yin_agent_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_OK(eve_yin_agent(yin, agent, &info));
+    CHECK(info.state == EVE_YIN_DONE);
+    CHECK(info.result_edn != NULL && strcmp(info.result_edn, "42") == 0);
+
+    /* A program that fails in a worker is recorded with its message. */
+    CHECK_OK(eve_yin_compile(yin, "(+ 1 :a)", &program));
+    CHECK_OK(eve_yin_spawn(yin, program, EVE_YIN_WALKER, &agent));
+    CHECK_OK(eve_yin_work(yin, 0, 5000, NULL));
+    CHECK_OK(eve_yin_agent(yin, agent, &info));
+    CHECK(info.state == EVE_YIN_FAILED);
+    CHECK(info.error != NULL && info.error[0] != '\0');
+    CHECK(info.result_edn == NULL);
+
+    /* Every agent is listed. */
+    size_t count = 0;
+    CHECK_OK(eve_yin_agents(yin, NULL, 0, &count));
+    CHECK(count >= 2);
+    uint64_t ids[64];
+    size_t total = 0;
+    CHECK_OK(eve_yin_agents(yin, ids, 64, &total));
+    CHECK(total == count);
+    int found = 0;
+    for (size_t i = 0; i < total && i < 64; i++) found += ids[i] == agent;
+    CHECK(found == 1);
+}
+
+static void streams(eve_yin *yin) {
+    uint64_t stream = 0, cursor = 0;
+    CHECK_OK(eve_yin_stream_make(yin, &stream));
+    CHECK_OK(eve_yin_stream_cursor(yin, stream, &cursor));
+    const char *edn = "unset";
+    CHECK_OK(eve_yin_stream_next(yin, cursor, &edn));
+    CHECK(edn == NULL);
+    CHECK_OK(eve_yin_stream_put(yin, stream, "{:a 1}"));
+    CHECK_OK(eve_yin_stream_put(yin, stream, NULL));
+    CHECK_OK(eve_yin_stream_next(yin, cursor, &edn));
+    CHECK(edn != NULL && strcmp(edn, "{:a 1}") == 0);
+    CHECK_OK(eve_yin_stream_next(yin, cursor, &edn));
+    CHECK(edn != NULL && strcmp(edn, "nil") == 0);
+    bool closed = true;
+    CHECK_OK(eve_yin_stream_closed(yin, stream, &closed));
+    CHECK(!closed);
+    CHECK_OK(eve_yin_stream_close(yin, stream));
+    CHECK_OK(eve_yin_stream_closed(yin, stream, &closed));
+    CHECK(closed);
+    CHECK_OK(eve_yin_stream_next(yin, cursor, &edn));
+    CHECK(edn == NULL);
+    CHECK_STATUS(eve_yin_stream_put(yin, stream, "1"), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_yin_stream_put(yin, stream, "[1"), EVE_ERR_INVALID_ARGUMENT);
+}
+
+static void bad_input(eve_slab *slab, eve_yin *yin) {
+    eve_yin *other = NULL;
+    uint64_t program = 0;
+    struct eve_yin_result run;
+    struct eve_yin_agent_info info;
+
+    CHECK_STATUS(eve_yin_open(NULL, "yin", &other), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_open(slab, NULL, &other), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_open(slab, "yin", NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_compile(NULL, "(+ 1 2)", &program), EVE_ERR_NULL_POINTER);
+    CHECK_MESSAGE("yin handle");
+    CHECK_STATUS(eve_yin_compile(yin, NULL, &program), EVE_ERR_NULL_POINTER);
+    CHECK_MESSAGE("source");
+    CHECK_STATUS(eve_yin_compile(yin, "(+ 1 2)", NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_run(yin, 1, EVE_YIN_WALKER, NULL), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_agent(yin, 1, NULL), EVE_ERR_NULL_POINTER);
+
+    /* A slab handle is not a yin handle, and a made-up one is nothing. */
+    CHECK_STATUS(eve_yin_compile((eve_yin *)slab, "(+ 1 2)", &program), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("is a slab handle");
+    CHECK_STATUS(eve_yin_compile((eve_yin *)(uintptr_t)0x7fff1236, "1", &program),
+                 EVE_ERR_INVALID_ARGUMENT);
+
+    /* Malformed source: the message says where. */
+    CHECK_STATUS(eve_yin_compile(yin, "(+ 1\n  (* 2 3", &program), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("line ");
+    CHECK_MESSAGE("column ");
+    CHECK_STATUS(eve_yin_compile(yin, "(+ 1 2))", &program), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("line 1, column 8");
+    CHECK_STATUS(eve_yin_compile(yin, "(frobnicate 1)", &program), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("frobnicate");
+
+    /* Bad projection, unknown agent, bad EDN. */
+    CHECK_OK(eve_yin_compile(yin, "(park)", &program));
+    CHECK_STATUS(eve_yin_run(yin, program, 7, &run), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("projection 7");
+    CHECK_STATUS(eve_yin_resume(yin, 987654321, "1", &run), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("no agent");
+    CHECK_STATUS(eve_yin_agent(yin, 987654321, &info), EVE_ERR_NOT_FOUND);
+    CHECK_OK(eve_yin_run(yin, program, EVE_YIN_WALKER, &run));
+    CHECK(run.state == EVE_YIN_PARKED);
+    CHECK_STATUS(eve_yin_resume(yin, run.agent, "{:a", &run), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("value_edn");
+    /* A runtime error fails the run and records the agent as failed. */
+    CHECK_OK(eve_yin_compile(yin, "(+ 1 \"a\")", &program));
+    CHECK_STATUS(eve_yin_run(yin, program, EVE_YIN_STACK, &run), EVE_ERR_INVALID_ARGUMENT);
+
+    /* A closed handle is refused; the slab is busy while a runtime is open on it. */
+    CHECK_OK(eve_yin_open(slab, "yin", &other));
+    CHECK_OK(eve_yin_close(other));
+    CHECK_STATUS(eve_yin_close(other), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(eve_yin_compile(other, "1", &program), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("closed");
+}
+
+/* Parks an agent, then a forked child opens the same slab file and resumes it. */
+static void park_here_resume_in_child(void) {
+    char path[512];
+    temp_slab_path(path, sizeof path, "yin-fork");
+    eve_slab *slab = NULL;
+    eve_yin *yin = NULL;
+    uint64_t program = 0, agent = 0;
+    struct eve_yin_result run;
+    memset(&run, 0, sizeof run);
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_OK(eve_yin_open(slab, "yin", &yin));
+    CHECK_OK(eve_yin_compile(yin, "((fn [x] (+ x (park))) 10)", &program));
+    CHECK_OK(eve_yin_run(yin, program, EVE_YIN_WALKER, &run));
+    CHECK(run.state == EVE_YIN_PARKED);
+    agent = run.agent;
+    CHECK_OK(eve_yin_close(yin));
+    CHECK_OK(eve_slab_close(slab));
+
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        eve_slab *s = NULL;
+        eve_yin *y = NULL;
+        struct eve_yin_result r;
+        memset(&r, 0, sizeof r);
+        int ok = eve_slab_open(path, NULL, &s) == EVE_OK && eve_yin_open(s, "yin", &y) == EVE_OK &&
+                 eve_yin_resume(y, agent, "5", &r) == EVE_OK && r.state == EVE_YIN_DONE &&
+                 r.value_edn != NULL && strcmp(r.value_edn, "15") == 0;
+        if (!ok) fprintf(stderr, "child: %s\n", eve_last_error_message());
+        ok = ok && eve_yin_close(y) == EVE_OK && eve_slab_close(s) == EVE_OK;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child > 0);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    struct eve_yin_agent_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_OK(eve_yin_open(slab, "yin", &yin));
+    CHECK_OK(eve_yin_agent(yin, agent, &info));
+    CHECK(info.state == EVE_YIN_DONE);
+    CHECK(info.result_edn != NULL && strcmp(info.result_edn, "15") == 0);
+    CHECK_OK(eve_yin_close(yin));
+    CHECK_OK(eve_slab_close(slab));
+    unlink(path);
+}
+
+int main(void) {
+    char path[512];
+    temp_slab_path(path, sizeof path, "yin");
+    eve_slab *slab = NULL;
+    eve_yin *yin = NULL;
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_OK(eve_yin_open(slab, "yin", &yin));
+    acceptance(yin);
+    park_and_resume(yin);
+    workers_and_wake(yin);
+    streams(yin);
+    bad_input(slab, yin);
+    /* The runtime keeps the slab busy until it is closed. */
+    CHECK_STATUS(eve_slab_close(slab), EVE_ERR_BUSY);
+    CHECK_OK(eve_yin_close(yin));
+    CHECK_OK(eve_slab_close(slab));
+    unlink(path);
+
+    park_here_resume_in_child();
+    return finish("test_yin");
+}
