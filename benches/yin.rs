@@ -151,12 +151,7 @@ fn through_slab(dir: &std::path::Path) {
             stamp.compare_exchange(stamp.load(), t).unwrap().unwrap();
         }
     }
-    let out = child.wait_with_output().unwrap();
-    let latencies: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let latencies = child_latencies(child);
     percentiles("park→resume through the slab", latencies);
     println!("  bytes through a pipe or socket per hop: 0 (the state, {image_len} bytes, stays in the slab)");
 }
@@ -258,14 +253,19 @@ fn through_a_pipe(dir: &std::path::Path) {
         }
     }
     drop(tx);
+    let latencies = child_latencies(child);
+    percentiles("park→resume as bytes over a pipe", latencies);
+    println!("  bytes through the pipe per hop: {}", image_len + 16);
+}
+
+/// The hop latencies a child printed, one per line.
+fn child_latencies(child: std::process::Child) -> Vec<u64> {
     let out = child.wait_with_output().unwrap();
-    let latencies: Vec<u64> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| l.parse().unwrap())
-        .collect();
-    percentiles("park→resume as bytes over a pipe", latencies);
-    println!("  bytes through the pipe per hop: {}", image_len + 16);
+        .collect()
 }
 
 fn main() {

@@ -116,7 +116,8 @@ pub fn vm_op(
         }
     };
     Ok(Some(match op {
-        VmOp::Park => unreachable!("park is handled by each projection"),
+        // Each projection parks itself; reaching here is a projection's mistake.
+        VmOp::Park => return Err(error("park reached the shared operations")),
         VmOp::StoreGet => {
             let key = name.ok_or_else(|| error("store-get without a key"))?;
             store.get(key).cloned().unwrap_or(Value::Nil)

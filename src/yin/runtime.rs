@@ -391,30 +391,17 @@ impl<'s> Yin<'s> {
 
     /// Resumes parked agent `agent` here with `value` as the value of its `(park)`.
     pub fn resume(&self, agent: u64, value: Value) -> Result<Run> {
-        let owner = std::process::id() as u64;
         let ((program, projection), _) = self.table.update(|txn| {
-            let bytes = txn
-                .get(&key(b'a', agent))?
-                .ok_or_else(|| invalid(format!("there is no agent {agent}")))?
-                .to_vec();
-            let rec = Record::parse(&bytes)?;
-            if rec.state != AgentState::Parked || rec.wait != Some(Wait::Resume) {
-                return Err(invalid(format!(
-                    "agent {agent} is not parked waiting for resume (it is {:?})",
-                    rec.state
-                )));
-            }
-            let claimed = record(
-                AgentState::Running,
-                rec.projection,
-                rec.program,
-                owner,
-                None,
-                rec.payload,
-            );
-            txn.insert(&key(b'a', agent), &claimed)?;
-            count_run(txn, agent)?;
-            Ok((rec.program, rec.projection))
+            claim(txn, agent, |rec| {
+                if rec.state == AgentState::Parked && rec.wait == Some(Wait::Resume) {
+                    Ok(())
+                } else {
+                    Err(invalid(format!(
+                        "agent {agent} is not parked waiting for resume (it is {:?})",
+                        rec.state
+                    )))
+                }
+            })
         })?;
         let machine = self.thaw(agent, program, projection, Some(value), false)?;
         self.drive(agent, program, projection, machine)
@@ -477,7 +464,7 @@ impl<'s> Yin<'s> {
                     if let Some(f) = foreign.get(&lambda) {
                         return Ok(f.clone());
                     }
-                    let f = Arc::new(Code::compile_lambda(&snapshot, &attrs, lambda)?);
+                    let f = Code::compile_lambda(&snapshot, &attrs, lambda)?;
                     foreign.insert(lambda, f.clone());
                     Ok(f)
                 })?;
@@ -671,7 +658,6 @@ impl<'s> Yin<'s> {
         mut each: impl FnMut(u64, &Result<Run>),
     ) -> Result<WorkReport> {
         let mut report = WorkReport::default();
-        let owner = std::process::id() as u64;
         let mut idle_since: Option<Instant> = None;
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -687,25 +673,14 @@ impl<'s> Yin<'s> {
                 let id = le_u64(txn.get(&slot)?.ok_or_else(|| corrupt("a queue hole"))?, 0)?;
                 txn.remove(&slot)?;
                 txn.insert(b"qh", &(head + 1).to_le_bytes())?;
-                let bytes = txn
-                    .get(&key(b'a', id))?
-                    .ok_or_else(|| corrupt("a queued agent has no record"))?
-                    .to_vec();
-                let rec = Record::parse(&bytes)?;
-                if rec.state != AgentState::Runnable {
-                    return Err(corrupt("a queued agent is not runnable"));
-                }
-                let claimed = record(
-                    AgentState::Running,
-                    rec.projection,
-                    rec.program,
-                    owner,
-                    None,
-                    rec.payload,
-                );
-                txn.insert(&key(b'a', id), &claimed)?;
-                count_run(txn, id)?;
-                Ok(Some((id, rec.program, rec.projection)))
+                let (program, projection) = claim(txn, id, |rec| {
+                    if rec.state == AgentState::Runnable {
+                        Ok(())
+                    } else {
+                        Err(corrupt("a queued agent is not runnable"))
+                    }
+                })?;
+                Ok(Some((id, program, projection)))
             })?;
             let Some((agent, program, projection)) = taken else {
                 let since = *idle_since.get_or_insert_with(Instant::now);
@@ -835,7 +810,9 @@ impl Yin<'_> {
 
     /// Whether `stream` is closed.
     pub fn closed(&self, stream: u64) -> Result<bool> {
-        Ok(self.table.update(|txn| read_stream(txn, stream))?.0.closed)
+        let guard = self.slab.pin()?;
+        let head = parse_stream(self.table.get(&guard, &key(b's', stream))?, stream)?;
+        Ok(head.closed)
     }
 
     /// Closes `stream`; parked readers are queued with nil.
@@ -905,9 +882,11 @@ struct StreamHead {
 }
 
 fn read_stream(txn: &MapTxn<'_>, stream: u64) -> Result<StreamHead> {
-    let b = txn
-        .get(&key(b's', stream))?
-        .ok_or_else(|| invalid(format!("there is no stream {stream}")))?;
+    parse_stream(txn.get(&key(b's', stream))?, stream)
+}
+
+fn parse_stream(bytes: Option<&[u8]>, stream: u64) -> Result<StreamHead> {
+    let b = bytes.ok_or_else(|| invalid(format!("there is no stream {stream}")))?;
     if b.len() < 13 || (b.len() - 13) % 16 != 0 {
         return Err(corrupt("a stream header has the wrong length"));
     }
@@ -969,6 +948,33 @@ fn add_waiter(txn: &mut MapTxn<'_>, cursor: u64, agent: u64) -> Result<()> {
     let mut head = read_stream(txn, stream)?;
     head.waiters.push((agent, cursor));
     write_stream(txn, stream, &head)
+}
+
+/// Takes `agent` to run in this process: its record must pass `allowed`; it becomes
+/// `Running` with this process as owner, keeping its payload, and its run is counted.
+fn claim(
+    txn: &mut MapTxn<'_>,
+    agent: u64,
+    allowed: impl Fn(&Record<'_>) -> Result<()>,
+) -> Result<(u64, Projection)> {
+    let bytes = txn
+        .get(&key(b'a', agent))?
+        .ok_or_else(|| invalid(format!("there is no agent {agent}")))?
+        .to_vec();
+    let rec = Record::parse(&bytes)?;
+    allowed(&rec)?;
+    let owner = std::process::id() as u64;
+    let claimed = record(
+        AgentState::Running,
+        rec.projection,
+        rec.program,
+        owner,
+        None,
+        rec.payload,
+    );
+    txn.insert(&key(b'a', agent), &claimed)?;
+    count_run(txn, agent)?;
+    Ok((rec.program, rec.projection))
 }
 
 /// Counts a claim of `agent` (key `r` id): how many runs it has had.

@@ -78,27 +78,18 @@ impl Code {
 
     /// Compiles one lambda on its own (its free variables are looked up by name), for a
     /// closure that came from another program.
-    pub fn compile_lambda(db: &DbSnapshot<'_>, attrs: &Attrs, lambda: u64) -> Result<Func> {
+    pub fn compile_lambda(db: &DbSnapshot<'_>, attrs: &Attrs, lambda: u64) -> Result<Arc<Func>> {
         let node = Node::read(db, attrs, lambda)?;
         if node.kind() != NodeType::Lambda {
             return Err(error(format!("entity {lambda} is not a lambda")));
         }
-        let mut inner = HashMap::new();
-        let func = Compiler {
+        Compiler {
             db,
             attrs,
-            funcs: &mut inner,
+            funcs: &mut HashMap::new(),
             foreign: true,
         }
-        .func(lambda, Some(&node), &mut Vec::new())?;
-        Ok(Arc::try_unwrap(func).unwrap_or_else(|f| Func {
-            lambda: f.lambda,
-            names: f.names.clone(),
-            fixed: f.fixed,
-            variadic: f.variadic,
-            code: f.code.clone(),
-            consts: f.consts.clone(),
-        }))
+        .func(lambda, Some(&node), &mut Vec::new())
     }
 }
 
@@ -319,7 +310,7 @@ fn func_of(
     if let Some(f) = code.funcs.get(&lambda).or_else(|| foreign.get(&lambda)) {
         return Ok(f.clone());
     }
-    let func = Arc::new(Code::compile_lambda(db, attrs, lambda)?);
+    let func = Code::compile_lambda(db, attrs, lambda)?;
     foreign.insert(lambda, func.clone());
     Ok(func)
 }
