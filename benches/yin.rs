@@ -3,7 +3,7 @@
 //! over a pipe. Prints medians and percentiles (the targets are a ratio and a p50).
 //!
 //! `EVE_BENCH_RUNS` (default 3) sets the fib runs, `EVE_BENCH_HOPS` (default 20,000) the
-//! park→resume hops.
+//! park→resume round trips (two hops each); `EVE_BENCH_ONLY=fib` or `park` runs one part.
 
 use eve::yin::{ImageRun, Projection, RunOutcome, Value, Yin};
 use eve::Slab;
@@ -32,11 +32,19 @@ fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-fn percentiles(name: &str, mut ns: Vec<u64>) {
+fn median(ns: &[u64]) -> u64 {
+    let mut ns = ns.to_vec();
+    ns.sort_unstable();
+    ns[ns.len() / 2]
+}
+
+/// Round-trip percentiles.
+fn percentiles(name: &str, ns: &[u64]) {
+    let mut ns = ns.to_vec();
     ns.sort_unstable();
     let at = |p: f64| ns[((ns.len() as f64 * p) as usize).min(ns.len() - 1)];
     println!(
-        "{name:<34} p50 {:>7.2} µs   p90 {:>7.2} µs   p99 {:>8.2} µs   ({} hops)",
+        "round trip {name:<26} p50 {:>7.2} µs   p90 {:>7.2} µs   p99 {:>8.2} µs   ({} round trips)",
         at(0.5) as f64 / 1e3,
         at(0.9) as f64 / 1e3,
         at(0.99) as f64 / 1e3,
@@ -70,32 +78,14 @@ fn fib(yin: &Yin<'_>) {
     );
 }
 
-/// The other side of the ping-pong through the slab: resume the agent whenever it is
-/// this side's turn (odd runs: the parent ran it last), and report each hop's latency.
+/// The other side of the ping-pong through the slab: whenever the agent is parked after an
+/// odd number of runs (the parent ran it last), resume it here; it runs to its next park.
 fn slab_pong(path: &str, agent: u64, hops: u64) {
     let slab = Slab::open(path).unwrap();
     let yin = Yin::open(&slab, "yin").unwrap();
-    let stamp = slab.root("bench/parked-at").unwrap();
-    let mut latencies = Vec::with_capacity(hops as usize);
-    let mut last = 0;
     for _ in 0..hops {
         wait_turn(&yin, agent, 1);
         yin.resume(agent, Value::Int(1)).unwrap();
-        let done = now_ns();
-        // The parent stamps the moment its park was published, right after publishing.
-        let parked_at = loop {
-            let t = stamp.load();
-            if t > last {
-                break t;
-            }
-            std::hint::spin_loop();
-        };
-        last = parked_at;
-        latencies.push(done - parked_at);
-    }
-    let mut out = std::io::stdout();
-    for l in latencies {
-        writeln!(out, "{l}").unwrap();
     }
 }
 
@@ -109,7 +99,7 @@ fn wait_turn(yin: &Yin<'_>, agent: u64, parity: u64) {
             return;
         }
         spins += 1;
-        if spins < 2000 {
+        if spins < 20_000 {
             std::hint::spin_loop();
         } else {
             yin.wait_for_change(seen, Some(Duration::from_millis(10)));
@@ -117,7 +107,11 @@ fn wait_turn(yin: &Yin<'_>, agent: u64, parity: u64) {
     }
 }
 
-fn through_slab(dir: &std::path::Path) {
+/// One round trip is two hops: this process resumes the parked agent and runs it to its
+/// next park, the other process notices that park, resumes the agent and runs it to its
+/// next park, and this process notices. Both ways are timed the same way, in this process
+/// only, so no clocks of two processes are compared.
+fn through_slab(dir: &std::path::Path) -> Vec<u64> {
     let hops = knob("EVE_BENCH_HOPS", 20_000);
     let path = dir.join("pong.slab");
     let slab = Slab::open(&path).unwrap();
@@ -127,38 +121,36 @@ fn through_slab(dir: &std::path::Path) {
     let RunOutcome::Parked { agent, .. } = run.outcome else {
         panic!()
     };
-    let stamp = slab.root("bench/parked-at").unwrap();
     let image_len = yin.image(agent).unwrap().len();
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .env("EVE_YIN_BENCH_CHILD", "slab")
         .env("EVE_YIN_SLAB", &path)
         .env("EVE_YIN_AGENT", agent.to_string())
-        .env("EVE_YIN_HOPS", hops.to_string())
-        .stdout(std::process::Stdio::piped())
+        .env("EVE_YIN_HOPS", (hops + 1).to_string())
         .spawn()
         .unwrap();
-    // The first hop is the child's: the agent has run once.
-    let parked_at = now_ns();
-    {
-        let t = parked_at;
-        stamp.compare_exchange(stamp.load(), t).unwrap().unwrap();
-    }
-    for _ in 1..hops {
-        wait_turn(&yin, agent, 0);
+    // The child's first resume warms it up and is not timed.
+    wait_turn(&yin, agent, 0);
+    let mut round_trips = Vec::with_capacity(hops as usize);
+    for _ in 0..hops {
+        let start = now_ns();
         yin.resume(agent, Value::Int(0)).unwrap();
-        {
-            let t = now_ns();
-            stamp.compare_exchange(stamp.load(), t).unwrap().unwrap();
-        }
+        wait_turn(&yin, agent, 0);
+        round_trips.push(now_ns() - start);
     }
-    let latencies = child_latencies(child);
-    percentiles("park→resume through the slab", latencies);
-    println!("  bytes through a pipe or socket per hop: 0 (the state, {image_len} bytes, stays in the slab)");
+    assert!(child.wait().unwrap().success());
+    let info = yin.agent(agent).unwrap();
+    assert_eq!(info.runs, 2 * hops + 2, "every hop ran the agent once");
+    percentiles("through the slab", &round_trips);
+    println!(
+        "  bytes through a pipe or socket per hop: 0 (the state, {image_len} bytes, stays in the slab)"
+    );
+    round_trips
 }
 
 /// The other side of the pipe ping-pong: read a continuation, run it to its next park,
 /// send the new one back.
-fn pipe_pong(path: &str, program: u64, hops: u64, from: RawFd, to: RawFd) {
+fn pipe_pong(path: &str, program: u64, from: RawFd, to: RawFd) {
     let slab = Slab::open(path).unwrap();
     let yin = Yin::open(&slab, "yin").unwrap();
     // SAFETY: the parent passed these descriptors open for this process alone.
@@ -168,48 +160,54 @@ fn pipe_pong(path: &str, program: u64, hops: u64, from: RawFd, to: RawFd) {
             std::fs::File::from_raw_fd(to),
         )
     };
-    let mut latencies = Vec::with_capacity(hops as usize);
-    for _ in 0..hops {
-        let (sent_at, bytes) = receive(&mut rx);
+    while let Some(bytes) = receive(&mut rx) {
         let ImageRun::Parked(next) = yin
             .run_image(program, Projection::Stack, &bytes, Value::Int(1))
             .unwrap()
         else {
             panic!()
         };
-        latencies.push(now_ns() - sent_at);
         send(&mut tx, &next);
-    }
-    for l in latencies {
-        println!("{l}");
     }
 }
 
 fn send(tx: &mut std::fs::File, bytes: &[u8]) {
-    let mut message = Vec::with_capacity(16 + bytes.len());
-    message.extend_from_slice(&now_ns().to_le_bytes());
+    let mut message = Vec::with_capacity(8 + bytes.len());
     message.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     message.extend_from_slice(bytes);
     tx.write_all(&message).unwrap();
 }
 
-fn receive(rx: &mut std::fs::File) -> (u64, Vec<u8>) {
-    let mut head = [0u8; 16];
-    rx.read_exact(&mut head).unwrap();
-    let sent_at = u64::from_le_bytes(head[..8].try_into().unwrap());
-    let mut bytes = vec![0u8; u64::from_le_bytes(head[8..].try_into().unwrap()) as usize];
+/// The next message, or `None` when the other side closed the pipe.
+fn receive(rx: &mut std::fs::File) -> Option<Vec<u8>> {
+    let mut head = [0u8; 8];
+    match rx.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+        Err(e) => panic!("{e}"),
+    }
+    let mut bytes = vec![0u8; u64::from_le_bytes(head) as usize];
     rx.read_exact(&mut bytes).unwrap();
-    (sent_at, bytes)
+    Some(bytes)
 }
 
-fn pipe() -> (RawFd, RawFd) {
+/// A pipe whose end `for_child` (0 read, 1 write) a spawned child inherits; the other end
+/// stays in this process alone, so the child sees end of file when this process closes it.
+fn pipe(for_child: usize) -> (RawFd, RawFd) {
     let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: `fds` has room for the two descriptors pipe2(2) writes; clearing close-on-exec
+    // on a descriptor just made here touches nothing else.
+    unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        assert_eq!(libc::fcntl(fds[for_child], libc::F_SETFD, 0), 0);
+    }
     (fds[0], fds[1])
 }
 
-fn through_a_pipe(dir: &std::path::Path) {
+/// The same round trip with the state image sent as bytes: this process runs the image it
+/// got back to its next park and writes the new image to the pipe; the other process reads
+/// it, runs it to its next park and writes that back.
+fn through_a_pipe(dir: &std::path::Path) -> Vec<u64> {
     let hops = knob("EVE_BENCH_HOPS", 20_000);
     let path = dir.join("pipe.slab");
     let slab = Slab::open(&path).unwrap();
@@ -219,53 +217,48 @@ fn through_a_pipe(dir: &std::path::Path) {
     else {
         panic!()
     };
-    let mut image = yin.image(agent).unwrap();
-    let image_len = image.len();
-    let (to_child_rx, to_child_tx) = pipe();
-    let (to_parent_rx, to_parent_tx) = pipe();
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
+    let first = yin.image(agent).unwrap();
+    let (to_child_rx, to_child_tx) = pipe(0);
+    let (to_parent_rx, to_parent_tx) = pipe(1);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .env("EVE_YIN_BENCH_CHILD", "pipe")
         .env("EVE_YIN_SLAB", &path)
         .env("EVE_YIN_PROGRAM", program.to_string())
-        .env("EVE_YIN_HOPS", hops.to_string())
         .env("EVE_YIN_FDS", format!("{to_child_rx} {to_parent_tx}"))
-        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // SAFETY: the parent keeps its own ends, once each.
+    // SAFETY: the parent keeps its own ends, once each, and closes its copies of the ends the
+    // child inherited, so end of file reaches each side when the other closes.
     let (mut tx, mut rx) = unsafe {
+        libc::close(to_child_rx);
+        libc::close(to_parent_tx);
         (
             std::fs::File::from_raw_fd(to_child_tx),
             std::fs::File::from_raw_fd(to_parent_rx),
         )
     };
-    for i in 0..hops {
-        send(&mut tx, &image);
-        if i + 1 < hops {
-            let (_, back) = receive(&mut rx);
-            let ImageRun::Parked(next) = yin
-                .run_image(program, Projection::Stack, &back, Value::Int(0))
-                .unwrap()
-            else {
-                panic!()
-            };
-            image = next;
-        }
+    // The child's first run warms it up and is not timed.
+    send(&mut tx, &first);
+    let mut image = receive(&mut rx).unwrap();
+    let image_len = image.len();
+    let mut round_trips = Vec::with_capacity(hops as usize);
+    for _ in 0..hops {
+        let start = now_ns();
+        let ImageRun::Parked(next) = yin
+            .run_image(program, Projection::Stack, &image, Value::Int(0))
+            .unwrap()
+        else {
+            panic!()
+        };
+        send(&mut tx, &next);
+        image = receive(&mut rx).unwrap();
+        round_trips.push(now_ns() - start);
     }
     drop(tx);
-    let latencies = child_latencies(child);
-    percentiles("park→resume as bytes over a pipe", latencies);
-    println!("  bytes through the pipe per hop: {}", image_len + 16);
-}
-
-/// The hop latencies a child printed, one per line.
-fn child_latencies(child: std::process::Child) -> Vec<u64> {
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect()
+    assert!(child.wait().unwrap().success());
+    percentiles("state image over a pipe", &round_trips);
+    println!("  bytes through the pipe per hop: {}", image_len + 8);
+    round_trips
 }
 
 fn main() {
@@ -289,7 +282,6 @@ fn main() {
             return pipe_pong(
                 &env("EVE_YIN_SLAB"),
                 env("EVE_YIN_PROGRAM").parse().unwrap(),
-                env("EVE_YIN_HOPS").parse().unwrap(),
                 fds[0],
                 fds[1],
             );
@@ -303,7 +295,12 @@ fn main() {
         fib(&Yin::open(&slab, "yin").unwrap());
     }
     if only.is_empty() || only == "park" {
-        through_slab(dir.path());
-        through_a_pipe(dir.path());
+        let slab = through_slab(dir.path());
+        let pipe = through_a_pipe(dir.path());
+        println!(
+            "park→resume, one hop (half a round trip): p50 {:.2} µs through the slab, {:.2} µs over a pipe",
+            median(&slab) as f64 / 2e3,
+            median(&pipe) as f64 / 2e3
+        );
     }
 }

@@ -712,9 +712,11 @@ impl<'s> Yin<'s> {
     /// What the record of `agent` says.
     pub fn agent(&self, agent: u64) -> Result<AgentInfo> {
         let guard = self.slab.pin()?;
-        let bytes = self
-            .table
-            .get(&guard, &key(b'a', agent))?
+        // One snapshot for the record and the run counter: read from two versions, a
+        // claim in between would pair "parked" with the next run's count.
+        let snapshot = self.table.snapshot(&guard)?;
+        let bytes = snapshot
+            .get(&key(b'a', agent))?
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("there is no agent {agent}")))?;
         let rec = Record::parse(bytes)?;
         let mut info = AgentInfo {
@@ -726,7 +728,7 @@ impl<'s> Yin<'s> {
             wait: rec.wait,
             result: None,
             error: None,
-            runs: match self.table.get(&guard, &key(b'r', agent))? {
+            runs: match snapshot.get(&key(b'r', agent))? {
                 Some(v) => le_u64(v, 0)?,
                 None => 0,
             },

@@ -304,6 +304,53 @@ fn a_parked_agent_is_resumed_by_another_thread() {
     assert_eq!(value, Some(Value::Int(41)));
 }
 
+/// Two threads take turns resuming one agent, each deciding whose turn it is from the
+/// agent's state and run count alone. That only works if `agent` reads both from one
+/// version of the table: a claim between two reads pairs "parked" with the claimer's count,
+/// and the other thread resumes an agent that is running.
+#[test]
+fn agent_info_is_one_consistent_reading() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin
+        .compile("(defn pong [x] (pong (park))) (pong 0)")
+        .unwrap();
+    let RunOutcome::Parked { agent, .. } = yin.run(program, Projection::Stack).unwrap().outcome
+    else {
+        panic!()
+    };
+    const TURNS: u64 = 2_000;
+    // A thread whose resume fails stops the other, which would wait for its turn forever.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let take_turns = |parity: u64| -> crate::Result<()> {
+        let yin = yin_on(&slab);
+        for _ in 0..TURNS {
+            loop {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let info = yin.agent(agent)?;
+                if info.state == AgentState::Parked && info.runs % 2 == parity {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+            if let Err(e) = yin.resume(agent, Value::Int(1)) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    let (even, odd) = std::thread::scope(|s| {
+        let even = s.spawn(|| take_turns(0));
+        let odd = s.spawn(|| take_turns(1));
+        (even.join().unwrap(), odd.join().unwrap())
+    });
+    even.unwrap();
+    odd.unwrap();
+    assert_eq!(yin.agent(agent).unwrap().runs, 2 * TURNS + 1);
+}
 #[test]
 fn streams_deliver_in_order_and_park_readers() {
     let slab = Slab::anonymous().unwrap();
