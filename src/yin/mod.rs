@@ -18,6 +18,7 @@ mod prims;
 mod reader;
 mod runtime;
 mod stack;
+mod trace;
 mod value;
 mod walker;
 
