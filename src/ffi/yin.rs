@@ -488,8 +488,9 @@ pub unsafe extern "C" fn eve_yin_queued(yin: *mut eve_yin, count: *mut u64) -> E
 /// the first call that turns tracing on creates with its schema (`:trace/agent`,
 /// `:trace/run`, `:trace/step`, `:trace/kind`, `:trace/node`, `:trace/value`,
 /// `:trace/depth`): open it with `eve_db_open` and query it like any database, joined with
-/// the program database (`name`) as a second source. Off by default. A runtime opened on a
-/// read-only slab cannot turn it on (`EVE_ERR_READ_ONLY`). If writing a trace fails, the
+/// the program database (`name`) as a second source. Off by default. On a read-only slab
+/// handle, turning it on fails (`EVE_ERR_NOT_FOUND`) unless the trace database exists, and
+/// runs cannot be made there anyway. If writing a trace fails, the
 /// run still ends as it would have untraced and is recorded so, and then the run's call
 /// fails with a message starting `yin trace:`.
 #[no_mangle]

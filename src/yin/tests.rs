@@ -706,4 +706,21 @@ fn a_trace_that_cannot_be_written_is_an_error_named_as_such() {
     let e = tracer.finish().unwrap_err();
     assert!(e.message().starts_with("yin trace:"), "{e}");
     assert!(e.message().contains("agent 7"), "{e}");
+    // A read-only handle cannot create the trace database.
+    let other = dir.path().join("u.slab");
+    drop(yin_on(&Slab::open(&other).unwrap()));
+    let slab = Slab::open_with(
+        &other,
+        &crate::OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let yin = yin_on(&slab);
+    assert_eq!(
+        yin.set_trace(true).unwrap_err().kind(),
+        crate::ErrorKind::NotFound
+    );
+    assert!(!yin.trace());
 }
