@@ -620,6 +620,14 @@ export class Yin {
   agent(agent: U64): YinAgentInfo;
   agents(): (number | bigint)[];
   queued(): number;
+  /**
+   * Turns the execution trace on or off for runs through this handle: every step becomes
+   * datoms (:trace/agent, :trace/run, :trace/step, :trace/kind, :trace/node, :trace/value,
+   * :trace/depth) in the database `<name>/trace`, queryable with read.query().
+   */
+  setTrace(on: boolean): void;
+  /** Whether runs through this handle are traced. */
+  trace(): boolean;
   streamMake(): number | bigint;
   put(stream: U64, value: unknown): void;
   cursor(stream: U64): number | bigint;

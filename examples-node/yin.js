@@ -325,6 +325,22 @@ module.exports = function makeYin(addon, Keyword, EdnSymbol) {
       return native.queued(this._handle);
     }
 
+    /**
+     * Turns the execution trace on or off for runs through this handle. While on, every
+     * step is written as datoms to the database `<name>/trace` on the same slab
+     * (:trace/agent, :trace/run, :trace/step, :trace/kind, :trace/node, :trace/value,
+     * :trace/depth): open it with slab.database() and query it with read.query(), with the
+     * program database (`name`) as a second source to join nodes.
+     */
+    setTrace(on) {
+      native.setTrace(this._handle, on);
+    }
+
+    /** Whether runs through this handle are traced. */
+    trace() {
+      return native.trace(this._handle);
+    }
+
     /** A new, open, empty stream; returns its id. */
     streamMake() {
       return native.streamMake(this._handle);

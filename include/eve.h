@@ -1117,6 +1117,26 @@ enum eve_status eve_yin_agents(struct eve_yin *yin, uint64_t *ids, size_t capaci
 // described above; handles need no such care (bad ones are reported, not followed).
 enum eve_status eve_yin_queued(struct eve_yin *yin, uint64_t *count);
 
+// Turns the execution trace on (`on` != 0) or off for runs through this handle
+// (`eve_yin_run`, `eve_yin_resume`, `eve_yin_work`), from their next run on. While on,
+// every step is written as datoms to the database `<name>/trace` on the same slab, which
+// the first call that turns tracing on creates with its schema (`:trace/agent`,
+// `:trace/run`, `:trace/step`, `:trace/kind`, `:trace/node`, `:trace/value`,
+// `:trace/depth`): open it with `eve_db_open` and query it like any database, joined with
+// the program database (`name`) as a second source. Off by default. On a read-only slab
+// handle, turning it on fails (`EVE_ERR_NOT_FOUND`) unless the trace database exists, and
+// runs cannot be made there anyway. If writing a trace fails, the
+// run still ends as it would have untraced and is recorded so, and then the run's call
+// fails with a message starting `yin trace:`.
+enum eve_status eve_yin_set_trace(struct eve_yin *yin, int32_t on);
+
+// Stores whether runs through this handle are traced (`eve_yin_set_trace`) in `*on`.
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_trace(struct eve_yin *yin, bool *on);
+
 // Makes a new, open, empty stream and stores its id in `*stream` (programs see it as
 // `#yin/stream id`).
 //

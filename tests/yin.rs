@@ -257,3 +257,86 @@ fn a_stream_wakes_a_reader_parked_by_another_process() {
         assert_eq!(yin.agent(agent).unwrap().result, Some(Value::Int(6050)));
     }
 }
+
+#[test]
+#[ignore]
+fn child_traced_worker() {
+    if !is_child() {
+        return;
+    }
+    let slab = Slab::open(env_path()).unwrap();
+    let yin = Yin::open(&slab, "yin").unwrap();
+    yin.set_trace(true).unwrap();
+    let report = yin.work(Duration::from_millis(300), None).unwrap();
+    println!("report {} {}", report.taken, report.finished);
+}
+
+/// Runs `query` on the trace database `yin/trace` with the program database as `$prog`
+/// and `agent` as `?a`.
+fn trace_query(slab: &Slab, query: &str, agent: u64) -> String {
+    use eve::dao::Value as D;
+    use eve::query::Input;
+    let guard = slab.pin().unwrap();
+    let trace = slab
+        .database("yin/trace")
+        .unwrap()
+        .snapshot(&guard)
+        .unwrap();
+    let program = slab.database("yin").unwrap().snapshot(&guard).unwrap();
+    let inputs = [
+        Input::Database(program),
+        Input::Scalar(D::Long(agent as i64)),
+    ];
+    eve::query::q(&trace, query, &inputs)
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .to_edn()
+}
+
+#[test]
+fn a_worker_process_traces_its_runs_for_the_parent_to_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.slab");
+    let (facts, parked) = {
+        let slab = Slab::open(&path).unwrap();
+        let yin = Yin::open(&slab, "yin").unwrap();
+        let fact = yin
+            .compile("(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)")
+            .unwrap();
+        let facts: Vec<u64> = [0, 1]
+            .map(|code| yin.spawn(fact, projection(code)).unwrap())
+            .to_vec();
+        // Parked here with tracing on (run 1), woken for the worker (run 2).
+        yin.set_trace(true).unwrap();
+        let run = yin
+            .run(
+                yin.compile("((fn [x] (+ x (park))) 10)").unwrap(),
+                Projection::Stack,
+            )
+            .unwrap();
+        yin.wake(run.agent, &Value::Int(5)).unwrap();
+        (facts, run.agent)
+    };
+    let mut worker = spawn("child_traced_worker", &path, &[]);
+    assert_eq!(worker.expect("report"), "3 3");
+    worker.finish();
+
+    let slab = Slab::open(&path).unwrap();
+    for agent in facts {
+        let calls = "[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] \
+                     [?s :trace/kind :call] [?s :trace/node ?n] [$prog ?n :yin/params \"n\"]]";
+        assert_eq!(trace_query(&slab, calls, agent), "5");
+        let done =
+            "[:find ?r ?v :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :done] \
+                    [?s :trace/run ?r] [?s :trace/value ?v]]";
+        assert_eq!(trace_query(&slab, done, agent), "#{[1 120]}");
+    }
+    let segments = "[:find ?r ?k :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/run ?r] \
+                    [?s :trace/kind ?k] [(not= ?k :eval)] [(not= ?k :return)] [(not= ?k :call)]]";
+    assert_eq!(
+        trace_query(&slab, segments, parked),
+        "#{[1 :park] [1 :start] [2 :done] [2 :resume]}"
+    );
+    let resumed = "[:find ?v . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/run 2] \
+                   [?s :trace/kind :resume] [?s :trace/value ?v]]";
+    assert_eq!(trace_query(&slab, resumed, parked), "5");
+}

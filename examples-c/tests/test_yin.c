@@ -241,6 +241,57 @@ static void park_here_resume_in_child(void) {
     unlink(path);
 }
 
+/* Runs `query` on the trace database with the program database as `$prog` and the agent
+ * as `?a`; returns 1 if the answer prints as `expected`. */
+static int trace_says(eve_slab *slab, uint32_t trace, uint32_t prog, uint64_t agent,
+                      const char *query, const char *expected) {
+    char inputs[64];
+    snprintf(inputs, sizeof inputs, "[#eve/db %u %llu]", prog, (unsigned long long)agent);
+    eve_read *read = NULL;
+    const char *answer = NULL;
+    CHECK_OK(eve_read_begin(slab, &read));
+    CHECK_OK(eve_db_query(read, trace, EVE_VIEW_CURRENT, 0, query, inputs, &answer));
+    int ok = answer != NULL && strcmp(answer, expected) == 0;
+    if (!ok) fprintf(stderr, "%s gave %s, expected %s\n", query, answer ? answer : "NULL", expected);
+    CHECK_OK(eve_read_end(read));
+    return ok;
+}
+
+static void trace(eve_slab *slab, eve_yin *yin) {
+    bool on = true;
+    CHECK_OK(eve_yin_trace(yin, &on));
+    CHECK(!on);
+    CHECK_OK(eve_yin_set_trace(yin, 1));
+    CHECK_OK(eve_yin_trace(yin, &on));
+    CHECK(on);
+    uint32_t trace_db = 0, prog_db = 0;
+    CHECK_OK(eve_db_open(slab, "yin/trace", &trace_db));
+    CHECK_OK(eve_db_open(slab, "yin", &prog_db));
+    for (int p = 0; p < 2; p++) {
+        uint64_t program = 0;
+        struct eve_yin_result run;
+        memset(&run, 0, sizeof run);
+        CHECK_OK(eve_yin_compile(yin, "(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)",
+                                 &program));
+        CHECK_OK(eve_yin_run(yin, program, PROJECTIONS[p], &run));
+        CHECK(run.state == EVE_YIN_DONE);
+        /* fact (the lambda with parameters "n") was applied 5 times; the run ended with 120. */
+        CHECK(trace_says(slab, trace_db, prog_db, run.agent,
+                         "[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] "
+                         "[?s :trace/kind :call] [?s :trace/node ?n] [$prog ?n :yin/params \"n\"]]",
+                         "5"));
+        CHECK(trace_says(slab, trace_db, prog_db, run.agent,
+                         "[:find ?v . :in $ $prog ?a :where [?s :trace/agent ?a] "
+                         "[?s :trace/kind :done] [?s :trace/value ?v]]",
+                         "120"));
+    }
+    CHECK_OK(eve_yin_set_trace(yin, 0));
+    CHECK_OK(eve_yin_trace(yin, &on));
+    CHECK(!on);
+    CHECK_STATUS(eve_yin_set_trace(NULL, 1), EVE_ERR_NULL_POINTER);
+    CHECK_STATUS(eve_yin_trace(yin, NULL), EVE_ERR_NULL_POINTER);
+}
+
 int main(void) {
     char path[512];
     temp_slab_path(path, sizeof path, "yin");
@@ -253,6 +304,7 @@ int main(void) {
     workers_and_wake(yin);
     streams(yin);
     bad_input(slab, yin);
+    trace(slab, yin);
     /* The runtime keeps the slab busy until it is closed. */
     CHECK_STATUS(eve_slab_close(slab), EVE_ERR_BUSY);
     CHECK_OK(eve_yin_close(yin));

@@ -2016,6 +2016,21 @@ Napi::Value YinQueued(const Napi::CallbackInfo& info) {
   return U64Value(info.Env(), count);
 }
 
+Napi::Value YinSetTrace(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  if (info.Length() < 2 || !info[1].IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), "setTrace: on must be a boolean");
+  }
+  Check(info.Env(), eve_yin_set_trace(yin, info[1].As<Napi::Boolean>().Value() ? 1 : 0));
+  return info.Env().Undefined();
+}
+
+Napi::Value YinTrace(const Napi::CallbackInfo& info) {
+  bool on = false;
+  Check(info.Env(), eve_yin_trace(YinArg(info), &on));
+  return Napi::Boolean::New(info.Env(), on);
+}
+
 Napi::Value YinStreamMake(const Napi::CallbackInfo& info) {
   uint64_t stream = 0;
   Check(info.Env(), eve_yin_stream_make(YinArg(info), &stream));
@@ -2077,6 +2092,8 @@ void DefineYin(Napi::Env env, Napi::Object exports) {
   yin.Set("agent", Napi::Function::New(env, YinAgent, "agent"));
   yin.Set("agents", Napi::Function::New(env, YinAgents, "agents"));
   yin.Set("queued", Napi::Function::New(env, YinQueued, "queued"));
+  yin.Set("setTrace", Napi::Function::New(env, YinSetTrace, "setTrace"));
+  yin.Set("trace", Napi::Function::New(env, YinTrace, "trace"));
   yin.Set("streamMake", Napi::Function::New(env, YinStreamMake, "streamMake"));
   yin.Set("streamPut", Napi::Function::New(env, YinStreamPut, "streamPut"));
   yin.Set("streamCursor", Napi::Function::New(env, YinStreamCursor, "streamCursor"));

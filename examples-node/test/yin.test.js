@@ -34,6 +34,36 @@ for (const projection of ['walker', 'stack']) {
       assert.deepEqual(data, [1, 'two', new Keyword('three'), { four: 4.5 }, null, true]);
     }));
 
+  test(`a traced run is queryable with Datalog (${projection})`, () =>
+    withYin((yin, slab) => {
+      assert.equal(yin.trace(), false);
+      yin.setTrace(true);
+      assert.equal(yin.trace(), true);
+      const fact = yin.compile('(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)');
+      const run = yin.run(fact, projection);
+      assert.equal(run.value, 120);
+      const trace = slab.database('yin/trace');
+      const program = slab.database('yin');
+      const inputs = `[#eve/db ${program} ${run.agent}]`;
+      slab.withRead((read) => {
+        // fact (the lambda with parameters "n") was applied 5 times.
+        const calls = `[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :call]
+                        [?s :trace/node ?n] [$prog ?n :yin/params "n"]]`;
+        assert.equal(read.query(trace, calls, inputs), 5);
+        const done = '[:find ?v . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :done] [?s :trace/value ?v]]';
+        assert.equal(read.query(trace, done, inputs), 120);
+        const runs = '[:find ?r :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/run ?r]]';
+        assert.deepEqual(read.query(trace, runs, inputs), [[1]]);
+      });
+      yin.setTrace(false);
+      const untraced = yin.run(fact, projection);
+      slab.withRead((read) => {
+        const q = '[:find (count ?s) . :in $ ?a :where [?s :trace/agent ?a]]';
+        assert.equal(read.query(trace, q, `[${untraced.agent}]`), null);
+      });
+      assert.throws(() => yin.setTrace('yes'), TypeError);
+    }));
+
   test(`park, then resume with 5 (${projection})`, () =>
     withYin((yin) => {
       const program = yin.compile('((fn [x] (+ x (park))) 10)');

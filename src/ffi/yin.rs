@@ -482,6 +482,39 @@ pub unsafe extern "C" fn eve_yin_queued(yin: *mut eve_yin, count: *mut u64) -> E
     })
 }
 
+/// Turns the execution trace on (`on` != 0) or off for runs through this handle
+/// (`eve_yin_run`, `eve_yin_resume`, `eve_yin_work`), from their next run on. While on,
+/// every step is written as datoms to the database `<name>/trace` on the same slab, which
+/// the first call that turns tracing on creates with its schema (`:trace/agent`,
+/// `:trace/run`, `:trace/step`, `:trace/kind`, `:trace/node`, `:trace/value`,
+/// `:trace/depth`): open it with `eve_db_open` and query it like any database, joined with
+/// the program database (`name`) as a second source. Off by default. On a read-only slab
+/// handle, turning it on fails (`EVE_ERR_NOT_FOUND`) unless the trace database exists, and
+/// runs cannot be made there anyway. If writing a trace fails, the
+/// run still ends as it would have untraced and is recorded so, and then the run's call
+/// fails with a message starting `yin trace:`.
+#[no_mangle]
+pub extern "C" fn eve_yin_set_trace(yin: *mut eve_yin, on: i32) -> EveStatus {
+    run(|| {
+        handles::yin(yin)?.yin.set_trace(on != 0)?;
+        Ok(())
+    })
+}
+
+/// Stores whether runs through this handle are traced (`eve_yin_set_trace`) in `*on`.
+///
+/// # Safety
+/// Every pointer argument that is not NULL must be valid for the reads and writes
+/// described above; handles need no such care (bad ones are reported, not followed).
+#[no_mangle]
+pub unsafe extern "C" fn eve_yin_trace(yin: *mut eve_yin, on: *mut bool) -> EveStatus {
+    run(|| {
+        let out = Out::new(on, "on")?;
+        out.write(handles::yin(yin)?.yin.trace());
+        Ok(())
+    })
+}
+
 /// Makes a new, open, empty stream and stores its id in `*stream` (programs see it as
 /// `#yin/stream id`).
 ///

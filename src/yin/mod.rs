@@ -8,7 +8,8 @@
 //! values, environments, the store and the built-ins (`value`, `prims`, `machine`). A run
 //! that parks writes its machine state (`image`) into the agent table (`runtime`), from
 //! which any process resumes it, a worker takes it from the run queue, or a stream wakes
-//! it when a value arrives.
+//! it when a value arrives. With tracing on (`trace`), every step of a run is written as
+//! datoms to the database `<name>/trace`, for Datalog.
 
 mod ast;
 mod compile;
@@ -18,6 +19,7 @@ mod prims;
 mod reader;
 mod runtime;
 mod stack;
+mod trace;
 mod value;
 mod walker;
 

@@ -24,6 +24,7 @@ use super::ast::{self, Ast, Attrs};
 use super::image::{self, Reader, Writer};
 use super::machine::{Effects, Next, Outcome, Wait};
 use super::stack::{self, Code};
+use super::trace::{Kind, TraceDb, Tracer};
 use super::value::Value;
 use super::walker::{self, Stats};
 use crate::dao::Database;
@@ -31,6 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hamt::{HamtMap, MapTxn};
 use crate::handle::Slab;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -283,6 +285,11 @@ pub struct Yin<'s> {
     attrs: Attrs,
     table: HamtMap<'s>,
     codes: Mutex<HashMap<u64, Arc<Code>>>,
+    name: String,
+    /// Whether runs through this handle write their steps to the trace database.
+    tracing: AtomicBool,
+    /// The trace database, opened by the first `set_trace(true)`.
+    trace_db: Mutex<Option<TraceDb<'s>>>,
 }
 
 /// A machine state of either projection.
@@ -308,7 +315,45 @@ impl<'s> Yin<'s> {
             attrs,
             table,
             codes: Mutex::new(HashMap::new()),
+            name: name.to_string(),
+            tracing: AtomicBool::new(false),
+            trace_db: Mutex::new(None),
         })
+    }
+
+    /// Turns the execution trace on or off for runs through this handle (`run`, `resume`,
+    /// `work`; not `run_image`), from their next run on. While on, every step is written
+    /// as datoms to the database `<name>/trace` on the same slab (`trace_name`), created
+    /// with its schema by the first `set_trace(true)`; see `yin/trace.rs` for the schema.
+    /// Off by default; other handles, threads and processes decide for themselves.
+    pub fn set_trace(&self, on: bool) -> Result<()> {
+        if on {
+            let mut db = self.trace_db.lock().unwrap();
+            if db.is_none() {
+                *db = Some(TraceDb::install(self.slab.database(&self.trace_name())?)?);
+            }
+        }
+        self.tracing.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether runs through this handle are traced.
+    pub fn trace(&self) -> bool {
+        self.tracing.load(Ordering::Relaxed)
+    }
+
+    /// The name of the trace database: `<name>/trace`.
+    pub fn trace_name(&self) -> String {
+        format!("{}/trace", self.name)
+    }
+
+    /// A tracer for run `run` of `agent`, if tracing is on.
+    fn tracer(&self, agent: u64, run: u64) -> Option<Tracer<'s>> {
+        if !self.trace() {
+            return None;
+        }
+        let db = (*self.trace_db.lock().unwrap())?;
+        Some(Tracer::new(db, agent, run))
     }
 
     /// The database holding the program datoms (queryable with Datalog).
@@ -361,11 +406,12 @@ impl<'s> Yin<'s> {
                 &[IMAGE_FRESH],
             );
             txn.insert(&key(b'a', id), &rec)?;
-            count_run(txn, id)?;
-            Ok(id)
+            let runs = count_run(txn, id)?;
+            Ok((id, runs))
         })?;
         let machine = self.fresh(program, projection)?;
-        self.drive(agent.0, program, projection, machine)
+        let (agent, runs) = agent.0;
+        self.drive(agent, runs, program, projection, machine, None)
     }
 
     fn fresh(&self, program: u64, projection: Projection) -> Result<Machine> {
@@ -391,7 +437,7 @@ impl<'s> Yin<'s> {
 
     /// Resumes parked agent `agent` here with `value` as the value of its `(park)`.
     pub fn resume(&self, agent: u64, value: Value) -> Result<Run> {
-        let ((program, projection), _) = self.table.update(|txn| {
+        let ((program, projection, runs), _) = self.table.update(|txn| {
             claim(txn, agent, |rec| {
                 if rec.state == AgentState::Parked && rec.wait == Some(Wait::Resume) {
                     Ok(())
@@ -403,8 +449,8 @@ impl<'s> Yin<'s> {
                 }
             })
         })?;
-        let machine = self.thaw(agent, program, projection, Some(value), false)?;
-        self.drive(agent, program, projection, machine)
+        let (machine, value) = self.thaw(agent, program, projection, Some(value), false)?;
+        self.drive(agent, runs, program, projection, machine, value)
     }
 
     /// Makes parked agent `agent` runnable with `value` and queues it for a worker.
@@ -416,7 +462,8 @@ impl<'s> Yin<'s> {
 
     /// Reads the state image of `agent` (claimed by this thread) in place from its record
     /// and rebuilds the machine, continued with `value` if given. With `runnable`, the
-    /// record's payload starts with the value to resume with.
+    /// record's payload starts with the value to resume with. Returns the machine and the
+    /// value it continues with.
     fn thaw(
         &self,
         agent: u64,
@@ -424,7 +471,7 @@ impl<'s> Yin<'s> {
         projection: Projection,
         value: Option<Value>,
         runnable: bool,
-    ) -> Result<Machine> {
+    ) -> Result<(Machine, Option<Value>)> {
         let guard = self.slab.pin()?;
         let bytes = self
             .table
@@ -436,7 +483,11 @@ impl<'s> Yin<'s> {
         if runnable && r.u8()? == 1 {
             value = Some(r.value()?);
         }
-        self.decode(&guard, &mut r, program, projection, value)
+        let resumed = value.clone();
+        Ok((
+            self.decode(&guard, &mut r, program, projection, value)?,
+            resumed,
+        ))
     }
 
     /// Rebuilds a machine from a state image, continued with `value` if given.
@@ -515,57 +566,99 @@ impl<'s> Yin<'s> {
             )?
         };
         let mut stats = Stats::default();
-        Ok(match self.step(program, machine, &mut stats)? {
+        Ok(match self.step(program, machine, &mut stats, None)? {
             Outcome::Done(v) => ImageRun::Done(v),
             Outcome::Parked { state, .. } => ImageRun::Parked(freeze(&state)),
         })
     }
 
     /// Runs a machine until it finishes or parks.
-    fn step(&self, program: u64, machine: Machine, stats: &mut Stats) -> Result<Outcome<Machine>> {
+    fn step(
+        &self,
+        program: u64,
+        machine: Machine,
+        stats: &mut Stats,
+        trace: Option<&mut Tracer<'s>>,
+    ) -> Result<Outcome<Machine>> {
         let mut effects = SlabEffects { yin: self };
         let guard = self.slab.pin()?;
         let snapshot = self.db.snapshot(&guard)?;
         match machine {
             Machine::Walker(state) => {
-                walker::run(&snapshot, &self.attrs, state, &mut effects, stats).map(|o| match o {
-                    Outcome::Done(v) => Outcome::Done(v),
-                    Outcome::Parked { reason, state } => Outcome::Parked {
-                        reason,
-                        state: Machine::Walker(state),
-                    },
-                })
-            }
-            Machine::Stack(state) => {
-                let code = self.code(program)?;
-                stack::run(&snapshot, &self.attrs, &code, state, &mut effects, stats).map(|o| {
+                walker::run(&snapshot, &self.attrs, state, &mut effects, stats, trace).map(|o| {
                     match o {
                         Outcome::Done(v) => Outcome::Done(v),
                         Outcome::Parked { reason, state } => Outcome::Parked {
                             reason,
-                            state: Machine::Stack(state),
+                            state: Machine::Walker(state),
                         },
                     }
+                })
+            }
+            Machine::Stack(state) => {
+                let code = self.code(program)?;
+                stack::run(
+                    &snapshot,
+                    &self.attrs,
+                    &code,
+                    state,
+                    &mut effects,
+                    stats,
+                    trace,
+                )
+                .map(|o| match o {
+                    Outcome::Done(v) => Outcome::Done(v),
+                    Outcome::Parked { reason, state } => Outcome::Parked {
+                        reason,
+                        state: Machine::Stack(state),
+                    },
                 })
             }
         }
     }
 
-    /// Runs a claimed agent until it finishes, parks or fails, and records which.
+    /// Runs a claimed agent (this is its run number `runs`; it continues with `resumed`, if
+    /// given) until it finishes, parks or fails, and records which. A traced run writes its
+    /// last steps before the agent's record; if writing the trace failed, the run still
+    /// ends and is recorded as it would have been untraced, and then the trace's error is
+    /// returned.
     fn drive(
         &self,
         agent: u64,
+        runs: u64,
         program: u64,
         projection: Projection,
         mut machine: Machine,
+        resumed: Option<Value>,
     ) -> Result<Run> {
         let mut stats = Stats::default();
+        let mut tracer = self.tracer(agent, runs);
+        if let Some(t) = tracer.as_mut() {
+            if runs <= 1 {
+                t.record(Kind::Start, program, 0, None);
+            } else {
+                t.record(Kind::Resume, 0, 0, resumed.as_ref());
+            }
+        }
+        let traced = |tracer: &mut Option<Tracer<'s>>, run: Run| -> Result<Run> {
+            match tracer.as_mut() {
+                Some(t) => t.finish().map(|()| run),
+                None => Ok(run),
+            }
+        };
         loop {
-            let outcome = self.step(program, machine, &mut stats);
+            let outcome = self.step(program, machine, &mut stats, tracer.as_mut());
             let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => {
                     let message = e.to_string();
+                    let mut e = e;
+                    if let Some(t) = tracer.as_mut() {
+                        t.record(Kind::Fail, 0, 0, Some(&Value::str(&message)));
+                        if let Err(lost) = t.finish() {
+                            e = Error::new(e.kind(), format!("{}; and {lost}", e.message()));
+                        }
+                    }
                     self.table.insert(
                         &key(b'a', agent),
                         &record(
@@ -582,17 +675,28 @@ impl<'s> Yin<'s> {
             };
             match outcome {
                 Outcome::Done(value) => {
+                    if let Some(t) = tracer.as_mut() {
+                        t.record(Kind::Done, 0, 0, Some(&value));
+                        t.flush();
+                    }
                     let mut w = Writer::default();
                     w.value(&value);
                     let rec = record(AgentState::Done, projection, program, 0, None, &w.out);
                     self.table.insert(&key(b'a', agent), &rec)?;
-                    return Ok(Run {
-                        agent,
-                        outcome: RunOutcome::Done(value),
-                        stats,
-                    });
+                    return traced(
+                        &mut tracer,
+                        Run {
+                            agent,
+                            outcome: RunOutcome::Done(value),
+                            stats,
+                        },
+                    );
                 }
                 Outcome::Parked { reason, state } => {
+                    if let Some(t) = tracer.as_mut() {
+                        t.record(Kind::Park, 0, 0, None);
+                        t.flush();
+                    }
                     let image = freeze(&state);
                     let parked = record(
                         AgentState::Parked,
@@ -623,20 +727,26 @@ impl<'s> Yin<'s> {
                     })?;
                     match delivered {
                         Some(v) => {
+                            if let Some(t) = tracer.as_mut() {
+                                t.record(Kind::Resume, 0, 0, Some(&v));
+                            }
                             machine = match state {
                                 Machine::Walker(s) => Machine::Walker(s.resume_with(v)),
                                 Machine::Stack(s) => Machine::Stack(s.resume_with(v)),
                             };
                         }
                         None => {
-                            return Ok(Run {
-                                agent,
-                                outcome: RunOutcome::Parked {
+                            return traced(
+                                &mut tracer,
+                                Run {
                                     agent,
-                                    wait: reason,
+                                    outcome: RunOutcome::Parked {
+                                        agent,
+                                        wait: reason,
+                                    },
+                                    stats,
                                 },
-                                stats,
-                            })
+                            )
                         }
                     }
                 }
@@ -673,16 +783,16 @@ impl<'s> Yin<'s> {
                 let id = le_u64(txn.get(&slot)?.ok_or_else(|| corrupt("a queue hole"))?, 0)?;
                 txn.remove(&slot)?;
                 txn.insert(b"qh", &(head + 1).to_le_bytes())?;
-                let (program, projection) = claim(txn, id, |rec| {
+                let (program, projection, runs) = claim(txn, id, |rec| {
                     if rec.state == AgentState::Runnable {
                         Ok(())
                     } else {
                         Err(corrupt("a queued agent is not runnable"))
                     }
                 })?;
-                Ok(Some((id, program, projection)))
+                Ok(Some((id, program, projection, runs)))
             })?;
-            let Some((agent, program, projection)) = taken else {
+            let Some((agent, program, projection, runs)) = taken else {
                 let since = *idle_since.get_or_insert_with(Instant::now);
                 let left = idle.saturating_sub(since.elapsed());
                 if left.is_zero() {
@@ -694,9 +804,11 @@ impl<'s> Yin<'s> {
             };
             idle_since = None;
             report.taken += 1;
-            let run = self
-                .thaw(agent, program, projection, None, true)
-                .and_then(|machine| self.drive(agent, program, projection, machine));
+            let run =
+                self.thaw(agent, program, projection, None, true)
+                    .and_then(|(machine, value)| {
+                        self.drive(agent, runs, program, projection, machine, value)
+                    });
             match &run {
                 Ok(Run {
                     outcome: RunOutcome::Done(_),
@@ -954,11 +1066,12 @@ fn add_waiter(txn: &mut MapTxn<'_>, cursor: u64, agent: u64) -> Result<()> {
 
 /// Takes `agent` to run in this process: its record must pass `allowed`; it becomes
 /// `Running` with this process as owner, keeping its payload, and its run is counted.
+/// Returns its program, projection and run number.
 fn claim(
     txn: &mut MapTxn<'_>,
     agent: u64,
     allowed: impl Fn(&Record<'_>) -> Result<()>,
-) -> Result<(u64, Projection)> {
+) -> Result<(u64, Projection, u64)> {
     let bytes = txn
         .get(&key(b'a', agent))?
         .ok_or_else(|| invalid(format!("there is no agent {agent}")))?
@@ -975,15 +1088,15 @@ fn claim(
         rec.payload,
     );
     txn.insert(&key(b'a', agent), &claimed)?;
-    count_run(txn, agent)?;
-    Ok((rec.program, rec.projection))
+    let runs = count_run(txn, agent)?;
+    Ok((rec.program, rec.projection, runs))
 }
 
-/// Counts a claim of `agent` (key `r` id): how many runs it has had.
-fn count_run(txn: &mut MapTxn<'_>, agent: u64) -> Result<()> {
-    let runs = counter(txn, &key(b'r', agent))?;
-    txn.insert(&key(b'r', agent), &(runs + 1).to_le_bytes())?;
-    Ok(())
+/// Counts a claim of `agent` (key `r` id): how many runs it has had, this one included.
+fn count_run(txn: &mut MapTxn<'_>, agent: u64) -> Result<u64> {
+    let runs = counter(txn, &key(b'r', agent))? + 1;
+    txn.insert(&key(b'r', agent), &runs.to_le_bytes())?;
+    Ok(runs)
 }
 
 fn new_id(txn: &mut MapTxn<'_>) -> Result<u64> {

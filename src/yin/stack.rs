@@ -8,6 +8,7 @@
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
 use super::machine::{apply_prim, bind, error, global, vm_op, Effects, Outcome, Wait};
+use super::trace::{Kind, Tracer};
 use super::value::{Closure, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
 use crate::error::Result;
@@ -51,6 +52,11 @@ pub struct Func {
     pub fixed: usize,
     pub variadic: bool,
     pub code: Vec<Op>,
+    /// For each instruction, the program node it evaluates (what a trace records), or 0
+    /// for one that is only plumbing (`Jump`, `Return`): an `:if` is its `JumpIfFalse`, an
+    /// application its `Call`, a literal its `Const`, so each node evaluation is exactly one
+    /// instruction.
+    pub nodes: Vec<u64>,
     pub consts: Vec<Value>,
 }
 
@@ -104,10 +110,17 @@ struct Compiler<'c, 'g> {
 
 struct Emit {
     code: Vec<Op>,
+    nodes: Vec<u64>,
     consts: Vec<Value>,
 }
 
 impl Emit {
+    /// Appends `op`, compiled from node `node` (0 for none).
+    fn push(&mut self, op: Op, node: u64) {
+        self.code.push(op);
+        self.nodes.push(node);
+    }
+
     fn constant(&mut self, v: Value) -> u32 {
         self.consts.push(v);
         (self.consts.len() - 1) as u32
@@ -144,6 +157,7 @@ impl Compiler<'_, '_> {
         }
         let mut out = Emit {
             code: Vec::new(),
+            nodes: Vec::new(),
             consts: Vec::new(),
         };
         let result = self.expr(body, scopes, &mut out, pushed);
@@ -151,13 +165,14 @@ impl Compiler<'_, '_> {
             scopes.pop();
         }
         result?;
-        out.code.push(Op::Return);
+        out.push(Op::Return, 0);
         Ok(Arc::new(Func {
             lambda: e,
             names,
             fixed,
             variadic,
             code: out.code,
+            nodes: out.nodes,
             consts: out.consts,
         }))
     }
@@ -173,7 +188,7 @@ impl Compiler<'_, '_> {
         match node.kind() {
             NodeType::Literal => {
                 let c = out.constant(super::literal(node.value.as_ref())?);
-                out.code.push(Op::Const(c));
+                out.push(Op::Const(c), e);
             }
             NodeType::Variable => {
                 let name = node.name.as_deref().unwrap_or("");
@@ -195,22 +210,22 @@ impl Compiler<'_, '_> {
                     _ if self.foreign => Op::Name(out.constant(Value::Str(name.into()))),
                     _ => Op::Global(out.constant(Value::Str(name.into()))),
                 };
-                out.code.push(op);
+                out.push(op, e);
             }
             NodeType::Lambda => {
                 if !self.funcs.contains_key(&e) {
                     let func = self.func(e, Some(&node), scopes)?;
                     self.funcs.insert(e, func);
                 }
-                out.code.push(Op::Closure(e));
+                out.push(Op::Closure(e), e);
             }
             NodeType::If => {
                 self.expr(node.test, scopes, out, false)?;
                 let branch = out.code.len();
-                out.code.push(Op::JumpIfFalse(0));
+                out.push(Op::JumpIfFalse(0), e);
                 self.expr(node.consequent, scopes, out, tail_ok)?;
                 let jump = out.code.len();
-                out.code.push(Op::Jump(0));
+                out.push(Op::Jump(0), 0);
                 out.code[branch] = Op::JumpIfFalse(out.code.len() as u32);
                 self.expr(node.alternate, scopes, out, tail_ok)?;
                 out.code[jump] = Op::Jump(out.code.len() as u32);
@@ -222,13 +237,14 @@ impl Compiler<'_, '_> {
                     self.expr(operand, scopes, out, false)?;
                 }
                 let argc = operands.len() as u32;
-                out.code.push(if node.tail && tail_ok {
+                let call = if node.tail && tail_ok {
                     Op::TailCall(argc)
                 } else {
                     Op::Call(argc)
-                });
+                };
+                out.push(call, e);
             }
-            NodeType::Vm(VmOp::Park) => out.code.push(Op::Park),
+            NodeType::Vm(VmOp::Park) => out.push(Op::Park, e),
             NodeType::Vm(op) => {
                 let operands = node.operands_in_order(self.db, self.attrs, e)?;
                 if operands.len() != op.arity() {
@@ -246,11 +262,12 @@ impl Compiler<'_, '_> {
                     Some(n) => out.constant(Value::Str(n.as_str().into())),
                     None => u32::MAX,
                 };
-                out.code.push(Op::Vm {
+                let vm = Op::Vm {
                     op,
                     argc: operands.len() as u32,
                     name,
-                });
+                };
+                out.push(vm, e);
             }
         }
         Ok(())
@@ -315,7 +332,9 @@ fn func_of(
     Ok(func)
 }
 
-/// Runs `state` until the program finishes or parks.
+/// Runs `state` until the program finishes or parks. With a tracer, every instruction
+/// compiled from a node records an `:eval` of that node, every closure applied a `:call`
+/// of its lambda and every function's return a `:return` of its value.
 pub fn run(
     db: &DbSnapshot<'_>,
     attrs: &Attrs,
@@ -323,6 +342,7 @@ pub fn run(
     mut s: State,
     effects: &mut dyn Effects,
     stats: &mut Stats,
+    mut trace: Option<&mut Tracer<'_>>,
 ) -> Result<Outcome<State>> {
     let mut foreign = HashMap::new();
     loop {
@@ -333,6 +353,18 @@ pub fn run(
             )));
         };
         stats.steps += 1;
+        if let Some(t) = trace.as_deref_mut() {
+            match (op, s.func.nodes.get(s.pc)) {
+                (Op::Return, _) => t.record(
+                    Kind::Return,
+                    s.func.lambda,
+                    s.frames.len(),
+                    Some(s.stack.last().unwrap_or(&Value::Nil)),
+                ),
+                (_, Some(&node)) if node != 0 => t.record(Kind::Eval, node, s.frames.len(), None),
+                _ => {}
+            }
+        }
         s.pc += 1;
         match op {
             Op::Const(i) => s.stack.push(s.func.consts[i as usize].clone()),
@@ -379,6 +411,9 @@ pub fn run(
                                 env: std::mem::take(&mut s.env),
                             });
                             stats.max_depth = stats.max_depth.max(s.frames.len());
+                        }
+                        if let Some(t) = trace.as_deref_mut() {
+                            t.record(Kind::Call, closure.lambda, s.frames.len(), None);
                         }
                         s.func = func;
                         s.pc = 0;

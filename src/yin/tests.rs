@@ -500,3 +500,274 @@ fn values_read_from_edn() {
     assert!(Value::from_edn("1 2").is_err());
     assert!(Value::from_edn("[1").is_err());
 }
+
+// The execution trace.
+
+const FACT: &str = "(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)";
+
+/// Runs `query` on the trace database of `yin`, with the program database as `$prog` when
+/// the query names it, then the agent as the next input.
+fn trace_q(slab: &Slab, yin: &Yin<'_>, query: &str, agent: u64) -> String {
+    use crate::dao::Value as D;
+    use crate::query::Input;
+    let guard = slab.pin().unwrap();
+    let trace = slab.database(&yin.trace_name()).unwrap();
+    let snapshot = trace.snapshot(&guard).unwrap();
+    let mut inputs = Vec::new();
+    if query.contains("$prog") {
+        inputs.push(Input::Database(yin.database().snapshot(&guard).unwrap()));
+    }
+    inputs.push(Input::Scalar(D::Long(agent as i64)));
+    crate::query::q(&snapshot, query, &inputs)
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .to_edn()
+}
+
+/// How many times the lambda whose parameter list is `n` (`fact`) was applied.
+const CALLS_OF_FACT: &str = "[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] \
+     [?s :trace/kind :call] [?s :trace/node ?n] [$prog ?n :yin/params \"n\"]]";
+/// Which lambda nodes were applied, and how many times.
+const CALLS_PER_LAMBDA: &str = "[:find ?n (count ?s) :in $ $prog ?a :where [?s :trace/agent ?a] \
+     [?s :trace/kind :call] [?s :trace/node ?n] [$prog ?n :yin/type :lambda]]";
+const DONE_VALUE: &str =
+    "[:find ?v . :in $ ?a :where [?s :trace/agent ?a] [?s :trace/kind :done] [?s :trace/value ?v]]";
+const EVALS_PER_NODE: &str = "[:find ?n (count ?s) :in $ ?a :where [?s :trace/agent ?a] \
+     [?s :trace/kind :eval] [?s :trace/node ?n]]";
+
+#[test]
+fn a_traced_run_is_queryable_with_datalog_on_both_projections() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    assert!(!yin.trace());
+    yin.set_trace(true).unwrap();
+    assert!(yin.trace());
+    assert_eq!(yin.trace_name(), "yin/trace");
+    let program = yin.compile(FACT).unwrap();
+    let mut evals = Vec::new();
+    let mut calls = Vec::new();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let run = yin.run(program, projection).unwrap();
+        assert_eq!(run.outcome_value(), Some(Value::Int(120)));
+        let a = run.agent;
+        // fact is applied for 5, 4, 3, 2 and 1.
+        assert_eq!(
+            trace_q(&slab, &yin, CALLS_OF_FACT, a),
+            "5",
+            "{projection:?}"
+        );
+        calls.push(trace_q(&slab, &yin, CALLS_PER_LAMBDA, a));
+        assert_eq!(trace_q(&slab, &yin, DONE_VALUE, a), "120", "{projection:?}");
+        // The run starts at the program's root, and is the agent's first.
+        assert_eq!(
+            trace_q(
+                &slab,
+                &yin,
+                "[:find ?n . :in $ ?a :where [?s :trace/agent ?a] [?s :trace/kind :start] [?s :trace/node ?n]]",
+                a
+            ),
+            program.to_string()
+        );
+        assert_eq!(
+            trace_q(
+                &slab,
+                &yin,
+                "[:find ?r :in $ ?a :where [?s :trace/agent ?a] [?s :trace/run ?r]]",
+                a
+            ),
+            "#{[1]}"
+        );
+        // Steps are numbered 1..n without a gap.
+        let counted = trace_q(
+            &slab,
+            &yin,
+            "[:find (count ?s) (max ?i) (min ?i) :in $ ?a :where [?s :trace/agent ?a] [?s :trace/step ?i]]",
+            a,
+        );
+        let numbers: Vec<&str> = counted
+            .trim_matches(|c| "#{[]}".contains(c))
+            .split(' ')
+            .collect();
+        assert_eq!(numbers[0], numbers[1], "{counted}");
+        assert_eq!(numbers[2], "1", "{counted}");
+        // The if node is evaluated once per call; its test is the only `<` in the program.
+        assert_eq!(
+            trace_q(
+                &slab,
+                &yin,
+                "[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :eval] \
+                 [?s :trace/node ?n] [$prog ?n :yin/type :if]]",
+                a
+            ),
+            "5"
+        );
+        evals.push(trace_q(&slab, &yin, EVALS_PER_NODE, a));
+    }
+    // Each node is evaluated as many times by either projection.
+    assert_eq!(evals[0], evals[1]);
+    assert_eq!(calls[0], calls[1]);
+    // Values of steps, e.g. every product returned on the way out.
+    let walker = yin.agents().unwrap()[0].0;
+    assert_eq!(
+        trace_q(
+            &slab,
+            &yin,
+            "[:find [?v ...] :in $ ?a :where [?s :trace/agent ?a] [?s :trace/kind :return] [?s :trace/value ?v] [(> ?v 5)]]",
+            walker
+        ),
+        "[6 24 120]"
+    );
+}
+
+#[test]
+fn tracing_off_writes_no_trace() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin.compile(FACT).unwrap();
+    yin.run(program, Projection::Walker).unwrap();
+    yin.run(program, Projection::Stack).unwrap();
+    let names: Vec<String> = slab.roots().unwrap().into_iter().map(|r| r.name).collect();
+    assert!(!names.iter().any(|n| n.contains("trace")), "{names:?}");
+    // Turned on and off again: the database exists, but no run wrote to it.
+    yin.set_trace(true).unwrap();
+    yin.set_trace(false).unwrap();
+    assert!(!yin.trace());
+    let run = yin.run(program, Projection::Stack).unwrap();
+    assert_eq!(
+        trace_q(
+            &slab,
+            &yin,
+            "[:find (count ?s) . :in $ ?a :where [?s :trace/agent ?a]]",
+            run.agent
+        ),
+        "nil"
+    );
+    let guard = slab.pin().unwrap();
+    let trace = slab.database("yin/trace").unwrap();
+    let t = trace.snapshot(&guard).unwrap().basis_t();
+    drop(guard);
+    yin.run(program, Projection::Walker).unwrap();
+    let guard = slab.pin().unwrap();
+    assert_eq!(trace.snapshot(&guard).unwrap().basis_t(), t);
+}
+
+#[test]
+fn a_trace_continues_across_park_with_the_next_run() {
+    let slab = Slab::anonymous().unwrap();
+    let parker = yin_on(&slab);
+    parker.set_trace(true).unwrap();
+    let program = parker.compile("((fn [x] (+ x (park))) 10)").unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let run = parker.run(program, projection).unwrap();
+        let RunOutcome::Parked { agent, .. } = run.outcome else {
+            panic!("{:?}", run.outcome)
+        };
+        // Resumed through another handle on another thread.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let resumer = yin_on(&slab);
+                resumer.set_trace(true).unwrap();
+                let run = resumer.resume(agent, Value::Int(5)).unwrap();
+                assert_eq!(run.outcome_value(), Some(Value::Int(15)));
+            });
+        });
+        let q = |query: &str| trace_q(&slab, &parker, query, agent);
+        assert_eq!(
+            q("[:find ?r ?k :in $ ?a :where [?s :trace/agent ?a] [?s :trace/run ?r] [?s :trace/kind ?k] \
+               [(not= ?k :eval)] [(not= ?k :return)] [(not= ?k :call)]]"),
+            "#{[1 :park] [1 :start] [2 :done] [2 :resume]}"
+        );
+        assert_eq!(
+            q("[:find ?k ?v :in $ ?a :where [?s :trace/agent ?a] [?s :trace/run 2] [?s :trace/step 1] \
+               [?s :trace/kind ?k] [?s :trace/value ?v]]"),
+            "#{[:resume 5]}"
+        );
+        assert_eq!(q(DONE_VALUE), "15");
+        assert_eq!(
+            q("[:find (count ?s) . :in $ ?a :where [?s :trace/agent ?a] [?s :trace/kind :call]]"),
+            "1"
+        );
+    }
+}
+
+#[test]
+fn a_long_run_is_written_in_batches_and_a_failure_is_traced() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    yin.set_trace(true).unwrap();
+    let program = yin
+        .compile("(defn down [n] (if (= n 0) :done (down (- n 1)))) (down 2000)")
+        .unwrap();
+    let guard = slab.pin().unwrap();
+    let trace = slab.database("yin/trace").unwrap();
+    let before = trace.snapshot(&guard).unwrap().basis_t();
+    drop(guard);
+    let run = yin.run(program, Projection::Walker).unwrap();
+    let guard = slab.pin().unwrap();
+    let after = trace.snapshot(&guard).unwrap().basis_t();
+    drop(guard);
+    // Every walker step is one `:eval` or `:return`.
+    let steps = trace_q(
+        &slab,
+        &yin,
+        "[:find (count ?s) . :in $ ?a :where [?s :trace/agent ?a] (or [?s :trace/kind :eval] [?s :trace/kind :return])]",
+        run.agent,
+    );
+    assert_eq!(steps, run.stats.steps.to_string());
+    let batches = (run.stats.steps as usize).div_ceil(super::trace::BATCH) as u64;
+    assert!(after - before >= batches && batches > 1, "{before} {after}");
+    assert_eq!(trace_q(&slab, &yin, DONE_VALUE, run.agent), ":done");
+    // A program error: the trace ends with a `:fail` step holding the message.
+    let bad = yin
+        .compile("(+ 1 (car 2))")
+        .unwrap_or_else(|_| yin.compile("(+ 1 :x)").unwrap());
+    let e = yin.run(bad, Projection::Stack).unwrap_err();
+    let agent = yin.agents().unwrap().last().unwrap().0;
+    let failed = trace_q(
+        &slab,
+        &yin,
+        "[:find ?v . :in $ ?a :where [?s :trace/agent ?a] [?s :trace/kind :fail] [?s :trace/value ?v]]",
+        agent,
+    );
+    assert_eq!(failed, crate::dao::Value::String(e.to_string()).to_edn());
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_is_an_error_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.slab");
+    {
+        let slab = Slab::open(&path).unwrap();
+        yin_on(&slab).set_trace(true).unwrap();
+    }
+    let slab = Slab::open_with(
+        &path,
+        &crate::OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let db = super::trace::TraceDb::install(slab.database("yin/trace").unwrap()).unwrap();
+    let mut tracer = super::trace::Tracer::new(db, 7, 1);
+    tracer.record(super::trace::Kind::Start, 0, 0, None);
+    let e = tracer.finish().unwrap_err();
+    assert!(e.message().starts_with("yin trace:"), "{e}");
+    assert!(e.message().contains("agent 7"), "{e}");
+    // A read-only handle cannot create the trace database.
+    let other = dir.path().join("u.slab");
+    drop(yin_on(&Slab::open(&other).unwrap()));
+    let slab = Slab::open_with(
+        &other,
+        &crate::OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let yin = yin_on(&slab);
+    assert_eq!(
+        yin.set_trace(true).unwrap_err().kind(),
+        crate::ErrorKind::NotFound
+    );
+    assert!(!yin.trace());
+}

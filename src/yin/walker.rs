@@ -8,6 +8,7 @@
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
 use super::machine::{apply_prim, bind, error, lookup, vm_op, Effects, Outcome, Wait};
+use super::trace::{Kind, Tracer};
 use super::value::{Closure, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
 use crate::error::Result;
@@ -83,21 +84,32 @@ pub struct Stats {
 
 enum Step {
     Go(Control),
+    /// A closure of this `:lambda` was applied; its body comes next.
+    Call(u64, Control),
     Park(Wait),
 }
 
-/// Runs `state` until the program finishes or parks.
+/// Runs `state` until the program finishes or parks. With a tracer, every step is
+/// recorded: an `:eval` of its node or a `:return` of its value, and a `:call` of each
+/// closure applied.
 pub fn run(
     db: &DbSnapshot<'_>,
     attrs: &Attrs,
     mut state: State,
     effects: &mut dyn Effects,
     stats: &mut Stats,
+    mut trace: Option<&mut Tracer<'_>>,
 ) -> Result<Outcome<State>> {
     loop {
         stats.steps += 1;
         stats.max_depth = stats.max_depth.max(state.frames.len());
         let control = std::mem::replace(&mut state.control, Control::Return(Value::Nil));
+        if let Some(t) = trace.as_deref_mut() {
+            match &control {
+                Control::Eval(e, _) => t.record(Kind::Eval, *e, state.frames.len(), None),
+                Control::Return(v) => t.record(Kind::Return, 0, state.frames.len(), Some(v)),
+            }
+        }
         let step = match control {
             Control::Eval(e, env) => eval(db, attrs, e, env, &mut state, effects)?,
             Control::Return(value) => match state.frames.pop() {
@@ -107,6 +119,12 @@ pub fn run(
         };
         match step {
             Step::Go(control) => state.control = control,
+            Step::Call(lambda, control) => {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.record(Kind::Call, lambda, state.frames.len(), None);
+                }
+                state.control = control
+            }
             Step::Park(reason) => return Ok(Outcome::Parked { reason, state }),
         }
     }
@@ -260,7 +278,7 @@ fn apply(db: &DbSnapshot<'_>, attrs: &Attrs, operator: Value, args: Vec<Value>) 
                 names.push(Name::from(rest.as_str()));
             }
             let env = bind(&closure.env, &names.into(), fixed, variadic, args)?;
-            Ok(Step::Go(Control::Eval(lambda.body, env)))
+            Ok(Step::Call(closure.lambda, Control::Eval(lambda.body, env)))
         }
         other => Err(error(format!("{} is not a function", other.to_edn()))),
     }

@@ -403,6 +403,10 @@ final class Native {
             function("eve_yin_agents", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS));
     private static final MethodHandle YIN_QUEUED =
             function("eve_yin_queued", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_SET_TRACE =
+            function("eve_yin_set_trace", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT));
+    private static final MethodHandle YIN_TRACE =
+            function("eve_yin_trace", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
     private static final MethodHandle YIN_STREAM_MAKE =
             function("eve_yin_stream_make", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
     private static final MethodHandle YIN_STREAM_PUT =
@@ -957,6 +961,22 @@ final class Native {
     static int yinQueued(MemorySegment yin, MemorySegment count) {
         try {
             return (int) YIN_QUEUED.invokeExact(yin, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinSetTrace(MemorySegment yin, int on) {
+        try {
+            return (int) YIN_SET_TRACE.invokeExact(yin, on);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinTrace(MemorySegment yin, MemorySegment on) {
+        try {
+            return (int) YIN_TRACE.invokeExact(yin, on);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -268,6 +268,27 @@ public final class Yin implements AutoCloseable {
         }
     }
 
+    /**
+     * Turns the execution trace on or off for runs through this handle ({@code
+     * eve_yin_set_trace}). While on, every step is written as datoms to the database {@code
+     * <name>/trace} on the same slab ({@code :trace/agent}, {@code :trace/run}, {@code
+     * :trace/step}, {@code :trace/kind}, {@code :trace/node}, {@code :trace/value}, {@code
+     * :trace/depth}); open it with {@link Slab#database} and query it with Datalog ({@link Read#query}), with the
+     * program database ({@code name}) as a second source to join nodes.
+     */
+    public void setTrace(boolean on) {
+        Native.check(Native.yinSetTrace(handle, on ? 1 : 0), "eve_yin_set_trace");
+    }
+
+    /** Whether runs through this handle are traced ({@code eve_yin_trace}). */
+    public boolean trace() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_BOOLEAN);
+            Native.check(Native.yinTrace(handle, out), "eve_yin_trace");
+            return out.get(JAVA_BOOLEAN, 0);
+        }
+    }
+
     /** A new, open, empty stream ({@code eve_yin_stream_make}); returns its id. */
     public long streamMake() {
         try (Arena arena = Arena.ofConfined()) {

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -68,6 +69,42 @@ class YinTest {
 
             EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> yin.resume(parked.agent(), 5));
             assertTrue(e.errorMessage().contains("not parked"), e.errorMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Yin.Projection.class)
+    void aTracedRunIsQueryableWithDatalog(Yin.Projection projection) {
+        try (Slab slab = Slab.openAnonymous(); Yin yin = Yin.open(slab, "yin")) {
+            assertFalse(yin.trace());
+            yin.setTrace(true);
+            assertTrue(yin.trace());
+            long fact = yin.compile("(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 5)");
+            Yin.Result run = yin.run(fact, projection);
+            assertEquals(120L, run.value());
+            int trace = slab.database("yin/trace");
+            int program = slab.database("yin");
+            String inputs = "[#eve/db " + program + " " + run.agent() + "]";
+            try (Read read = slab.read()) {
+                // Which lambdas were applied, and how often: fact (parameters "n") 5 times.
+                assertEquals(5L, read.query(trace,
+                        "[:find (count ?s) . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :call]"
+                                + " [?s :trace/node ?n] [$prog ?n :yin/params \"n\"]]",
+                        inputs));
+                assertEquals(120L, read.query(trace,
+                        "[:find ?v . :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/kind :done]"
+                                + " [?s :trace/value ?v]]",
+                        inputs));
+                assertEquals(Set.of(List.of(1L)), read.querySet(trace,
+                        "[:find ?r :in $ $prog ?a :where [?s :trace/agent ?a] [?s :trace/run ?r]]", inputs));
+            }
+            yin.setTrace(false);
+            assertFalse(yin.trace());
+            Yin.Result untraced = yin.run(fact, projection);
+            try (Read read = slab.read()) {
+                assertNull(read.query(trace, "[:find (count ?s) . :in $ ?a :where [?s :trace/agent ?a]]",
+                        "[" + untraced.agent() + "]"));
+            }
         }
     }
 
