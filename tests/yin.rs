@@ -340,3 +340,76 @@ fn a_worker_process_traces_its_runs_for_the_parent_to_query() {
                    [?s :trace/kind :resume] [?s :trace/value ?v]]";
     assert_eq!(trace_query(&slab, resumed, parked), "5");
 }
+
+/// Resumes agent `{sleeper}` and puts 1 then 2 on a stream it makes, with a long
+/// computation between: a worker is killed during that computation.
+const KILLED_MID_RUN: &str = "
+(defn spin [n] (if (= n 0) 0 (spin (- n 1))))
+(let [s (stream/make)]
+  (stream/put s 1)
+  (resume {sleeper} 7)
+  (spin {spins})
+  (stream/put s 2)
+  s)";
+
+#[test]
+fn an_agent_whose_worker_is_killed_is_taken_over_without_repeating_its_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("takeover.slab");
+    for code in [0u64, 1] {
+        let slab = Slab::open(&path).unwrap();
+        let yin = Yin::open(&slab, "yin").unwrap();
+        let sleeper_program = yin.compile("(+ 1 (park))").unwrap();
+        let RunOutcome::Parked { agent: sleeper, .. } =
+            yin.run(sleeper_program, projection(code)).unwrap().outcome
+        else {
+            panic!()
+        };
+        // Long enough that the kill lands in the middle, even on a fast machine.
+        let spins = if code == 0 { 150_000 } else { 1_500_000 };
+        let source = KILLED_MID_RUN
+            .replace("{sleeper}", &sleeper.to_string())
+            .replace("{spins}", &spins.to_string());
+        let agent = yin
+            .spawn(yin.compile(&source).unwrap(), projection(code))
+            .unwrap();
+
+        let worker = spawn("child_worker", &path, &[("EVE_IDLE_MS", "60000".into())]);
+        // The worker has run the agent's effects and is in the long computation.
+        common::wait_until(Duration::from_secs(60), || {
+            yin.agent(sleeper).unwrap().state == AgentState::Runnable
+        });
+        let running = yin.agent(agent).unwrap();
+        assert_eq!(
+            running.state,
+            AgentState::Running,
+            "the spin ended too soon"
+        );
+        assert_eq!(running.owner, worker.pid() as u64);
+        assert_eq!(yin.recover().unwrap(), 0, "a live worker's agent was taken");
+        worker.kill9();
+        worker.reap();
+        assert_eq!(yin.agent(agent).unwrap().state, AgentState::Running);
+
+        assert_eq!(yin.recover().unwrap(), 1);
+        assert_eq!(yin.recover().unwrap(), 0, "taken over twice");
+        assert_eq!(yin.agent(agent).unwrap().state, AgentState::Runnable);
+        let report = yin.work(Duration::ZERO, None).unwrap();
+        assert_eq!((report.taken, report.finished), (2, 2), "{report:?}");
+
+        // The sleeper was resumed once, by the effect committed before the kill.
+        assert_eq!(yin.agent(sleeper).unwrap().result, Some(Value::Int(8)));
+        let info = yin.agent(agent).unwrap();
+        assert_eq!(info.runs, 2);
+        let Some(Value::Stream(stream)) = info.result else {
+            panic!("{info:?}")
+        };
+        // The stream made before the kill, holding each value once.
+        let cursor = yin.cursor(stream).unwrap();
+        let mut values = Vec::new();
+        while let Some(v) = yin.next(cursor).unwrap() {
+            values.push(v);
+        }
+        assert_eq!(values, vec![Value::Int(1), Value::Int(2)]);
+    }
+}

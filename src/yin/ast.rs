@@ -85,6 +85,12 @@ impl VmOp {
     }
 
     /// How many operands the operation takes.
+    /// Does the operation act on the world outside the agent (streams, other agents)?
+    /// The runtime performs those, committed with the agent's state after them.
+    pub fn is_effect(self) -> bool {
+        !matches!(self, VmOp::Park | VmOp::StoreGet | VmOp::StorePut)
+    }
+
     pub fn arity(self) -> usize {
         match self {
             VmOp::Park | VmOp::StoreGet | VmOp::StreamMake => 0,

@@ -1,5 +1,5 @@
-//! What both projections share: the outcome of a run, the effects a program has on the
-//! world outside its agent (streams, waking other agents), and applying functions.
+//! What both projections share: the outcome of a run (finished, parked, or asking for an
+//! effect on the world outside its agent), variable lookup, binding and applying functions.
 
 use super::ast::VmOp;
 use super::prims;
@@ -13,6 +13,32 @@ pub enum Outcome<S> {
     Done(Value),
     /// The agent suspended; its state continues with the value it is resumed with.
     Parked { reason: Wait, state: S },
+    /// The program asks for an operation on the world outside its agent (a stream, another
+    /// agent): the runtime performs it and continues `state` with its result. Stopping
+    /// here lets the runtime commit the effect together with the state that follows it.
+    Effect {
+        op: VmOp,
+        args: Vec<Value>,
+        state: S,
+    },
+}
+
+impl<S> Outcome<S> {
+    /// The same outcome over another kind of state.
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Outcome<T> {
+        match self {
+            Outcome::Done(v) => Outcome::Done(v),
+            Outcome::Parked { reason, state } => Outcome::Parked {
+                reason,
+                state: f(state),
+            },
+            Outcome::Effect { op, args, state } => Outcome::Effect {
+                op,
+                args,
+                state: f(state),
+            },
+        }
+    }
 }
 
 /// Why an agent parked.
@@ -31,18 +57,6 @@ pub enum Next {
     End,
     /// Nothing yet: the reader parks.
     Empty,
-}
-
-/// The world an agent acts on beyond its own state. The runtime implements it on the slab;
-/// a run with no runtime refuses these operations.
-pub trait Effects {
-    fn stream_make(&mut self) -> Result<u64>;
-    fn stream_put(&mut self, stream: u64, value: &Value) -> Result<()>;
-    fn stream_cursor(&mut self, stream: u64) -> Result<u64>;
-    fn stream_next(&mut self, cursor: u64) -> Result<Next>;
-    fn stream_close(&mut self, stream: u64) -> Result<()>;
-    /// `(resume agent value)`: make a parked agent runnable with `value`.
-    fn resume(&mut self, agent: u64, value: Value) -> Result<()>;
 }
 
 /// A runtime error in a program.
@@ -94,61 +108,30 @@ pub fn bind(
     Ok(closure_env.extend(names.clone(), args))
 }
 
-/// Runs an operation that needs nothing but its operands and the world. Returns `None`
-/// when the agent must park instead (`stream/next` on an empty stream).
-pub fn vm_op(
+/// Runs an operation on the agent's own store (the projections hand every other `:vm`
+/// operation to the runtime as an `Outcome::Effect`).
+pub fn store_op(
     op: VmOp,
     name: Option<&Name>,
     args: Vec<Value>,
     store: &mut Store,
-    effects: &mut dyn Effects,
-) -> Result<Option<Value>> {
-    let id = |v: &Value, want: &str| -> Result<u64> {
-        match (v, want) {
-            (Value::Stream(s), "stream") => Ok(*s),
-            (Value::Cursor(c), "cursor") => Ok(*c),
-            (Value::Int(i), "agent") if *i >= 0 => Ok(*i as u64),
-            (other, _) => Err(error(format!(
-                "{}: expected a {want}, got {}",
-                op.keyword(),
-                other.type_name()
-            ))),
-        }
-    };
-    Ok(Some(match op {
-        // Each projection parks itself; reaching here is a projection's mistake.
-        VmOp::Park => return Err(error("park reached the shared operations")),
+) -> Result<Value> {
+    match op {
         VmOp::StoreGet => {
             let key = name.ok_or_else(|| error("store-get without a key"))?;
-            store.get(key).cloned().unwrap_or(Value::Nil)
+            Ok(store.get(key).cloned().unwrap_or(Value::Nil))
         }
         VmOp::StorePut => {
             let key = name.ok_or_else(|| error("store-put without a key"))?;
             let value = args.into_iter().next().unwrap_or(Value::Nil);
             store.insert(key.clone(), value.clone());
-            value
+            Ok(value)
         }
-        VmOp::Resume => {
-            let agent = id(&args[0], "agent")?;
-            effects.resume(agent, args[1].clone())?;
-            Value::Nil
-        }
-        VmOp::StreamMake => Value::Stream(effects.stream_make()?),
-        VmOp::StreamPut => {
-            effects.stream_put(id(&args[0], "stream")?, &args[1])?;
-            args[1].clone()
-        }
-        VmOp::StreamCursor => Value::Cursor(effects.stream_cursor(id(&args[0], "stream")?)?),
-        VmOp::StreamNext => match effects.stream_next(id(&args[0], "cursor")?)? {
-            Next::Value(v) => v,
-            Next::End => Value::Nil,
-            Next::Empty => return Ok(None),
-        },
-        VmOp::StreamClose => {
-            effects.stream_close(id(&args[0], "stream")?)?;
-            Value::Nil
-        }
-    }))
+        other => Err(error(format!(
+            "{} is not an operation on the store",
+            other.keyword()
+        ))),
+    }
 }
 
 /// Applies a built-in.

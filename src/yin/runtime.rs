@@ -20,9 +20,10 @@
 //! that parks on an empty stream is registered in the same commit that finds it empty,
 //! so a value put in between cannot be missed.
 
+use super::ast::VmOp;
 use super::ast::{self, Ast, Attrs};
 use super::image::{self, Reader, Writer};
-use super::machine::{Effects, Next, Outcome, Wait};
+use super::machine::{Next, Outcome, Wait};
 use super::stack::{self, Code};
 use super::trace::{Kind, TraceDb, Tracer};
 use super::value::Value;
@@ -31,8 +32,9 @@ use crate::dao::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hamt::{HamtMap, MapTxn};
 use crate::handle::Slab;
+use crate::slab::process::{current_owner, is_alive, OwnerWord};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -290,12 +292,31 @@ pub struct Yin<'s> {
     tracing: AtomicBool,
     /// The trace database, opened by the first `set_trace(true)`.
     trace_db: Mutex<Option<TraceDb<'s>>>,
+    /// `owner()`'s cache.
+    owner: AtomicU64,
+}
+
+/// What `settle` made of a stretch of a run.
+enum Settled {
+    /// An effect was performed: the machine goes on.
+    Continue(Machine),
+    Ended(RunOutcome),
 }
 
 /// A machine state of either projection.
 enum Machine {
     Walker(walker::State),
     Stack(stack::State),
+}
+
+impl Machine {
+    /// Continues a state stopped at a park or an effect with `value` as its result.
+    fn resume_with(self, value: Value) -> Machine {
+        match self {
+            Machine::Walker(s) => Machine::Walker(s.resume_with(value)),
+            Machine::Stack(s) => Machine::Stack(s.resume_with(value)),
+        }
+    }
 }
 
 impl<'s> Yin<'s> {
@@ -318,6 +339,7 @@ impl<'s> Yin<'s> {
             name: name.to_string(),
             tracing: AtomicBool::new(false),
             trace_db: Mutex::new(None),
+            owner: AtomicU64::new(0),
         })
     }
 
@@ -394,6 +416,7 @@ impl<'s> Yin<'s> {
 
     /// Runs `program` here as a new agent, until it finishes or parks.
     pub fn run(&self, program: u64, projection: Projection) -> Result<Run> {
+        let owner = self.owner();
         let agent = self.table.update(|txn| {
             let id = counter(txn, b"n")?.max(1);
             txn.insert(b"n", &(id + 1).to_le_bytes())?;
@@ -401,9 +424,9 @@ impl<'s> Yin<'s> {
                 AgentState::Running,
                 projection,
                 program,
-                std::process::id() as u64,
+                owner,
                 None,
-                &[IMAGE_FRESH],
+                &runnable_payload(None, &[IMAGE_FRESH]),
             );
             txn.insert(&key(b'a', id), &rec)?;
             let runs = count_run(txn, id)?;
@@ -437,8 +460,9 @@ impl<'s> Yin<'s> {
 
     /// Resumes parked agent `agent` here with `value` as the value of its `(park)`.
     pub fn resume(&self, agent: u64, value: Value) -> Result<Run> {
+        let owner = self.owner();
         let ((program, projection, runs), _) = self.table.update(|txn| {
-            claim(txn, agent, |rec| {
+            claim(txn, agent, owner, Some(&value), |rec| {
                 if rec.state == AgentState::Parked && rec.wait == Some(Wait::Resume) {
                     Ok(())
                 } else {
@@ -449,7 +473,7 @@ impl<'s> Yin<'s> {
                 }
             })
         })?;
-        let (machine, value) = self.thaw(agent, program, projection, Some(value), false)?;
+        let (machine, value) = self.thaw(agent, program, projection)?;
         self.drive(agent, runs, program, projection, machine, value)
     }
 
@@ -460,17 +484,14 @@ impl<'s> Yin<'s> {
             .map(|_| ())
     }
 
-    /// Reads the state image of `agent` (claimed by this thread) in place from its record
-    /// and rebuilds the machine, continued with `value` if given. With `runnable`, the
-    /// record's payload starts with the value to resume with. Returns the machine and the
-    /// value it continues with.
+    /// Reads the payload of `agent` (claimed by this thread) in place from its record — the
+    /// value to continue with, if any, and the state image — and rebuilds the machine.
+    /// Returns the machine and the value it continues with.
     fn thaw(
         &self,
         agent: u64,
         program: u64,
         projection: Projection,
-        value: Option<Value>,
-        runnable: bool,
     ) -> Result<(Machine, Option<Value>)> {
         let guard = self.slab.pin()?;
         let bytes = self
@@ -479,10 +500,10 @@ impl<'s> Yin<'s> {
             .ok_or_else(|| corrupt("a claimed agent vanished"))?;
         let rec = Record::parse(bytes)?;
         let mut r = Reader::new(rec.payload);
-        let mut value = value;
-        if runnable && r.u8()? == 1 {
-            value = Some(r.value()?);
-        }
+        let value = match r.u8()? {
+            0 => None,
+            _ => Some(r.value()?),
+        };
         let resumed = value.clone();
         Ok((
             self.decode(&guard, &mut r, program, projection, value)?,
@@ -547,7 +568,8 @@ impl<'s> Yin<'s> {
 
     /// Continues a state image (from `image`) here with `value`, outside the agent table:
     /// the result, or the image of its next park. Streams and `resume` still act on the
-    /// slab, but a park on an empty stream is not registered as a reader.
+    /// slab, each in its own commit, but a park on an empty stream is not registered as a
+    /// reader.
     pub fn run_image(
         &self,
         program: u64,
@@ -555,7 +577,7 @@ impl<'s> Yin<'s> {
         bytes: &[u8],
         value: Value,
     ) -> Result<ImageRun> {
-        let machine = {
+        let mut machine = {
             let guard = self.slab.pin()?;
             self.decode(
                 &guard,
@@ -566,13 +588,19 @@ impl<'s> Yin<'s> {
             )?
         };
         let mut stats = Stats::default();
-        Ok(match self.step(program, machine, &mut stats, None)? {
-            Outcome::Done(v) => ImageRun::Done(v),
-            Outcome::Parked { state, .. } => ImageRun::Parked(freeze(&state)),
-        })
+        loop {
+            match self.step(program, machine, &mut stats, None)? {
+                Outcome::Done(v) => return Ok(ImageRun::Done(v)),
+                Outcome::Parked { state, .. } => return Ok(ImageRun::Parked(freeze(&state))),
+                Outcome::Effect { op, args, state } => match self.effect(op, &args)? {
+                    Effected::Value(v) => machine = state.resume_with(v),
+                    Effected::Waits(_) => return Ok(ImageRun::Parked(freeze(&state))),
+                },
+            }
+        }
     }
 
-    /// Runs a machine until it finishes or parks.
+    /// Runs a machine until it finishes, parks or asks for an effect.
     fn step(
         &self,
         program: u64,
@@ -580,48 +608,25 @@ impl<'s> Yin<'s> {
         stats: &mut Stats,
         trace: Option<&mut Tracer<'s>>,
     ) -> Result<Outcome<Machine>> {
-        let mut effects = SlabEffects { yin: self };
         let guard = self.slab.pin()?;
         let snapshot = self.db.snapshot(&guard)?;
-        match machine {
+        Ok(match machine {
             Machine::Walker(state) => {
-                walker::run(&snapshot, &self.attrs, state, &mut effects, stats, trace).map(|o| {
-                    match o {
-                        Outcome::Done(v) => Outcome::Done(v),
-                        Outcome::Parked { reason, state } => Outcome::Parked {
-                            reason,
-                            state: Machine::Walker(state),
-                        },
-                    }
-                })
+                walker::run(&snapshot, &self.attrs, state, stats, trace)?.map(Machine::Walker)
             }
             Machine::Stack(state) => {
                 let code = self.code(program)?;
-                stack::run(
-                    &snapshot,
-                    &self.attrs,
-                    &code,
-                    state,
-                    &mut effects,
-                    stats,
-                    trace,
-                )
-                .map(|o| match o {
-                    Outcome::Done(v) => Outcome::Done(v),
-                    Outcome::Parked { reason, state } => Outcome::Parked {
-                        reason,
-                        state: Machine::Stack(state),
-                    },
-                })
+                stack::run(&snapshot, &self.attrs, &code, state, stats, trace)?.map(Machine::Stack)
             }
-        }
+        })
     }
 
     /// Runs a claimed agent (this is its run number `runs`; it continues with `resumed`, if
-    /// given) until it finishes, parks or fails, and records which. A traced run writes its
-    /// last steps before the agent's record; if writing the trace failed, the run still
-    /// ends and is recorded as it would have been untraced, and then the trace's error is
-    /// returned.
+    /// given) until it finishes, parks or fails, and records which. Each effect is
+    /// committed together with the agent's state after it (a checkpoint a takeover starts
+    /// from, see `recover`). A traced run writes its last steps before the agent's record;
+    /// if writing the trace failed, the run still ends and is recorded as it would have
+    /// been untraced, and then the trace's error is returned.
     fn drive(
         &self,
         agent: u64,
@@ -640,16 +645,15 @@ impl<'s> Yin<'s> {
                 t.record(Kind::Resume, 0, 0, resumed.as_ref());
             }
         }
-        let traced = |tracer: &mut Option<Tracer<'s>>, run: Run| -> Result<Run> {
-            match tracer.as_mut() {
-                Some(t) => t.finish().map(|()| run),
-                None => Ok(run),
-            }
-        };
-        loop {
-            let outcome = self.step(program, machine, &mut stats, tracer.as_mut());
-            let outcome = match outcome {
-                Ok(o) => o,
+        let ended = loop {
+            let settled = self
+                .step(program, machine, &mut stats, tracer.as_mut())
+                .and_then(|outcome| {
+                    self.settle(agent, program, projection, outcome, tracer.as_mut())
+                });
+            match settled {
+                Ok(Settled::Continue(next)) => machine = next,
+                Ok(Settled::Ended(outcome)) => break outcome,
                 Err(e) => {
                     let message = e.to_string();
                     let mut e = e;
@@ -659,99 +663,195 @@ impl<'s> Yin<'s> {
                             e = Error::new(e.kind(), format!("{}; and {lost}", e.message()));
                         }
                     }
-                    self.table.insert(
-                        &key(b'a', agent),
-                        &record(
-                            AgentState::Failed,
-                            projection,
-                            program,
-                            0,
-                            None,
-                            message.as_bytes(),
-                        ),
-                    )?;
-                    return Err(e);
-                }
-            };
-            match outcome {
-                Outcome::Done(value) => {
-                    if let Some(t) = tracer.as_mut() {
-                        t.record(Kind::Done, 0, 0, Some(&value));
-                        t.flush();
-                    }
-                    let mut w = Writer::default();
-                    w.value(&value);
-                    let rec = record(AgentState::Done, projection, program, 0, None, &w.out);
-                    self.table.insert(&key(b'a', agent), &rec)?;
-                    return traced(
-                        &mut tracer,
-                        Run {
-                            agent,
-                            outcome: RunOutcome::Done(value),
-                            stats,
-                        },
-                    );
-                }
-                Outcome::Parked { reason, state } => {
-                    if let Some(t) = tracer.as_mut() {
-                        t.record(Kind::Park, 0, 0, None);
-                        t.flush();
-                    }
-                    let image = freeze(&state);
-                    let parked = record(
-                        AgentState::Parked,
+                    let failed = record(
+                        AgentState::Failed,
                         projection,
                         program,
                         0,
-                        Some(reason),
-                        &image,
+                        None,
+                        message.as_bytes(),
                     );
-                    let (delivered, _) = self.table.update(|txn| match reason {
-                        Wait::Resume => {
-                            txn.insert(&key(b'a', agent), &parked)?;
-                            Ok(None)
+                    self.table.insert(&key(b'a', agent), &failed)?;
+                    return Err(e);
+                }
+            }
+        };
+        if let Some(t) = tracer.as_mut() {
+            t.finish()?;
+        }
+        Ok(Run {
+            agent,
+            outcome: ended,
+            stats,
+        })
+    }
+
+    /// Records what one stretch of a run came to: the result, a park, or an effect
+    /// (performed and committed with the state after it, unless it parks the agent).
+    fn settle(
+        &self,
+        agent: u64,
+        program: u64,
+        projection: Projection,
+        outcome: Outcome<Machine>,
+        mut tracer: Option<&mut Tracer<'s>>,
+    ) -> Result<Settled> {
+        match outcome {
+            Outcome::Done(value) => {
+                if let Some(t) = tracer.as_deref_mut() {
+                    t.record(Kind::Done, 0, 0, Some(&value));
+                    t.flush();
+                }
+                let mut w = Writer::default();
+                w.value(&value);
+                let rec = record(AgentState::Done, projection, program, 0, None, &w.out);
+                self.table.insert(&key(b'a', agent), &rec)?;
+                Ok(Settled::Ended(RunOutcome::Done(value)))
+            }
+            Outcome::Parked { reason, state } => {
+                if let Some(t) = tracer.as_deref_mut() {
+                    t.record(Kind::Park, 0, 0, None);
+                    t.flush();
+                }
+                let parked = record(
+                    AgentState::Parked,
+                    projection,
+                    program,
+                    0,
+                    Some(reason),
+                    &freeze(&state),
+                );
+                self.table.insert(&key(b'a', agent), &parked)?;
+                Ok(Settled::Ended(RunOutcome::Parked {
+                    agent,
+                    wait: reason,
+                }))
+            }
+            Outcome::Effect { op, args, state } => {
+                let image = freeze(&state);
+                if let Some(t) = tracer.as_deref_mut() {
+                    // The trace of a run that parks here must be written before its
+                    // record says so: flushed now, with the park step if it looks like
+                    // one (a value put meanwhile shows as a resume right after).
+                    if op == VmOp::StreamNext && self.would_wait(&args)? {
+                        t.record(Kind::Park, 0, 0, None);
+                    }
+                    t.flush();
+                }
+                let owner = self.owner();
+                let (effected, _) = self.table.update(|txn| {
+                    let effected = perform(txn, op, &args)?;
+                    let rec = match &effected {
+                        Effected::Value(v) => record(
+                            AgentState::Running,
+                            projection,
+                            program,
+                            owner,
+                            None,
+                            &runnable_payload(Some(v), &image),
+                        ),
+                        Effected::Waits(cursor) => {
+                            add_waiter(txn, *cursor, agent)?;
+                            let wait = Some(Wait::Stream { cursor: *cursor });
+                            record(AgentState::Parked, projection, program, 0, wait, &image)
                         }
-                        Wait::Stream { cursor } => {
-                            // Looked at again in the commit that registers the reader:
-                            // a value put since `next` found the stream empty is taken now.
-                            match next_in(txn, cursor)? {
-                                Next::Value(v) => Ok(Some(v)),
-                                Next::End => Ok(Some(Value::Nil)),
-                                Next::Empty => {
-                                    add_waiter(txn, cursor, agent)?;
-                                    txn.insert(&key(b'a', agent), &parked)?;
-                                    Ok(None)
-                                }
-                            }
-                        }
-                    })?;
-                    match delivered {
-                        Some(v) => {
-                            if let Some(t) = tracer.as_mut() {
+                    };
+                    txn.insert(&key(b'a', agent), &rec)?;
+                    Ok(effected)
+                })?;
+                match effected {
+                    Effected::Value(v) => {
+                        if op == VmOp::StreamNext {
+                            if let Some(t) = tracer.as_deref_mut() {
                                 t.record(Kind::Resume, 0, 0, Some(&v));
                             }
-                            machine = match state {
-                                Machine::Walker(s) => Machine::Walker(s.resume_with(v)),
-                                Machine::Stack(s) => Machine::Stack(s.resume_with(v)),
-                            };
                         }
-                        None => {
-                            return traced(
-                                &mut tracer,
-                                Run {
-                                    agent,
-                                    outcome: RunOutcome::Parked {
-                                        agent,
-                                        wait: reason,
-                                    },
-                                    stats,
-                                },
-                            )
-                        }
+                        Ok(Settled::Continue(state.resume_with(v)))
                     }
+                    Effected::Waits(cursor) => Ok(Settled::Ended(RunOutcome::Parked {
+                        agent,
+                        wait: Wait::Stream { cursor },
+                    })),
                 }
             }
         }
+    }
+
+    /// Would `stream/next` on the cursor in `args` find nothing now?
+    fn would_wait(&self, args: &[Value]) -> Result<bool> {
+        let Some(Value::Cursor(cursor)) = args.first() else {
+            return Ok(false);
+        };
+        let guard = self.slab.pin()?;
+        let snapshot = self.table.snapshot(&guard)?;
+        let Some(c) = snapshot.get(&key(b'c', *cursor))? else {
+            return Ok(false);
+        };
+        let (stream, position) = (le_u64(c, 0)?, le_u64(c, 8)?);
+        let head = parse_stream(snapshot.get(&key(b's', stream))?, stream)?;
+        Ok(!head.closed && position >= head.len)
+    }
+
+    /// This process as the owner of the agents it runs (pid and start time); cached, and
+    /// read again after a fork.
+    fn owner(&self) -> u64 {
+        let cached = self.owner.load(Ordering::Relaxed);
+        if cached != 0 && OwnerWord(cached).pid() == std::process::id() {
+            return cached;
+        }
+        let me = current_owner().0;
+        self.owner.store(me, Ordering::Relaxed);
+        me
+    }
+
+    /// Takes over every agent whose owner died while running it: it becomes runnable
+    /// again, from its last checkpoint (its claim, or its last effect), and is queued.
+    /// What it computed after that checkpoint is computed again; its effects are not
+    /// repeated, since each was committed with the state after it. Workers call this
+    /// when they find the queue empty; returns how many agents were taken over.
+    pub fn recover(&self) -> Result<u64> {
+        let orphans: Vec<(u64, u64)> = {
+            let guard = self.slab.pin()?;
+            let snapshot = self.table.snapshot(&guard)?;
+            let mut out = Vec::new();
+            for entry in snapshot.iter() {
+                let (k, v) = entry?;
+                if k.len() == 9 && k[0] == b'a' {
+                    let rec = Record::parse(v)?;
+                    if rec.state == AgentState::Running && !is_alive(OwnerWord(rec.owner)) {
+                        out.push((u64::from_be_bytes(k[1..].try_into().unwrap()), rec.owner));
+                    }
+                }
+            }
+            out
+        };
+        let mut taken = 0;
+        for (agent, owner) in orphans {
+            let (requeued, _) = self.table.update(|txn| {
+                let bytes = txn
+                    .get(&key(b'a', agent))?
+                    .ok_or_else(|| corrupt("a running agent vanished"))?
+                    .to_vec();
+                let rec = Record::parse(&bytes)?;
+                // Checked again in the commit: another process may have taken it over.
+                if rec.state != AgentState::Running || rec.owner != owner {
+                    return Ok(false);
+                }
+                let runnable = record(
+                    AgentState::Runnable,
+                    rec.projection,
+                    rec.program,
+                    0,
+                    None,
+                    rec.payload,
+                );
+                txn.insert(&key(b'a', agent), &runnable)?;
+                enqueue(txn, agent)?;
+                Ok(true)
+            })?;
+            taken += requeued as u64;
+        }
+        Ok(taken)
     }
 
     /// Takes agents from the run queue and runs them, until the queue is empty (and stays
@@ -769,6 +869,8 @@ impl<'s> Yin<'s> {
     ) -> Result<WorkReport> {
         let mut report = WorkReport::default();
         let mut idle_since: Option<Instant> = None;
+        let mut recovered_at: Option<Instant> = None;
+        let owner = self.owner();
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(report);
@@ -783,7 +885,7 @@ impl<'s> Yin<'s> {
                 let id = le_u64(txn.get(&slot)?.ok_or_else(|| corrupt("a queue hole"))?, 0)?;
                 txn.remove(&slot)?;
                 txn.insert(b"qh", &(head + 1).to_le_bytes())?;
-                let (program, projection, runs) = claim(txn, id, |rec| {
+                let (program, projection, runs) = claim(txn, id, owner, None, |rec| {
                     if rec.state == AgentState::Runnable {
                         Ok(())
                     } else {
@@ -793,6 +895,14 @@ impl<'s> Yin<'s> {
                 Ok(Some((id, program, projection, runs)))
             })?;
             let Some((agent, program, projection, runs)) = taken else {
+                // An empty queue is the moment to look for agents whose worker died: once
+                // when it turns empty, then every second while it stays so.
+                if recovered_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    recovered_at = Some(Instant::now());
+                    if self.recover()? > 0 {
+                        continue;
+                    }
+                }
                 let since = *idle_since.get_or_insert_with(Instant::now);
                 let left = idle.saturating_sub(since.elapsed());
                 if left.is_zero() {
@@ -803,12 +913,13 @@ impl<'s> Yin<'s> {
                 continue;
             };
             idle_since = None;
+            recovered_at = None;
             report.taken += 1;
-            let run =
-                self.thaw(agent, program, projection, None, true)
-                    .and_then(|(machine, value)| {
-                        self.drive(agent, runs, program, projection, machine, value)
-                    });
+            let run = self
+                .thaw(agent, program, projection)
+                .and_then(|(machine, value)| {
+                    self.drive(agent, runs, program, projection, machine, value)
+                });
             match &run {
                 Ok(Run {
                     outcome: RunOutcome::Done(_),
@@ -836,7 +947,7 @@ impl<'s> Yin<'s> {
             state: rec.state,
             projection: rec.projection,
             program: rec.program,
-            owner: rec.owner,
+            owner: OwnerWord(rec.owner).pid() as u64,
             wait: rec.wait,
             result: None,
             error: None,
@@ -898,28 +1009,50 @@ impl<'s> Yin<'s> {
 
 /// Streams from the host's side: the same operations programs have.
 impl Yin<'_> {
+    /// Performs one effect in its own commit.
+    fn effect(&self, op: VmOp, args: &[Value]) -> Result<Effected> {
+        Ok(self.table.update(|txn| perform(txn, op, args))?.0)
+    }
+
+    fn effect_value(&self, op: VmOp, args: &[Value]) -> Result<Value> {
+        match self.effect(op, args)? {
+            Effected::Value(v) => Ok(v),
+            Effected::Waits(_) => Err(corrupt("an effect that cannot wait waited")),
+        }
+    }
+
     /// A new, open, empty stream.
     pub fn stream_make(&self) -> Result<u64> {
-        SlabEffects { yin: self }.stream_make()
+        match self.effect_value(VmOp::StreamMake, &[])? {
+            Value::Stream(id) => Ok(id),
+            _ => Err(corrupt("stream/make made no stream")),
+        }
     }
 
     /// Appends `value`; readers parked on the stream are queued with it.
     pub fn put(&self, stream: u64, value: &Value) -> Result<()> {
-        SlabEffects { yin: self }.stream_put(stream, value)
+        self.effect_value(VmOp::StreamPut, &[Value::Stream(stream), value.clone()])
+            .map(|_| ())
     }
 
     /// A new cursor at the start of `stream`.
     pub fn cursor(&self, stream: u64) -> Result<u64> {
-        SlabEffects { yin: self }.stream_cursor(stream)
+        match self.effect_value(VmOp::StreamCursor, &[Value::Stream(stream)])? {
+            Value::Cursor(id) => Ok(id),
+            _ => Err(corrupt("stream/cursor made no cursor")),
+        }
     }
 
     /// The next value under `cursor`, advancing it; `None` if there is none yet, or the
     /// stream is closed and read to its end (`closed` tells which).
     pub fn next(&self, cursor: u64) -> Result<Option<Value>> {
-        Ok(match (SlabEffects { yin: self }).stream_next(cursor)? {
-            Next::Value(v) => Some(v),
-            Next::End | Next::Empty => None,
-        })
+        Ok(self
+            .table
+            .update(|txn| next_in(txn, cursor))
+            .map(|(next, _)| match next {
+                Next::Value(v) => Some(v),
+                Next::End | Next::Empty => None,
+            })?)
     }
 
     /// Whether `stream` is closed.
@@ -931,7 +1064,8 @@ impl Yin<'_> {
 
     /// Closes `stream`; parked readers are queued with nil.
     pub fn close(&self, stream: u64) -> Result<()> {
-        SlabEffects { yin: self }.stream_close(stream)
+        self.effect_value(VmOp::StreamClose, &[Value::Stream(stream)])
+            .map(|_| ())
     }
 }
 
@@ -1064,12 +1198,16 @@ fn add_waiter(txn: &mut MapTxn<'_>, cursor: u64, agent: u64) -> Result<()> {
     write_stream(txn, stream, &head)
 }
 
-/// Takes `agent` to run in this process: its record must pass `allowed`; it becomes
-/// `Running` with this process as owner, keeping its payload, and its run is counted.
+/// Takes `agent` to run in the process `owner`: its record must pass `allowed`; it becomes
+/// `Running`, and its run is counted. A runnable agent keeps its payload; a parked one
+/// (`value` given: what it is resumed with) gets a runnable payload of `value` and its
+/// image, so that a takeover after the owner died can continue it the same way.
 /// Returns its program, projection and run number.
 fn claim(
     txn: &mut MapTxn<'_>,
     agent: u64,
+    owner: u64,
+    value: Option<&Value>,
     allowed: impl Fn(&Record<'_>) -> Result<()>,
 ) -> Result<(u64, Projection, u64)> {
     let bytes = txn
@@ -1078,14 +1216,21 @@ fn claim(
         .to_vec();
     let rec = Record::parse(&bytes)?;
     allowed(&rec)?;
-    let owner = std::process::id() as u64;
+    let resumed;
+    let payload = match value {
+        None => rec.payload,
+        Some(v) => {
+            resumed = runnable_payload(Some(v), rec.payload);
+            &resumed[..]
+        }
+    };
     let claimed = record(
         AgentState::Running,
         rec.projection,
         rec.program,
         owner,
         None,
-        rec.payload,
+        payload,
     );
     txn.insert(&key(b'a', agent), &claimed)?;
     let runs = count_run(txn, agent)?;
@@ -1105,82 +1250,115 @@ fn new_id(txn: &mut MapTxn<'_>) -> Result<u64> {
     Ok(id)
 }
 
-/// The world of an agent run by this runtime: the agent table on the slab.
-struct SlabEffects<'y, 's> {
-    yin: &'y Yin<'s>,
+/// What an effect came to inside its commit.
+enum Effected {
+    Value(Value),
+    /// `stream/next` found its stream empty and open: the reader waits at this cursor.
+    Waits(u64),
 }
 
-impl Effects for SlabEffects<'_, '_> {
-    fn stream_make(&mut self) -> Result<u64> {
-        let (id, _) = self.yin.table.update(|txn| {
-            let id = new_id(txn)?;
-            let head = StreamHead {
-                closed: false,
-                len: 0,
-                waiters: Vec::new(),
-            };
-            write_stream(txn, id, &head)?;
-            Ok(id)
-        })?;
-        Ok(id)
-    }
-
-    /// Appends the value and hands it to every reader parked at its index, queueing them.
-    fn stream_put(&mut self, stream: u64, value: &Value) -> Result<()> {
-        let mut w = Writer::default();
-        w.value(value);
-        self.yin.table.update(|txn| {
-            let mut head = read_stream(txn, stream)?;
-            if head.closed {
-                return Err(invalid(format!("stream {stream} is closed")));
+/// Performs the effect `op` of a program (or a host) with operands `args` in `txn`.
+fn perform(txn: &mut MapTxn<'_>, op: VmOp, args: &[Value]) -> Result<Effected> {
+    let arg = |i: usize| -> Result<&Value> {
+        args.get(i).ok_or_else(|| {
+            invalid(format!(
+                "{} takes {} operands, it got {}",
+                op.keyword(),
+                op.arity(),
+                args.len()
+            ))
+        })
+    };
+    let id = |i: usize, want: &str| -> Result<u64> {
+        match (arg(i)?, want) {
+            (Value::Stream(s), "stream") => Ok(*s),
+            (Value::Cursor(c), "cursor") => Ok(*c),
+            (Value::Int(a), "agent") if *a >= 0 => Ok(*a as u64),
+            (other, _) => Err(invalid(format!(
+                "{}: expected a {want}, got {}",
+                op.keyword(),
+                other.type_name()
+            ))),
+        }
+    };
+    Ok(Effected::Value(match op {
+        VmOp::StreamMake => Value::Stream(make_in(txn)?),
+        VmOp::StreamPut => {
+            put_in(txn, id(0, "stream")?, arg(1)?)?;
+            arg(1)?.clone()
+        }
+        VmOp::StreamCursor => Value::Cursor(cursor_in(txn, id(0, "stream")?)?),
+        VmOp::StreamNext => {
+            let cursor = id(0, "cursor")?;
+            match next_in(txn, cursor)? {
+                Next::Value(v) => v,
+                Next::End => Value::Nil,
+                Next::Empty => return Ok(Effected::Waits(cursor)),
             }
-            let index = head.len;
-            txn.insert(&item_key(stream, index), &w.out)?;
-            head.len += 1;
-            let mut still = Vec::new();
-            for (agent, cursor) in std::mem::take(&mut head.waiters) {
-                let (_, position) = read_cursor(txn, cursor)?;
-                if position == index {
-                    write_cursor(txn, cursor, stream, position + 1)?;
-                    wake_in(txn, agent, value, Wait::Stream { cursor })?;
-                } else {
-                    still.push((agent, cursor));
-                }
-            }
-            head.waiters = still;
-            write_stream(txn, stream, &head)
-        })?;
-        Ok(())
-    }
+        }
+        VmOp::StreamClose => {
+            close_in(txn, id(0, "stream")?)?;
+            Value::Nil
+        }
+        VmOp::Resume => {
+            wake_in(txn, id(0, "agent")?, arg(1)?, Wait::Resume)?;
+            Value::Nil
+        }
+        VmOp::Park | VmOp::StoreGet | VmOp::StorePut => {
+            return Err(invalid(format!("{} is not an effect", op.keyword())))
+        }
+    }))
+}
 
-    fn stream_cursor(&mut self, stream: u64) -> Result<u64> {
-        let (id, _) = self.yin.table.update(|txn| {
-            read_stream(txn, stream)?;
-            let id = new_id(txn)?;
-            write_cursor(txn, id, stream, 0)?;
-            Ok(id)
-        })?;
-        Ok(id)
-    }
+fn make_in(txn: &mut MapTxn<'_>) -> Result<u64> {
+    let id = new_id(txn)?;
+    let head = StreamHead {
+        closed: false,
+        len: 0,
+        waiters: Vec::new(),
+    };
+    write_stream(txn, id, &head)?;
+    Ok(id)
+}
 
-    fn stream_next(&mut self, cursor: u64) -> Result<Next> {
-        Ok(self.yin.table.update(|txn| next_in(txn, cursor))?.0)
+/// Appends the value and hands it to every reader parked at its index, queueing them.
+fn put_in(txn: &mut MapTxn<'_>, stream: u64, value: &Value) -> Result<()> {
+    let mut head = read_stream(txn, stream)?;
+    if head.closed {
+        return Err(invalid(format!("stream {stream} is closed")));
     }
+    let mut w = Writer::default();
+    w.value(value);
+    let index = head.len;
+    txn.insert(&item_key(stream, index), &w.out)?;
+    head.len += 1;
+    let mut still = Vec::new();
+    for (agent, cursor) in std::mem::take(&mut head.waiters) {
+        let (_, position) = read_cursor(txn, cursor)?;
+        if position == index {
+            write_cursor(txn, cursor, stream, position + 1)?;
+            wake_in(txn, agent, value, Wait::Stream { cursor })?;
+        } else {
+            still.push((agent, cursor));
+        }
+    }
+    head.waiters = still;
+    write_stream(txn, stream, &head)
+}
 
-    /// Closes the stream; readers parked on it are woken with nil.
-    fn stream_close(&mut self, stream: u64) -> Result<()> {
-        self.yin.table.update(|txn| {
-            let mut head = read_stream(txn, stream)?;
-            head.closed = true;
-            for (agent, cursor) in std::mem::take(&mut head.waiters) {
-                wake_in(txn, agent, &Value::Nil, Wait::Stream { cursor })?;
-            }
-            write_stream(txn, stream, &head)
-        })?;
-        Ok(())
-    }
+fn cursor_in(txn: &mut MapTxn<'_>, stream: u64) -> Result<u64> {
+    read_stream(txn, stream)?;
+    let id = new_id(txn)?;
+    write_cursor(txn, id, stream, 0)?;
+    Ok(id)
+}
 
-    fn resume(&mut self, agent: u64, value: Value) -> Result<()> {
-        self.yin.wake(agent, &value)
+/// Closes the stream; readers parked on it are woken with nil.
+fn close_in(txn: &mut MapTxn<'_>, stream: u64) -> Result<()> {
+    let mut head = read_stream(txn, stream)?;
+    head.closed = true;
+    for (agent, cursor) in std::mem::take(&mut head.waiters) {
+        wake_in(txn, agent, &Value::Nil, Wait::Stream { cursor })?;
     }
+    write_stream(txn, stream, &head)
 }

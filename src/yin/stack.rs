@@ -7,7 +7,7 @@
 //! caller's frame instead of pushing one.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, error, global, vm_op, Effects, Outcome, Wait};
+use super::machine::{apply_prim, bind, error, global, store_op, Outcome, Wait};
 use super::trace::{Kind, Tracer};
 use super::value::{Closure, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
@@ -340,7 +340,6 @@ pub fn run(
     attrs: &Attrs,
     code: &Code,
     mut s: State,
-    effects: &mut dyn Effects,
     stats: &mut Stats,
     mut trace: Option<&mut Tracer<'_>>,
 ) -> Result<Outcome<State>> {
@@ -460,19 +459,11 @@ pub fn run(
                         _ => None,
                     },
                 };
-                let cursor = match (op, args.first()) {
-                    (VmOp::StreamNext, Some(Value::Cursor(c))) => *c,
-                    _ => 0,
-                };
-                match vm_op(op, name.as_ref(), args, &mut s.store, effects)? {
-                    Some(v) => s.stack.push(v),
-                    None => {
-                        return Ok(Outcome::Parked {
-                            reason: Wait::Stream { cursor },
-                            state: s,
-                        })
-                    }
+                if op.is_effect() {
+                    return Ok(Outcome::Effect { op, args, state: s });
                 }
+                let value = store_op(op, name.as_ref(), args, &mut s.store)?;
+                s.stack.push(value);
             }
         }
     }

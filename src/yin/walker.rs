@@ -7,7 +7,7 @@
 //! back — so a call in tail position runs in constant continuation depth.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, error, lookup, vm_op, Effects, Outcome, Wait};
+use super::machine::{apply_prim, bind, error, lookup, store_op, Outcome, Wait};
 use super::trace::{Kind, Tracer};
 use super::value::{Closure, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
@@ -87,6 +87,8 @@ enum Step {
     /// A closure of this `:lambda` was applied; its body comes next.
     Call(u64, Control),
     Park(Wait),
+    /// An operation on the world outside the agent: the runtime performs it.
+    Effect(VmOp, Vec<Value>),
 }
 
 /// Runs `state` until the program finishes or parks. With a tracer, every step is
@@ -96,7 +98,6 @@ pub fn run(
     db: &DbSnapshot<'_>,
     attrs: &Attrs,
     mut state: State,
-    effects: &mut dyn Effects,
     stats: &mut Stats,
     mut trace: Option<&mut Tracer<'_>>,
 ) -> Result<Outcome<State>> {
@@ -111,10 +112,10 @@ pub fn run(
             }
         }
         let step = match control {
-            Control::Eval(e, env) => eval(db, attrs, e, env, &mut state, effects)?,
+            Control::Eval(e, env) => eval(db, attrs, e, env, &mut state)?,
             Control::Return(value) => match state.frames.pop() {
                 None => return Ok(Outcome::Done(value)),
-                Some(frame) => give(db, attrs, frame, value, &mut state, effects)?,
+                Some(frame) => give(db, attrs, frame, value, &mut state)?,
             },
         };
         match step {
@@ -126,18 +127,12 @@ pub fn run(
                 state.control = control
             }
             Step::Park(reason) => return Ok(Outcome::Parked { reason, state }),
+            Step::Effect(op, args) => return Ok(Outcome::Effect { op, args, state }),
         }
     }
 }
 
-fn eval(
-    db: &DbSnapshot<'_>,
-    attrs: &Attrs,
-    e: u64,
-    env: Env,
-    state: &mut State,
-    effects: &mut dyn Effects,
-) -> Result<Step> {
+fn eval(db: &DbSnapshot<'_>, attrs: &Attrs, e: u64, env: Env, state: &mut State) -> Result<Step> {
     let node = Node::read(db, attrs, e)?;
     Ok(match node.kind() {
         NodeType::Literal => Step::Go(Control::Return(super::literal(node.value.as_ref())?)),
@@ -173,7 +168,7 @@ fn eval(
             let mut pending = node.operands_in_order(db, attrs, e)?;
             let then = Then::Vm(op, node.name.as_deref().map(Name::from));
             if pending.is_empty() {
-                finish(db, attrs, then, Vec::new(), state, effects)?
+                finish(db, attrs, then, Vec::new(), state)?
             } else {
                 // Popped from the end: the first operand is evaluated now, the rest later.
                 let first = pending.remove(0);
@@ -197,7 +192,6 @@ fn give(
     frame: Frame,
     value: Value,
     state: &mut State,
-    effects: &mut dyn Effects,
 ) -> Result<Step> {
     Ok(match frame {
         Frame::If {
@@ -229,7 +223,7 @@ fn give(
                     });
                     Step::Go(Control::Eval(next, env))
                 }
-                None => finish(db, attrs, then, done, state, effects)?,
+                None => finish(db, attrs, then, done, state)?,
             }
         }
     })
@@ -242,7 +236,6 @@ fn finish(
     then: Then,
     mut values: Vec<Value>,
     state: &mut State,
-    effects: &mut dyn Effects,
 ) -> Result<Step> {
     match then {
         Then::Apply => {
@@ -250,18 +243,13 @@ fn finish(
             let operator = values.pop().expect("the operator was evaluated first");
             apply(db, attrs, operator, args)
         }
-        Then::Vm(op, name) => {
-            let cursor = match (op, values.first()) {
-                (VmOp::StreamNext, Some(Value::Cursor(c))) => *c,
-                _ => 0,
-            };
-            Ok(
-                match vm_op(op, name.as_ref(), values, &mut state.store, effects)? {
-                    Some(v) => Step::Go(Control::Return(v)),
-                    None => Step::Park(Wait::Stream { cursor }),
-                },
-            )
-        }
+        Then::Vm(op, _) if op.is_effect() => Ok(Step::Effect(op, values)),
+        Then::Vm(op, name) => Ok(Step::Go(Control::Return(store_op(
+            op,
+            name.as_ref(),
+            values,
+            &mut state.store,
+        )?))),
     }
 }
 
