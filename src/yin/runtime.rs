@@ -729,12 +729,14 @@ impl<'s> Yin<'s> {
             }
             Outcome::Effect { op, args, state } => {
                 let image = freeze(&state);
+                let mut traced_park = false;
                 if let Some(t) = tracer.as_deref_mut() {
                     // The trace of a run that parks here must be written before its
                     // record says so: flushed now, with the park step if it looks like
                     // one (a value put meanwhile shows as a resume right after).
                     if op == VmOp::StreamNext && self.would_wait(&args)? {
                         t.record(Kind::Park, 0, 0, None);
+                        traced_park = true;
                     }
                     t.flush();
                 }
@@ -761,10 +763,8 @@ impl<'s> Yin<'s> {
                 })?;
                 match effected {
                     Effected::Value(v) => {
-                        if op == VmOp::StreamNext {
-                            if let Some(t) = tracer.as_deref_mut() {
-                                t.record(Kind::Resume, 0, 0, Some(&v));
-                            }
+                        if let (true, Some(t)) = (traced_park, tracer) {
+                            t.record(Kind::Resume, 0, 0, Some(&v));
                         }
                         Ok(Settled::Continue(state.resume_with(v)))
                     }
@@ -1046,13 +1046,12 @@ impl Yin<'_> {
     /// The next value under `cursor`, advancing it; `None` if there is none yet, or the
     /// stream is closed and read to its end (`closed` tells which).
     pub fn next(&self, cursor: u64) -> Result<Option<Value>> {
-        Ok(self
-            .table
+        self.table
             .update(|txn| next_in(txn, cursor))
             .map(|(next, _)| match next {
                 Next::Value(v) => Some(v),
                 Next::End | Next::Empty => None,
-            })?)
+            })
     }
 
     /// Whether `stream` is closed.
