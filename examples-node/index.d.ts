@@ -621,6 +621,11 @@ export class Yin {
   agents(): (number | bigint)[];
   queued(): number;
   /**
+   * Takes over agents whose owning process died while running them: each is queued again
+   * from its last checkpoint, without repeating its effects. Returns how many.
+   */
+  recover(): number;
+  /**
    * Turns the execution trace on or off for runs through this handle: every step becomes
    * datoms (:trace/agent, :trace/run, :trace/step, :trace/kind, :trace/node, :trace/value,
    * :trace/depth) in the database `<name>/trace`, queryable with read.query().

@@ -326,6 +326,16 @@ module.exports = function makeYin(addon, Keyword, EdnSymbol) {
     }
 
     /**
+     * Takes over every agent whose owning process died while running it: each is queued
+     * again from its last checkpoint (when it was taken to run, or its last stream
+     * operation or resume); its effects are not repeated. `work` does this by itself when
+     * the queue is empty. Returns how many were taken over.
+     */
+    recover() {
+      return native.recover(this._handle);
+    }
+
+    /**
      * Turns the execution trace on or off for runs through this handle. While on, every
      * step is written as datoms to the database `<name>/trace` on the same slab
      * (:trace/agent, :trace/run, :trace/step, :trace/kind, :trace/node, :trace/value,

@@ -1117,6 +1117,18 @@ enum eve_status eve_yin_agents(struct eve_yin *yin, uint64_t *ids, size_t capaci
 // described above; handles need no such care (bad ones are reported, not followed).
 enum eve_status eve_yin_queued(struct eve_yin *yin, uint64_t *count);
 
+// Takes over every agent whose owning process died while running it (killed, crashed):
+// each becomes runnable again from its last checkpoint — the moment it was taken to run,
+// or its last effect (stream operation or resume), whichever came last — and is queued
+// for a worker. Work it did after that checkpoint is done again; its effects are not
+// repeated. `eve_yin_work` does this by itself when it finds the queue empty. Stores the
+// number of agents taken over in `*count` (may be NULL).
+//
+// # Safety
+// Every pointer argument that is not NULL must be valid for the reads and writes
+// described above; handles need no such care (bad ones are reported, not followed).
+enum eve_status eve_yin_recover(struct eve_yin *yin, uint64_t *count);
+
 // Turns the execution trace on (`on` != 0) or off for runs through this handle
 // (`eve_yin_run`, `eve_yin_resume`, `eve_yin_work`), from their next run on. While on,
 // every step is written as datoms to the database `<name>/trace` on the same slab, which

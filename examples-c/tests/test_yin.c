@@ -1,7 +1,9 @@
 /* Yin through the C ABI: programs compiled and run on both projections, an agent parked
  * and resumed (in this process and in a forked child on the same slab file), workers,
  * agent records, streams, and the errors bad input gets. */
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -241,6 +243,84 @@ static void park_here_resume_in_child(void) {
     unlink(path);
 }
 
+static uint32_t agent_state(eve_yin *yin, uint64_t agent, uint64_t *owner) {
+    struct eve_yin_agent_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_OK(eve_yin_agent(yin, agent, &info));
+    if (owner) *owner = info.owner;
+    return info.state;
+}
+
+/* A forked worker takes an agent, runs its first effect, and is killed with SIGKILL in
+ * the middle of a long computation: eve_yin_recover queues the agent again, and it
+ * finishes here without repeating the effect (a second resume of the sleeper would fail). */
+static void killed_worker_taken_over(void) {
+    char path[512];
+    temp_slab_path(path, sizeof path, "yin-kill");
+    eve_slab *slab = NULL;
+    eve_yin *yin = NULL;
+    uint64_t sleeper_program = 0, program = 0, agent = 0, owner = 0, taken = 99;
+    struct eve_yin_result run;
+    memset(&run, 0, sizeof run);
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_OK(eve_yin_open(slab, "yin", &yin));
+    CHECK_OK(eve_yin_compile(yin, "(+ 1 (park))", &sleeper_program));
+    CHECK_OK(eve_yin_run(yin, sleeper_program, EVE_YIN_STACK, &run));
+    CHECK(run.state == EVE_YIN_PARKED);
+    uint64_t sleeper = run.agent;
+    char source[256];
+    snprintf(source, sizeof source,
+             "(defn spin [n] (if (= n 0) 0 (spin (- n 1)))) "
+             "(resume %llu 7) (spin 5000000) :finished",
+             (unsigned long long)sleeper);
+    CHECK_OK(eve_yin_compile(yin, source, &program));
+    CHECK_OK(eve_yin_spawn(yin, program, EVE_YIN_STACK, &agent));
+
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        eve_slab *s = NULL;
+        eve_yin *y = NULL;
+        struct eve_yin_work_report report;
+        if (eve_slab_open(path, NULL, &s) != EVE_OK || eve_yin_open(s, "yin", &y) != EVE_OK ||
+            eve_yin_work(y, 60000, -1, &report) != EVE_OK)
+            fprintf(stderr, "worker: %s\n", eve_last_error_message());
+        _exit(2); /* not reached when all goes well: killed first */
+    }
+    CHECK(child > 0);
+    /* The worker resumed the sleeper (its first effect) and is spinning. */
+    for (int i = 0; i < 30000 && agent_state(yin, sleeper, NULL) != EVE_YIN_RUNNABLE; i++) usleep(1000);
+    CHECK(agent_state(yin, sleeper, NULL) == EVE_YIN_RUNNABLE);
+    CHECK(agent_state(yin, agent, &owner) == EVE_YIN_RUNNING);
+    CHECK(owner == (uint64_t)child);
+    CHECK_OK(eve_yin_recover(yin, &taken));
+    CHECK(taken == 0); /* its worker is alive */
+    CHECK(kill(child, SIGKILL) == 0);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK(agent_state(yin, agent, NULL) == EVE_YIN_RUNNING);
+
+    CHECK_OK(eve_yin_recover(yin, &taken));
+    CHECK(taken == 1);
+    CHECK(agent_state(yin, agent, NULL) == EVE_YIN_RUNNABLE);
+    struct eve_yin_work_report report;
+    memset(&report, 0, sizeof report);
+    CHECK_OK(eve_yin_work(yin, 0, -1, &report));
+    CHECK(report.taken == 2 && report.finished == 2 && report.failed == 0);
+    struct eve_yin_agent_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_OK(eve_yin_agent(yin, sleeper, &info));
+    CHECK(info.result_edn != NULL && strcmp(info.result_edn, "8") == 0);
+    CHECK_OK(eve_yin_agent(yin, agent, &info));
+    CHECK(info.result_edn != NULL && strcmp(info.result_edn, ":finished") == 0);
+    CHECK_OK(eve_yin_recover(yin, NULL));
+    CHECK_STATUS(eve_yin_recover(NULL, &taken), EVE_ERR_NULL_POINTER);
+    CHECK_OK(eve_yin_close(yin));
+    CHECK_OK(eve_slab_close(slab));
+    unlink(path);
+}
+
 /* Runs `query` on the trace database with the program database as `$prog` and the agent
  * as `?a`; returns 1 if the answer prints as `expected`. */
 static int trace_says(eve_slab *slab, uint32_t trace, uint32_t prog, uint64_t agent,
@@ -312,5 +392,6 @@ int main(void) {
     unlink(path);
 
     park_here_resume_in_child();
+    killed_worker_taken_over();
     return finish("test_yin");
 }

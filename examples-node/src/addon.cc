@@ -2016,6 +2016,12 @@ Napi::Value YinQueued(const Napi::CallbackInfo& info) {
   return U64Value(info.Env(), count);
 }
 
+Napi::Value YinRecover(const Napi::CallbackInfo& info) {
+  uint64_t count = 0;
+  Check(info.Env(), eve_yin_recover(YinArg(info), &count));
+  return U64Value(info.Env(), count);
+}
+
 Napi::Value YinSetTrace(const Napi::CallbackInfo& info) {
   eve_yin* yin = YinArg(info);
   if (info.Length() < 2 || !info[1].IsBoolean()) {
@@ -2092,6 +2098,7 @@ void DefineYin(Napi::Env env, Napi::Object exports) {
   yin.Set("agent", Napi::Function::New(env, YinAgent, "agent"));
   yin.Set("agents", Napi::Function::New(env, YinAgents, "agents"));
   yin.Set("queued", Napi::Function::New(env, YinQueued, "queued"));
+  yin.Set("recover", Napi::Function::New(env, YinRecover, "recover"));
   yin.Set("setTrace", Napi::Function::New(env, YinSetTrace, "setTrace"));
   yin.Set("trace", Napi::Function::New(env, YinTrace, "trace"));
   yin.Set("streamMake", Napi::Function::New(env, YinStreamMake, "streamMake"));

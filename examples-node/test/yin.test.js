@@ -3,7 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const eve = require('..');
 const { tmpSlabPath, throwsEve } = require('../fixtures/helpers');
 
@@ -137,6 +137,46 @@ test('park in this process, resume in a child process', { timeout: 60000 }, () =
   assert.equal(yin.agent(parked.agent).result, 15);
   yin.close();
   slab.close();
+});
+
+test('an agent whose worker process is killed is taken over', { timeout: 60000 }, async () => {
+  const file = tmpSlabPath();
+  const slab = eve.open(file);
+  const yin = Yin.open(slab, 'yin');
+  try {
+    const sleeper = yin.run(yin.compile('(+ 1 (park))'), 'stack').agent;
+    const program = yin.compile(
+      `(defn spin [n] (if (= n 0) 0 (spin (- n 1)))) (resume ${sleeper} 7) (spin 5000000) :finished`);
+    const agent = yin.spawn(program, 'stack');
+    const code = `
+      const eve = require(${JSON.stringify(moduleDir)});
+      const yin = eve.Yin.open(eve.open(${JSON.stringify(file)}), 'yin');
+      yin.work(60000);`;
+    const worker = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
+    const exited = new Promise((resolve) => worker.on('exit', (status, signal) => resolve(signal)));
+    // The worker has resumed the sleeper (its first effect) and is spinning.
+    const start = Date.now();
+    while (yin.agent(sleeper).state !== 'runnable') {
+      assert.ok(Date.now() - start < 30000, 'the worker never ran the agent');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const running = yin.agent(agent);
+    assert.equal(running.state, 'running');
+    assert.equal(Number(running.owner), worker.pid);
+    assert.equal(yin.recover(), 0);
+    worker.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    assert.equal(yin.agent(agent).state, 'running');
+    assert.equal(yin.recover(), 1);
+    assert.equal(yin.agent(agent).state, 'runnable');
+    assert.deepEqual(yin.work(0), { taken: 2, finished: 2, parked: 0, failed: 0 });
+    // Resumed once: a repeated (resume sleeper 7) would have failed the agent.
+    assert.equal(yin.agent(sleeper).result, 8);
+    assert.deepEqual(yin.agent(agent).result, new Keyword('finished'));
+  } finally {
+    yin.close();
+    slab.close();
+  }
 });
 
 test('workers run spawned and woken agents; failures are recorded', () =>

@@ -342,6 +342,7 @@ fn function_signatures_equal_rust() {
         eve_yin_agent / 3,
         eve_yin_agents / 4,
         eve_yin_queued / 2,
+        eve_yin_recover / 2,
         eve_yin_set_trace / 2,
         eve_yin_trace / 2,
         eve_yin_stream_make / 2,

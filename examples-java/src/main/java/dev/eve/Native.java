@@ -403,6 +403,8 @@ final class Native {
             function("eve_yin_agents", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS));
     private static final MethodHandle YIN_QUEUED =
             function("eve_yin_queued", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
+    private static final MethodHandle YIN_RECOVER =
+            function("eve_yin_recover", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
     private static final MethodHandle YIN_SET_TRACE =
             function("eve_yin_set_trace", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_INT));
     private static final MethodHandle YIN_TRACE =
@@ -953,6 +955,14 @@ final class Native {
     static int yinAgents(MemorySegment yin, MemorySegment ids, long capacity, MemorySegment count) {
         try {
             return (int) YIN_AGENTS.invokeExact(yin, ids, capacity, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinRecover(MemorySegment yin, MemorySegment count) {
+        try {
+            return (int) YIN_RECOVER.invokeExact(yin, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -269,6 +269,20 @@ public final class Yin implements AutoCloseable {
     }
 
     /**
+     * Takes over every agent whose owning process died while running it ({@code
+     * eve_yin_recover}): each is queued again from its last checkpoint (when it was taken to
+     * run, or its last stream operation or resume). Its effects are not repeated. {@link
+     * #work} does this by itself when the queue is empty. Returns how many were taken over.
+     */
+    public long recover() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            Native.check(Native.yinRecover(handle, out), "eve_yin_recover");
+            return out.get(JAVA_LONG, 0);
+        }
+    }
+
+    /**
      * Turns the execution trace on or off for runs through this handle ({@code
      * eve_yin_set_trace}). While on, every step is written as datoms to the database {@code
      * <name>/trace} on the same slab ({@code :trace/agent}, {@code :trace/run}, {@code

@@ -131,6 +131,55 @@ class YinTest {
         }
     }
 
+    /**
+     * A worker JVM takes an agent, runs its first effect (resuming a sleeper) and is killed
+     * in the middle of a long computation: {@code recover} queues the agent again and it
+     * finishes here, without resuming the sleeper a second time (which would fail it).
+     */
+    @Test
+    void anAgentWhoseWorkerProcessIsKilledIsTakenOver() throws Exception {
+        Path file = dir.resolve("takeover.slab");
+        try (Slab slab = Slab.open(file); Yin yin = Yin.open(slab, "yin")) {
+            long sleeper = yin.run(yin.compile("(+ 1 (park))"), Yin.Projection.STACK).agent();
+            long program = yin.compile("(defn spin [n] (if (= n 0) 0 (spin (- n 1)))) (resume "
+                    + sleeper + " 7) (spin 5000000) :finished");
+            long agent = yin.spawn(program, Yin.Projection.STACK);
+            String java = ProcessHandle.current().info().command().orElseThrow();
+            Process worker = new ProcessBuilder(
+                            java,
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-Deve.library=" + System.getProperty("eve.library", ""),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            YinWorkerMain.class.getName(),
+                            file.toString())
+                    .inheritIO()
+                    .start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (yin.agent(sleeper).state() != Yin.State.RUNNABLE) {
+                    assertTrue(System.nanoTime() < deadline, "the worker never ran the agent");
+                    Thread.sleep(2);
+                }
+                Yin.Agent running = yin.agent(agent);
+                assertEquals(Yin.State.RUNNING, running.state());
+                assertEquals(worker.pid(), running.owner());
+                assertEquals(0, yin.recover(), "a live worker's agent was taken");
+                worker.destroyForcibly(); // SIGKILL
+                assertTrue(worker.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(128 + 9, worker.exitValue());
+            } finally {
+                worker.destroyForcibly();
+            }
+            assertEquals(Yin.State.RUNNING, yin.agent(agent).state());
+            assertEquals(1, yin.recover());
+            assertEquals(Yin.State.RUNNABLE, yin.agent(agent).state());
+            assertEquals(new Yin.WorkReport(2, 2, 0, 0), yin.work(Duration.ZERO, null));
+            assertEquals(8L, yin.agent(sleeper).result());
+            assertEquals(new Keyword("finished"), yin.agent(agent).result());
+        }
+    }
+
     @Test
     void workersRunSpawnedAndWokenAgents() {
         try (Slab slab = Slab.openAnonymous(); Yin yin = Yin.open(slab, "yin")) {
