@@ -54,10 +54,13 @@ pub enum VmOp {
     StreamCursor,
     StreamNext,
     StreamClose,
+    CurrentContinuation,
 }
 
 impl VmOp {
-    pub const ALL: [VmOp; 9] = [
+    /// Every operation; an image stores an operation as its place here, so new ones go at
+    /// the end.
+    pub const ALL: [VmOp; 10] = [
         VmOp::Park,
         VmOp::Resume,
         VmOp::StoreGet,
@@ -67,6 +70,7 @@ impl VmOp {
         VmOp::StreamCursor,
         VmOp::StreamNext,
         VmOp::StreamClose,
+        VmOp::CurrentContinuation,
     ];
 
     /// The node type keyword, without the colon.
@@ -81,19 +85,23 @@ impl VmOp {
             VmOp::StreamCursor => "stream/cursor",
             VmOp::StreamNext => "stream/next",
             VmOp::StreamClose => "stream/close",
+            VmOp::CurrentContinuation => "vm/current-continuation",
         }
     }
 
-    /// How many operands the operation takes.
     /// Does the operation act on the world outside the agent (streams, other agents)?
     /// The runtime performs those, committed with the agent's state after them.
     pub fn is_effect(self) -> bool {
-        !matches!(self, VmOp::Park | VmOp::StoreGet | VmOp::StorePut)
+        !matches!(
+            self,
+            VmOp::Park | VmOp::StoreGet | VmOp::StorePut | VmOp::CurrentContinuation
+        )
     }
 
+    /// How many operands the operation takes.
     pub fn arity(self) -> usize {
         match self {
-            VmOp::Park | VmOp::StoreGet | VmOp::StreamMake => 0,
+            VmOp::Park | VmOp::StoreGet | VmOp::StreamMake | VmOp::CurrentContinuation => 0,
             VmOp::StorePut | VmOp::StreamCursor | VmOp::StreamNext | VmOp::StreamClose => 1,
             VmOp::Resume | VmOp::StreamPut => 2,
         }

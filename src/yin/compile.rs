@@ -66,6 +66,7 @@ const SPECIAL: &[&str] = &[
     "or",
     "quote",
     "park",
+    "current-continuation",
     "resume",
     "store-get",
     "store-put",
@@ -242,6 +243,10 @@ impl Compiler {
             "park" => {
                 want(0)?;
                 vm(VmOp::Park, None, Vec::new())
+            }
+            "current-continuation" => {
+                want(0)?;
+                vm(VmOp::CurrentContinuation, None, Vec::new())
             }
             "resume" => {
                 want(2)?;

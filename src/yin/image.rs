@@ -13,7 +13,7 @@
 
 use super::ast::VmOp;
 use super::stack::{self, Func};
-use super::value::{Closure, Env, Name, Prim, Store, Value};
+use super::value::{Closure, Continuation, Env, Name, Prim, Store, Value};
 use super::walker::{self, Control, Frame, Then};
 use crate::error::{Error, ErrorKind, Result};
 use std::collections::HashMap;
@@ -91,6 +91,26 @@ impl Writer {
                 self.u8(13);
                 self.u64(*id);
             }
+            Value::Continuation(k) => match &**k {
+                Continuation::Walker(frames) => {
+                    self.u8(14);
+                    write_frames(self, frames);
+                }
+                Continuation::Stack(k) => {
+                    self.u8(15);
+                    self.u64(k.func);
+                    self.u64(k.pc as u64);
+                    self.env(&k.env);
+                    self.u32(k.stack.len() as u32);
+                    k.stack.iter().for_each(|v| self.value(v));
+                    self.u32(k.frames.len() as u32);
+                    for (lambda, pc, env) in &k.frames {
+                        self.u64(*lambda);
+                        self.u64(*pc as u64);
+                        self.env(env);
+                    }
+                }
+            },
         }
     }
 
@@ -221,6 +241,33 @@ impl<'b> Reader<'b> {
             }
             12 => Value::Stream(self.u64()?),
             13 => Value::Cursor(self.u64()?),
+            14 => Value::Continuation(Arc::new(Continuation::Walker(read_frames(
+                self,
+                depth + 1,
+            )?))),
+            15 => {
+                let func = self.u64()?;
+                let pc = self.u64()? as usize;
+                let env = self.env_at(depth + 1)?;
+                let n = self.count()?;
+                let stack = (0..n)
+                    .map(|_| self.value_at(depth + 1))
+                    .collect::<Result<_>>()?;
+                let nf = self.count()?;
+                let mut frames = Vec::with_capacity(nf);
+                for _ in 0..nf {
+                    let lambda = self.u64()?;
+                    let pc = self.u64()? as usize;
+                    frames.push((lambda, pc, self.env_at(depth + 1)?));
+                }
+                Value::Continuation(Arc::new(Continuation::Stack(stack::Captured {
+                    func,
+                    pc,
+                    env,
+                    stack,
+                    frames,
+                })))
+            }
             t => return Err(bad(&format!("an unknown value tag {t}"))),
         })
     }
@@ -291,8 +338,13 @@ pub fn write_walker(w: &mut Writer, s: &walker::State) {
             w.value(v);
         }
     }
-    w.u32(s.frames.len() as u32);
-    for frame in &s.frames {
+    write_frames(w, &s.frames);
+    w.store(&s.store);
+}
+
+fn write_frames(w: &mut Writer, frames: &[Frame]) {
+    w.u32(frames.len() as u32);
+    for frame in frames {
         match frame {
             Frame::If {
                 consequent,
@@ -332,7 +384,6 @@ pub fn write_walker(w: &mut Writer, s: &walker::State) {
             }
         }
     }
-    w.store(&s.store);
 }
 
 pub fn read_walker(r: &mut Reader<'_>) -> Result<walker::State> {
@@ -344,6 +395,16 @@ pub fn read_walker(r: &mut Reader<'_>) -> Result<walker::State> {
         1 => Control::Return(r.value()?),
         _ => return Err(bad("an unknown control")),
     };
+    let frames = read_frames(r, 0)?;
+    let store = r.store()?;
+    Ok(walker::State {
+        control,
+        frames,
+        store,
+    })
+}
+
+fn read_frames(r: &mut Reader<'_>, depth: usize) -> Result<Vec<Frame>> {
     let n = r.count()?;
     let mut frames = Vec::with_capacity(n);
     for _ in 0..n {
@@ -351,14 +412,16 @@ pub fn read_walker(r: &mut Reader<'_>) -> Result<walker::State> {
             0 => Frame::If {
                 consequent: r.u64()?,
                 alternate: r.u64()?,
-                env: r.env()?,
+                env: r.env_at(depth + 1)?,
             },
             1 => {
-                let env = r.env()?;
+                let env = r.env_at(depth + 1)?;
                 let np = r.count()?;
                 let pending = (0..np).map(|_| r.u64()).collect::<Result<_>>()?;
                 let nd = r.count()?;
-                let done = (0..nd).map(|_| r.value()).collect::<Result<_>>()?;
+                let done = (0..nd)
+                    .map(|_| r.value_at(depth + 1))
+                    .collect::<Result<_>>()?;
                 let then = match r.u8()? {
                     0xFF => Then::Apply,
                     code => {
@@ -380,12 +443,7 @@ pub fn read_walker(r: &mut Reader<'_>) -> Result<walker::State> {
             _ => return Err(bad("an unknown frame")),
         });
     }
-    let store = r.store()?;
-    Ok(walker::State {
-        control,
-        frames,
-        store,
-    })
+    Ok(frames)
 }
 
 pub fn write_stack(w: &mut Writer, s: &stack::State) {

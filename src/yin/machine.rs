@@ -134,6 +134,18 @@ pub fn store_op(
     }
 }
 
+/// The value a continuation is applied to: none gives nil.
+pub fn continued_with(args: Vec<Value>) -> Result<Value> {
+    match <[Value; 1]>::try_from(args) {
+        Ok([value]) => Ok(value),
+        Err(args) if args.is_empty() => Ok(Value::Nil),
+        Err(args) => Err(error(format!(
+            "a continuation takes one value, it was given {}",
+            args.len()
+        ))),
+    }
+}
+
 /// Applies a built-in.
 pub fn apply_prim(p: Prim, args: &[Value]) -> Result<Value> {
     prims::apply(p, args).map_err(error)

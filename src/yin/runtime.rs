@@ -1303,7 +1303,7 @@ fn perform(txn: &mut MapTxn<'_>, op: VmOp, args: &[Value]) -> Result<Effected> {
             wake_in(txn, id(0, "agent")?, arg(1)?, Wait::Resume)?;
             Value::Nil
         }
-        VmOp::Park | VmOp::StoreGet | VmOp::StorePut => {
+        VmOp::Park | VmOp::StoreGet | VmOp::StorePut | VmOp::CurrentContinuation => {
             return Err(invalid(format!("{} is not an effect", op.keyword())))
         }
     }))

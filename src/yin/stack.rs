@@ -7,9 +7,9 @@
 //! caller's frame instead of pushing one.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, error, global, store_op, Outcome, Wait};
+use super::machine::{apply_prim, bind, continued_with, error, global, store_op, Outcome, Wait};
 use super::trace::{Kind, Tracer};
-use super::value::{Closure, Env, Name, Store, Value};
+use super::value::{Closure, Continuation, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
 use crate::error::Result;
 use std::collections::HashMap;
@@ -282,6 +282,18 @@ pub struct Return {
     pub env: Env,
 }
 
+/// A continuation of the stack machine as data: code is named by its lambda (or program
+/// root) and found again when the continuation is applied, perhaps in another process.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    pub func: u64,
+    pub pc: usize,
+    pub env: Env,
+    pub stack: Vec<Value>,
+    /// Return addresses, outermost first: lambda, pc, environment.
+    pub frames: Vec<(u64, usize, Env)>,
+}
+
 /// A whole machine state: what a parked agent keeps.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -400,6 +412,37 @@ pub fn run(
                 let callee = s.stack.pop().expect("checked above");
                 match callee {
                     Value::Prim(p) => s.stack.push(apply_prim(p, &args)?),
+                    Value::Continuation(k) => {
+                        let value = continued_with(args)?;
+                        let Continuation::Stack(k) = &*k else {
+                            return Err(error(
+                                "a continuation made by the walker cannot go on in the stack machine",
+                            ));
+                        };
+                        let mut place = |lambda: u64, pc: usize| -> Result<Arc<Func>> {
+                            let f = func_of(code, &mut foreign, db, attrs, lambda)?;
+                            if pc > f.code.len() {
+                                return Err(error("a continuation returns past its code"));
+                            }
+                            Ok(f)
+                        };
+                        s.func = place(k.func, k.pc)?;
+                        s.frames = k
+                            .frames
+                            .iter()
+                            .map(|(lambda, pc, env)| {
+                                Ok(Return {
+                                    func: place(*lambda, *pc)?,
+                                    pc: *pc,
+                                    env: env.clone(),
+                                })
+                            })
+                            .collect::<Result<_>>()?;
+                        s.pc = k.pc;
+                        s.env = k.env.clone();
+                        s.stack = k.stack.clone();
+                        s.stack.push(value);
+                    }
                     Value::Closure(closure) => {
                         let func = func_of(code, &mut foreign, db, attrs, closure.lambda)?;
                         let env = bind(&closure.env, &func.names, func.fixed, func.variadic, args)?;
@@ -461,6 +504,20 @@ pub fn run(
                 };
                 if op.is_effect() {
                     return Ok(Outcome::Effect { op, args, state: s });
+                }
+                if op == VmOp::CurrentContinuation {
+                    let k = Captured {
+                        func: s.func.lambda,
+                        pc: s.pc,
+                        env: s.env.clone(),
+                        stack: s.stack.clone(),
+                        frames: (s.frames.iter())
+                            .map(|f| (f.func.lambda, f.pc, f.env.clone()))
+                            .collect(),
+                    };
+                    let k = Value::Continuation(Arc::new(Continuation::Stack(k)));
+                    s.stack.push(k);
+                    continue;
                 }
                 let value = store_op(op, name.as_ref(), args, &mut s.store)?;
                 s.stack.push(value);

@@ -771,3 +771,58 @@ fn a_trace_that_cannot_be_written_is_an_error_named_as_such() {
     );
     assert!(!yin.trace());
 }
+
+#[test]
+fn current_continuation_reenters_and_escapes() {
+    // Re-entry: calling k binds k again, to 41.
+    assert_eq!(
+        edn("(+ 1 (let [k (current-continuation)] (if (= k 41) k (k 41))))"),
+        "42"
+    );
+    // Escape from deep inside a recursion: the frames of `walk` are dropped.
+    let escape = "
+      (defn walk [xs k]
+        (if (empty? xs) :none (if (= (first xs) 3) (k :found) (walk (rest xs) k))))
+      (let [k (current-continuation)] (if (= k :found) [:escaped k] (walk [1 2 3 4] k)))";
+    assert_eq!(edn(escape), "[:escaped :found]");
+    // Called from a non-tail position inside a nested call: the pending `(* 100 …)` and
+    // `(+ 1000 …)` are abandoned; the outer `(+ 1 …)` of the capture point is not.
+    assert_eq!(
+        edn("(+ 1 (let [k (current-continuation)] (if (= k 5) k (+ 1000 (* 100 (k 5))))))"),
+        "6"
+    );
+    // With no value, nil; with two, an error.
+    assert_eq!(
+        edn("(let [k (current-continuation)] (if (nil? k) :nil (k)))"),
+        ":nil"
+    );
+    let two = fails("(let [k (current-continuation)] (if (= k 1) k (k 1 2)))");
+    assert!(two.contains("one value"), "{two}");
+}
+
+#[test]
+fn a_continuation_value_survives_a_park() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin
+        .compile("(+ 1 (let [k (current-continuation)] (if (= k 20) (* k 2) (do (park) (k 20)))))")
+        .unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let RunOutcome::Parked { agent, .. } = yin.run(program, projection).unwrap().outcome else {
+            panic!()
+        };
+        // The continuation is in the parked environment, written to the slab and read back
+        // by another handle.
+        let value = std::thread::scope(|s| {
+            s.spawn(|| {
+                yin_on(&slab)
+                    .resume(agent, Value::Nil)
+                    .unwrap()
+                    .outcome_value()
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(value, Some(Value::Int(41)));
+    }
+}

@@ -32,6 +32,18 @@ pub enum Value {
     Stream(u64),
     /// A reader's position in a stream, kept in the slab, by id.
     Cursor(u64),
+    /// The rest of a computation, made by `(current-continuation)`.
+    Continuation(Arc<Continuation>),
+}
+
+/// A continuation as a value: plain data, so it can be parked with the agent that holds
+/// it. Applied to a value, it abandons the caller's continuation and returns the value to
+/// the point where it was made. Each projection makes (and continues) its own kind.
+#[derive(Debug)]
+pub enum Continuation {
+    /// The walker's frames.
+    Walker(Vec<super::walker::Frame>),
+    Stack(super::stack::Captured),
 }
 
 /// A `:lambda` node (by entity id) closed over the environment it was evaluated in.
@@ -71,6 +83,7 @@ impl Value {
             Value::Prim(_) => "function",
             Value::Stream(_) => "stream",
             Value::Cursor(_) => "cursor",
+            Value::Continuation(_) => "continuation",
         }
     }
 
@@ -88,6 +101,7 @@ impl Value {
             Value::Prim(_) => 9,
             Value::Stream(_) => 10,
             Value::Cursor(_) => 11,
+            Value::Continuation(_) => 12,
         }
     }
 
@@ -156,6 +170,7 @@ impl Value {
             Value::Cursor(id) => {
                 let _ = write!(out, "#yin/cursor {id}");
             }
+            Value::Continuation(_) => out.push_str("#yin/continuation nil"),
         }
     }
 }
@@ -203,6 +218,9 @@ impl Ord for Value {
                 .then((Arc::as_ptr(a) as usize).cmp(&(Arc::as_ptr(b) as usize))),
             (Prim(a), Prim(b)) => (*a as u16).cmp(&(*b as u16)),
             (Stream(a), Stream(b)) | (Cursor(a), Cursor(b)) => a.cmp(b),
+            (Continuation(a), Continuation(b)) => {
+                (Arc::as_ptr(a) as usize).cmp(&(Arc::as_ptr(b) as usize))
+            }
             _ => self.rank().cmp(&other.rank()),
         }
     }

@@ -7,9 +7,9 @@
 //! back — so a call in tail position runs in constant continuation depth.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, error, lookup, store_op, Outcome, Wait};
+use super::machine::{apply_prim, bind, continued_with, error, lookup, store_op, Outcome, Wait};
 use super::trace::{Kind, Tracer};
-use super::value::{Closure, Env, Name, Store, Value};
+use super::value::{Closure, Continuation, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
 use crate::error::Result;
 use std::sync::Arc;
@@ -164,6 +164,9 @@ fn eval(db: &DbSnapshot<'_>, attrs: &Attrs, e: u64, env: Env, state: &mut State)
             Step::Go(Control::Eval(node.operator, env))
         }
         NodeType::Vm(VmOp::Park) => Step::Park(Wait::Resume),
+        NodeType::Vm(VmOp::CurrentContinuation) => Step::Go(Control::Return(Value::Continuation(
+            Arc::new(Continuation::Walker(state.frames.clone())),
+        ))),
         NodeType::Vm(op) => {
             let mut pending = node.operands_in_order(db, attrs, e)?;
             let then = Then::Vm(op, node.name.as_deref().map(Name::from));
@@ -241,7 +244,7 @@ fn finish(
         Then::Apply => {
             let args = values.split_off(1);
             let operator = values.pop().expect("the operator was evaluated first");
-            apply(db, attrs, operator, args)
+            apply(db, attrs, operator, args, state)
         }
         Then::Vm(op, _) if op.is_effect() => Ok(Step::Effect(op, values)),
         Then::Vm(op, name) => Ok(Step::Go(Control::Return(store_op(
@@ -254,8 +257,24 @@ fn finish(
 }
 
 /// Calls `operator`: a closure continues at its lambda's body, read from the datoms.
-fn apply(db: &DbSnapshot<'_>, attrs: &Attrs, operator: Value, args: Vec<Value>) -> Result<Step> {
+fn apply(
+    db: &DbSnapshot<'_>,
+    attrs: &Attrs,
+    operator: Value,
+    args: Vec<Value>,
+    state: &mut State,
+) -> Result<Step> {
     match operator {
+        Value::Continuation(k) => {
+            let value = continued_with(args)?;
+            let Continuation::Walker(frames) = &*k else {
+                return Err(error(
+                    "a continuation made by the stack machine cannot go on in the walker",
+                ));
+            };
+            state.frames = frames.clone();
+            Ok(Step::Go(Control::Return(value)))
+        }
         Value::Prim(p) => Ok(Step::Go(Control::Return(apply_prim(p, &args)?))),
         Value::Closure(closure) => {
             let lambda = Node::read(db, attrs, closure.lambda)?;
