@@ -64,6 +64,14 @@ pub fn error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidArgument, message.into())
 }
 
+/// The error of a run that took more steps than its limit (`Yin::set_step_limit`).
+#[cold]
+pub fn too_many_steps(limit: u64) -> Error {
+    error(format!(
+        "the program ran more than {limit} steps (the step limit) and was stopped"
+    ))
+}
+
 /// Finds a free variable: the environment first, then the store's globals, then the
 /// built-in functions.
 pub fn lookup(env: &Env, store: &Store, name: &str) -> Result<Value> {

@@ -294,6 +294,8 @@ pub struct Yin<'s> {
     trace_db: Mutex<Option<TraceDb<'s>>>,
     /// `owner()`'s cache.
     owner: AtomicU64,
+    /// The most steps one run may take (`u64::MAX`: no limit).
+    step_limit: AtomicU64,
 }
 
 /// What `settle` made of a stretch of a run.
@@ -340,7 +342,34 @@ impl<'s> Yin<'s> {
             tracing: AtomicBool::new(false),
             trace_db: Mutex::new(None),
             owner: AtomicU64::new(0),
+            step_limit: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Limits the machine steps of each run from now on (`None`, the default: no limit). A
+    /// run — `run`, `resume`, one agent taken by `work`, `run_image` — that would take more
+    /// fails with an `InvalidArgument` error saying it ran more than `limit` steps, and its
+    /// agent is recorded as failed like any other run-time error. Steps are counted per
+    /// projection: the same program takes a different number on each.
+    pub fn set_step_limit(&self, limit: Option<u64>) {
+        self.step_limit
+            .store(limit.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The limit `set_step_limit` set.
+    pub fn step_limit(&self) -> Option<u64> {
+        match self.step_limit.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            limit => Some(limit),
+        }
+    }
+
+    /// Fresh counters for a run, with the step limit.
+    fn stats(&self) -> Stats {
+        Stats {
+            step_limit: self.step_limit.load(Ordering::Relaxed),
+            ..Stats::default()
+        }
     }
 
     /// Turns the execution trace on or off for runs through this handle (`run`, `resume`,
@@ -587,7 +616,7 @@ impl<'s> Yin<'s> {
                 Some(value),
             )?
         };
-        let mut stats = Stats::default();
+        let mut stats = self.stats();
         loop {
             match self.step(program, machine, &mut stats, None)? {
                 Outcome::Done(v) => return Ok(ImageRun::Done(v)),
@@ -636,7 +665,7 @@ impl<'s> Yin<'s> {
         mut machine: Machine,
         resumed: Option<Value>,
     ) -> Result<Run> {
-        let mut stats = Stats::default();
+        let mut stats = self.stats();
         let mut tracer = self.tracer(agent, runs);
         if let Some(t) = tracer.as_mut() {
             if runs <= 1 {

@@ -7,7 +7,9 @@
 //! caller's frame instead of pushing one.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, continued_with, error, global, store_op, Outcome, Wait};
+use super::machine::{
+    apply_prim, bind, continued_with, error, global, store_op, too_many_steps, Outcome, Wait,
+};
 use super::trace::{Kind, Tracer};
 use super::value::{Closure, Continuation, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
@@ -364,6 +366,9 @@ pub fn run(
             )));
         };
         stats.steps += 1;
+        if stats.steps > stats.step_limit {
+            return Err(too_many_steps(stats.step_limit));
+        }
         if let Some(t) = trace.as_deref_mut() {
             match (op, s.func.nodes.get(s.pc)) {
                 (Op::Return, _) => t.record(

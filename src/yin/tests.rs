@@ -826,3 +826,71 @@ fn a_continuation_value_survives_a_park() {
         assert_eq!(value, Some(Value::Int(41)));
     }
 }
+
+#[test]
+fn a_step_limit_stops_a_run_that_never_ends() {
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    assert_eq!(yin.step_limit(), None);
+    yin.set_step_limit(Some(10_000));
+    assert_eq!(yin.step_limit(), Some(10_000));
+    let forever = yin.compile("(defn f [x] (f x)) (f 1)").unwrap();
+    let short = yin
+        .compile("(defn sum [n] (if (= n 0) 0 (+ n (sum (- n 1))))) (sum 100)")
+        .unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let e = yin.run(forever, projection).expect_err("an endless loop");
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+        assert!(
+            e.to_string().contains("ran more than 10000 steps"),
+            "{projection:?}: {e}"
+        );
+        let (agent, _) = *yin.agents().unwrap().last().unwrap();
+        let info = yin.agent(agent).unwrap();
+        assert_eq!(info.state, AgentState::Failed);
+        assert!(info.error.unwrap().contains("ran more than 10000 steps"));
+        // A run under the limit is not touched, and the limit is per run, not in total.
+        for _ in 0..3 {
+            let run = yin.run(short, projection).unwrap();
+            assert_eq!(
+                run.outcome_value(),
+                Some(Value::Int(5050)),
+                "{projection:?}"
+            );
+            assert!(run.stats.steps <= 10_000 && run.stats.steps > 300);
+        }
+        // Exactly at the limit still finishes; one step fewer does not.
+        let steps = yin.run(short, projection).unwrap().stats.steps;
+        yin.set_step_limit(Some(steps));
+        assert!(yin.run(short, projection).is_ok());
+        yin.set_step_limit(Some(steps - 1));
+        assert!(yin.run(short, projection).is_err());
+        yin.set_step_limit(Some(10_000));
+    }
+    // Workers obey it too: the agent fails, the worker goes on.
+    let looping = yin.spawn(forever, Projection::Stack).unwrap();
+    let fine = yin.spawn(short, Projection::Walker).unwrap();
+    let report = yin.work(Duration::ZERO, None).unwrap();
+    assert_eq!((report.taken, report.failed, report.finished), (2, 1, 1));
+    assert_eq!(yin.agent(looping).unwrap().state, AgentState::Failed);
+    assert_eq!(yin.agent(fine).unwrap().result, Some(Value::Int(5050)));
+    // A resumed agent gets a fresh budget for its new run.
+    let parker = yin
+        .compile("(defn f [x] (f x)) (if (park) (f 1) :stopped)")
+        .unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let RunOutcome::Parked { agent, .. } = yin.run(parker, projection).unwrap().outcome else {
+            panic!("{projection:?}: it should park")
+        };
+        let e = yin.resume(agent, Value::Bool(true)).unwrap_err();
+        assert!(e.to_string().contains("ran more than"), "{e}");
+        assert_eq!(yin.agent(agent).unwrap().state, AgentState::Failed);
+    }
+    // No limit again: the same loop would run on; a long finite loop finishes.
+    yin.set_step_limit(None);
+    assert_eq!(yin.step_limit(), None);
+    let long = yin
+        .compile("(defn countdown [n] (if (= n 0) :done (countdown (- n 1)))) (countdown 5000)")
+        .unwrap();
+    assert!(yin.run(long, Projection::Walker).unwrap().stats.steps > 10_000);
+}

@@ -7,7 +7,9 @@
 //! back — so a call in tail position runs in constant continuation depth.
 
 use super::ast::{Attrs, Node, NodeType, VmOp};
-use super::machine::{apply_prim, bind, continued_with, error, lookup, store_op, Outcome, Wait};
+use super::machine::{
+    apply_prim, bind, continued_with, error, lookup, store_op, too_many_steps, Outcome, Wait,
+};
 use super::trace::{Kind, Tracer};
 use super::value::{Closure, Continuation, Env, Name, Store, Value};
 use crate::dao::DbSnapshot;
@@ -74,12 +76,24 @@ impl State {
     }
 }
 
-/// Counters of one run.
-#[derive(Clone, Copy, Debug, Default)]
+/// Counters of one run, and its budget.
+#[derive(Clone, Copy, Debug)]
 pub struct Stats {
     pub steps: u64,
     /// The deepest the continuation got.
     pub max_depth: usize,
+    /// The run fails once `steps` would pass this (`u64::MAX`, the default: no limit).
+    pub step_limit: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats {
+            steps: 0,
+            max_depth: 0,
+            step_limit: u64::MAX,
+        }
+    }
 }
 
 enum Step {
@@ -103,6 +117,9 @@ pub fn run(
 ) -> Result<Outcome<State>> {
     loop {
         stats.steps += 1;
+        if stats.steps > stats.step_limit {
+            return Err(too_many_steps(stats.step_limit));
+        }
         stats.max_depth = stats.max_depth.max(state.frames.len());
         let control = std::mem::replace(&mut state.control, Control::Return(Value::Nil));
         if let Some(t) = trace.as_deref_mut() {
