@@ -1110,6 +1110,14 @@ enum eve_status eve_yin_agent(struct eve_yin *yin, uint64_t agent, struct eve_yi
 // described above (`ids` for `capacity` items); handles need no such care.
 enum eve_status eve_yin_agents(struct eve_yin *yin, uint64_t *ids, size_t capacity, size_t *count);
 
+// Limits the machine steps each run on this runtime handle may take from now on: a run
+// (`eve_yin_run`, `eve_yin_resume`, one agent taken by `eve_yin_work`) that would take
+// more than `limit` steps fails with `EVE_ERR_INVALID_ARGUMENT` ("... ran more than N
+// steps ...") and its agent is recorded as failed. 0 means no limit (the default). The
+// limit belongs to the handle: other handles on the same runtime keep theirs. Steps are
+// counted per projection, so one program takes a different number on each.
+enum eve_status eve_yin_set_step_limit(struct eve_yin *yin, uint64_t limit);
+
 // Stores the number of agents in the run queue now in `*count`.
 //
 // # Safety

@@ -194,6 +194,48 @@ static void bad_input(eve_slab *slab, eve_yin *yin) {
     CHECK_MESSAGE("closed");
 }
 
+/* A step limit stops a program that never ends, on both projections, and records its agent
+ * as failed; a program under the limit finishes; 0 lifts the limit. */
+static void step_limit(eve_yin *yin) {
+    uint64_t forever = 0, program = 0;
+    struct eve_yin_result run;
+    struct eve_yin_agent_info info;
+    CHECK_OK(eve_yin_compile(yin, "(defn f [x] (f x)) (f 1)", &forever));
+    CHECK_OK(eve_yin_set_step_limit(yin, 10000));
+    for (int p = 0; p < 2; p++) {
+        memset(&run, 0, sizeof run);
+        CHECK_STATUS(eve_yin_run(yin, forever, PROJECTIONS[p], &run), EVE_ERR_INVALID_ARGUMENT);
+        CHECK_MESSAGE("ran more than 10000 steps");
+        CHECK(runs_to(yin, "(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 10)",
+                      PROJECTIONS[p], "3628800"));
+    }
+    /* The failed agent's record keeps the message. */
+    uint64_t ids[4096];
+    size_t count = 0;
+    CHECK_OK(eve_yin_agents(yin, ids, 4096, &count));
+    CHECK(count > 2 && count <= 4096);
+    memset(&info, 0, sizeof info);
+    CHECK_OK(eve_yin_agent(yin, ids[count - 2], &info));
+    CHECK(info.state == EVE_YIN_FAILED);
+    CHECK(info.error != NULL && strstr(info.error, "ran more than 10000 steps") != NULL);
+    /* A worker fails the agent and goes on. */
+    struct eve_yin_work_report report;
+    memset(&report, 0, sizeof report);
+    uint64_t agent = 0;
+    CHECK_OK(eve_yin_spawn(yin, forever, EVE_YIN_STACK, &agent));
+    CHECK_OK(eve_yin_work(yin, 0, -1, &report));
+    CHECK(report.taken == 1 && report.failed == 1);
+    /* Without a limit a run longer than the old limit finishes. */
+    CHECK_OK(eve_yin_set_step_limit(yin, 0));
+    CHECK_OK(eve_yin_compile(
+        yin, "(defn countdown [n] (if (= n 0) :done (countdown (- n 1)))) (countdown 5000)",
+        &program));
+    memset(&run, 0, sizeof run);
+    CHECK_OK(eve_yin_run(yin, program, EVE_YIN_WALKER, &run));
+    CHECK(run.state == EVE_YIN_DONE && run.steps > 10000);
+    CHECK_STATUS(eve_yin_set_step_limit(NULL, 5), EVE_ERR_NULL_POINTER);
+}
+
 /* Parks an agent, then a forked child opens the same slab file and resumes it. */
 static void park_here_resume_in_child(void) {
     char path[512];
@@ -385,6 +427,7 @@ int main(void) {
     streams(yin);
     bad_input(slab, yin);
     trace(slab, yin);
+    step_limit(yin);
     /* The runtime keeps the slab busy until it is closed. */
     CHECK_STATUS(eve_slab_close(slab), EVE_ERR_BUSY);
     CHECK_OK(eve_yin_close(yin));

@@ -53,8 +53,8 @@ pub use version::{eve_version, eve_version_major, eve_version_minor, eve_version
 pub use yin::{
     eve_yin_agent, eve_yin_agent_info, eve_yin_agents, eve_yin_close, eve_yin_compile,
     eve_yin_open, eve_yin_projection, eve_yin_queued, eve_yin_recover, eve_yin_result,
-    eve_yin_resume, eve_yin_run, eve_yin_set_trace, eve_yin_spawn, eve_yin_state,
-    eve_yin_stream_close, eve_yin_stream_closed, eve_yin_stream_cursor, eve_yin_stream_make,
-    eve_yin_stream_next, eve_yin_stream_put, eve_yin_trace, eve_yin_wait, eve_yin_wake,
-    eve_yin_work, eve_yin_work_report,
+    eve_yin_resume, eve_yin_run, eve_yin_set_step_limit, eve_yin_set_trace, eve_yin_spawn,
+    eve_yin_state, eve_yin_stream_close, eve_yin_stream_closed, eve_yin_stream_cursor,
+    eve_yin_stream_make, eve_yin_stream_next, eve_yin_stream_put, eve_yin_trace, eve_yin_wait,
+    eve_yin_wake, eve_yin_work, eve_yin_work_report,
 };

@@ -468,6 +468,22 @@ pub unsafe extern "C" fn eve_yin_agents(
     })
 }
 
+/// Limits the machine steps each run on this runtime handle may take from now on: a run
+/// (`eve_yin_run`, `eve_yin_resume`, one agent taken by `eve_yin_work`) that would take
+/// more than `limit` steps fails with `EVE_ERR_INVALID_ARGUMENT` ("... ran more than N
+/// steps ...") and its agent is recorded as failed. 0 means no limit (the default). The
+/// limit belongs to the handle: other handles on the same runtime keep theirs. Steps are
+/// counted per projection, so one program takes a different number on each.
+#[no_mangle]
+pub extern "C" fn eve_yin_set_step_limit(yin: *mut eve_yin, limit: u64) -> EveStatus {
+    run(|| {
+        handles::yin(yin)?
+            .yin
+            .set_step_limit(if limit == 0 { None } else { Some(limit) });
+        Ok(())
+    })
+}
+
 /// Stores the number of agents in the run queue now in `*count`.
 ///
 /// # Safety

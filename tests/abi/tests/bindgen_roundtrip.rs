@@ -341,6 +341,7 @@ fn function_signatures_equal_rust() {
         eve_yin_work / 4,
         eve_yin_agent / 3,
         eve_yin_agents / 4,
+        eve_yin_set_step_limit / 2,
         eve_yin_queued / 2,
         eve_yin_recover / 2,
         eve_yin_set_trace / 2,
