@@ -401,6 +401,8 @@ final class Native {
             function("eve_yin_agent", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG, ADDRESS));
     private static final MethodHandle YIN_AGENTS =
             function("eve_yin_agents", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS, SIZE_T, ADDRESS));
+    private static final MethodHandle YIN_SET_STEP_LIMIT =
+            function("eve_yin_set_step_limit", FunctionDescriptor.of(STATUS, ADDRESS, JAVA_LONG));
     private static final MethodHandle YIN_QUEUED =
             function("eve_yin_queued", FunctionDescriptor.of(STATUS, ADDRESS, ADDRESS));
     private static final MethodHandle YIN_RECOVER =
@@ -955,6 +957,14 @@ final class Native {
     static int yinAgents(MemorySegment yin, MemorySegment ids, long capacity, MemorySegment count) {
         try {
             return (int) YIN_AGENTS.invokeExact(yin, ids, capacity, count);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int yinSetStepLimit(MemorySegment yin, long limit) {
+        try {
+            return (int) YIN_SET_STEP_LIMIT.invokeExact(yin, limit);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -259,6 +259,21 @@ public final class Yin implements AutoCloseable {
         }
     }
 
+    /**
+     * Limits the machine steps of each run on this handle from now on ({@code
+     * eve_yin_set_step_limit}): a run, resume or worker's run that would take more than
+     * {@code limit} steps fails ({@code EVE_ERR_INVALID_ARGUMENT}, "... ran more than N steps
+     * ...") and its agent is recorded as failed. 0 (the default) means no limit.
+     *
+     * @throws IllegalArgumentException if {@code limit} is negative
+     */
+    public void setStepLimit(long limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("a step limit cannot be negative: " + limit);
+        }
+        Native.check(Native.yinSetStepLimit(handle, limit), "eve_yin_set_step_limit");
+    }
+
     /** Agents in the run queue now ({@code eve_yin_queued}). */
     public long queued() {
         try (Arena arena = Arena.ofConfined()) {

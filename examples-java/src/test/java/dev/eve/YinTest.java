@@ -220,6 +220,32 @@ class YinTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Yin.Projection.class)
+    void aStepLimitStopsAnEndlessLoop(Yin.Projection projection) {
+        try (Slab slab = Slab.openAnonymous(); Yin yin = Yin.open(slab, "yin")) {
+            long forever = yin.compile("(defn f [x] (f x)) (f 1)");
+            long fact = yin.compile("(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 10)");
+            yin.setStepLimit(10_000);
+            EveException e = fails(Status.ERR_INVALID_ARGUMENT, () -> yin.run(forever, projection));
+            assertTrue(e.errorMessage().contains("ran more than 10000 steps"), e.errorMessage());
+            long[] agents = yin.agents();
+            Yin.Agent failed = yin.agent(agents[agents.length - 1]);
+            assertEquals(Yin.State.FAILED, failed.state());
+            assertTrue(failed.error().contains("ran more than 10000 steps"), failed.error());
+            // Under the limit a program finishes with its value.
+            assertEquals(3628800L, yin.run(fact, projection).value());
+            // 0 lifts the limit: a loop longer than it finishes.
+            yin.setStepLimit(0);
+            Yin.Result longer = yin.run(
+                    yin.compile("(defn countdown [n] (if (= n 0) :done (countdown (- n 1)))) (countdown 5000)"),
+                    projection);
+            assertEquals(Keyword.of("done"), longer.value());
+            assertTrue(longer.steps() > 10_000, "steps " + longer.steps());
+            assertThrows(IllegalArgumentException.class, () -> yin.setStepLimit(-1));
+        }
+    }
+
     @Test
     void badInputIsReported() {
         try (Slab slab = Slab.openAnonymous()) {
