@@ -619,6 +619,11 @@ export class Yin {
   work(idleMs?: number, timeoutMs?: number): YinWorkReport;
   agent(agent: U64): YinAgentInfo;
   agents(): (number | bigint)[];
+  /**
+   * Limits the machine steps of each run on this handle: a longer run fails with
+   * EVE_ERR_INVALID_ARGUMENT and its agent is recorded as failed. 0 (the default): no limit.
+   */
+  setStepLimit(limit: U64): void;
   queued(): number;
   /**
    * Takes over agents whose owning process died while running them: each is queued again

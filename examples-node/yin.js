@@ -320,6 +320,16 @@ module.exports = function makeYin(addon, Keyword, EdnSymbol) {
       return native.agents(this._handle);
     }
 
+    /**
+     * Limits the machine steps of each run on this handle from now on: a run, resume or
+     * worker's run that would take more than `limit` steps fails (EVE_ERR_INVALID_ARGUMENT,
+     * "... ran more than N steps ...") and its agent is recorded as failed. 0 (the default)
+     * means no limit.
+     */
+    setStepLimit(limit) {
+      native.setStepLimit(this._handle, limit);
+    }
+
     /** Agents in the run queue now. */
     queued() {
       return native.queued(this._handle);

@@ -2010,6 +2010,14 @@ Napi::Value YinAgents(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The most machine steps each run on this handle may take; 0 is no limit.
+Napi::Value YinSetStepLimit(const Napi::CallbackInfo& info) {
+  eve_yin* yin = YinArg(info);
+  uint64_t limit = ToU64(info.Env(), info[1], "limit");
+  Check(info.Env(), eve_yin_set_step_limit(yin, limit));
+  return info.Env().Undefined();
+}
+
 Napi::Value YinQueued(const Napi::CallbackInfo& info) {
   uint64_t count = 0;
   Check(info.Env(), eve_yin_queued(YinArg(info), &count));
@@ -2097,6 +2105,7 @@ void DefineYin(Napi::Env env, Napi::Object exports) {
   yin.Set("work", Napi::Function::New(env, YinWork, "work"));
   yin.Set("agent", Napi::Function::New(env, YinAgent, "agent"));
   yin.Set("agents", Napi::Function::New(env, YinAgents, "agents"));
+  yin.Set("setStepLimit", Napi::Function::New(env, YinSetStepLimit, "setStepLimit"));
   yin.Set("queued", Napi::Function::New(env, YinQueued, "queued"));
   yin.Set("recover", Napi::Function::New(env, YinRecover, "recover"));
   yin.Set("setTrace", Napi::Function::New(env, YinSetTrace, "setTrace"));

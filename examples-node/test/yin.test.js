@@ -179,6 +179,32 @@ test('an agent whose worker process is killed is taken over', { timeout: 60000 }
   }
 });
 
+for (const projection of ['walker', 'stack']) {
+  test(`a step limit stops an endless loop (${projection})`, () =>
+    withYin((yin) => {
+      const forever = yin.compile('(defn f [x] (f x)) (f 1)');
+      const fact = yin.compile('(defn fact [n] (if (< n 2) 1 (* n (fact (- n 1))))) (fact 10)');
+      yin.setStepLimit(10000);
+      throwsEve(assert, () => yin.run(forever, projection), 'EVE_ERR_INVALID_ARGUMENT');
+      assert.throws(() => yin.run(forever, projection), /ran more than 10000 steps/);
+      const agents = yin.agents();
+      const failed = yin.agent(agents[agents.length - 1]);
+      assert.equal(failed.state, 'failed');
+      assert.match(failed.error, /ran more than 10000 steps/);
+      // Under the limit a program finishes with its value.
+      assert.equal(yin.run(fact, projection).value, 3628800);
+      // 0 lifts the limit: a loop longer than it finishes.
+      yin.setStepLimit(0n);
+      const longer = yin.run(
+        yin.compile('(defn countdown [n] (if (= n 0) :done (countdown (- n 1)))) (countdown 5000)'),
+        projection,
+      );
+      assert.deepEqual(longer.value, new Keyword('done'));
+      assert.ok(longer.steps > 10000, `steps ${longer.steps}`);
+      assert.throws(() => yin.setStepLimit(-1), RangeError);
+    }));
+}
+
 test('workers run spawned and woken agents; failures are recorded', () =>
   withYin((yin) => {
     const agent = yin.spawn(yin.compile('(* 2 (park))'), 'stack');
