@@ -24,6 +24,7 @@ pub fn compile(source: &str) -> Result<Ast> {
     let mut compiler = Compiler {
         scopes: Vec::new(),
         globals,
+        depth: 0,
     };
     compiler.body(&forms, Pos { line: 1, column: 1 }, true)
 }
@@ -72,10 +73,21 @@ const SPECIAL: &[&str] = &[
     "store-put",
 ];
 
+/// How deep the program the compiler makes may be, in AST levels: each form inside another
+/// is a level, and a `do` or a body (the top level included), `let` and `and`/`or` nest
+/// their forms two or three levels apiece, since they become nested lambdas. The datom
+/// writer and loader and the stack machine's compiler recurse once per level, so a limit
+/// keeps a pathological program an error instead of a stack overflow, even on a 2 MB
+/// thread stack in a debug build.
+pub const MAX_DEPTH: usize = 400;
+
 struct Compiler {
     /// The parameter names of each enclosing lambda, innermost last.
     scopes: Vec<Vec<String>>,
     globals: HashSet<String>,
+    /// How many nodes enclose the one being compiled (`do`, `let` and `and`/`or` chains
+    /// nest one level per form or binding).
+    depth: usize,
 }
 
 fn literal(v: DaoValue) -> Ast {
@@ -112,7 +124,31 @@ impl Compiler {
             || Prim::from_name(name).is_some()
     }
 
+    /// Goes `levels` deeper in the AST (the caller comes back up with `self.depth -=
+    /// levels`), refusing a program nested more than `MAX_DEPTH` levels.
+    fn enter(&mut self, at: Pos, levels: usize) -> Result<()> {
+        if self.depth + levels > MAX_DEPTH {
+            return Err(fail(
+                at,
+                &format!(
+                    "the program nests more than {MAX_DEPTH} levels deep (every form of a \
+                     do or a body, every let binding and every and/or operand nests the \
+                     rest one level deeper)"
+                ),
+            ));
+        }
+        self.depth += levels;
+        Ok(())
+    }
+
     fn form(&mut self, form: &Form, tail: bool) -> Result<Ast> {
+        self.enter(form.at, 1)?;
+        let ast = self.form_here(form, tail);
+        self.depth -= 1;
+        ast
+    }
+
+    fn form_here(&mut self, form: &Form, tail: bool) -> Result<Ast> {
         Ok(match &form.kind {
             FormKind::Nil => literal(DaoValue::Nil),
             FormKind::Bool(b) => literal(DaoValue::Boolean(*b)),
@@ -189,7 +225,7 @@ impl Compiler {
         Ok(Some(match name {
             "quote" => {
                 want(1)?;
-                quoted(&args[0])?
+                self.quoted(&args[0])?
             }
             "if" => {
                 if args.len() != 2 && args.len() != 3 {
@@ -316,7 +352,9 @@ impl Compiler {
             [first, rest @ ..] => {
                 let value = self.form(first, false)?;
                 self.scopes.push(vec!["#do".into()]);
+                self.enter(first.at, 2)?;
                 let rest = self.body(rest, _at, true);
+                self.depth -= 2;
                 self.scopes.pop();
                 Ok(call(
                     Ast::Lambda {
@@ -335,10 +373,13 @@ impl Compiler {
         let [name, value, more @ ..] = bindings else {
             return self.body(body, at, tail);
         };
+        let bound_at = name.at;
         let name = symbol_name(name, "let")?;
         let value = self.form(value, false)?;
         self.scopes.push(vec![name.to_string()]);
+        self.enter(bound_at, 2)?;
         let inner = self.let_chain(more, body, at, true);
+        self.depth -= 2;
         self.scopes.pop();
         Ok(call(
             Ast::Lambda {
@@ -360,7 +401,9 @@ impl Compiler {
                 let temp: Name = if is_and { "#and" } else { "#or" }.into();
                 let value = self.form(first, false)?;
                 self.scopes.push(vec![temp.to_string()]);
+                self.enter(first.at, 3)?;
                 let others = self.and_or(is_and, rest, true);
+                self.depth -= 3;
                 self.scopes.pop();
                 let others = others?;
                 let held = Ast::Variable(temp.clone());
@@ -418,26 +461,41 @@ fn key_name(form: &Form) -> Result<Name> {
     }
 }
 
-/// A quoted form as data: scalars are literals (symbols stay symbols), lists and vectors
-/// become `vector` calls and maps `hash-map` calls on quoted items.
-fn quoted(form: &Form) -> Result<Ast> {
-    Ok(match &form.kind {
-        FormKind::Symbol(s) => literal(DaoValue::Symbol(s.clone())),
-        FormKind::List(items) | FormKind::Vector(items) => call(
-            prim(Prim::Vector),
-            items.iter().map(quoted).collect::<Result<_>>()?,
-            false,
-        ),
-        FormKind::Map(items) => call(
-            prim(Prim::HashMap),
-            items.iter().map(quoted).collect::<Result<_>>()?,
-            false,
-        ),
-        FormKind::Nil => literal(DaoValue::Nil),
-        FormKind::Bool(b) => literal(DaoValue::Boolean(*b)),
-        FormKind::Int(i) => literal(DaoValue::Long(*i)),
-        FormKind::Float(f) => literal(DaoValue::double(*f).map_err(|_| fail(form.at, "NaN"))?),
-        FormKind::Str(s) => literal(DaoValue::String(s.clone())),
-        FormKind::Keyword(k) => literal(DaoValue::Keyword(k.clone())),
-    })
+impl Compiler {
+    /// A quoted form as data: scalars are literals (symbols stay symbols), lists and vectors
+    /// become `vector` calls and maps `hash-map` calls on quoted items.
+    fn quoted(&mut self, form: &Form) -> Result<Ast> {
+        self.enter(form.at, 1)?;
+        let ast = self.quoted_here(form);
+        self.depth -= 1;
+        ast
+    }
+
+    fn quoted_here(&mut self, form: &Form) -> Result<Ast> {
+        Ok(match &form.kind {
+            FormKind::Symbol(s) => literal(DaoValue::Symbol(s.clone())),
+            FormKind::List(items) | FormKind::Vector(items) => call(
+                prim(Prim::Vector),
+                items
+                    .iter()
+                    .map(|f| self.quoted(f))
+                    .collect::<Result<_>>()?,
+                false,
+            ),
+            FormKind::Map(items) => call(
+                prim(Prim::HashMap),
+                items
+                    .iter()
+                    .map(|f| self.quoted(f))
+                    .collect::<Result<_>>()?,
+                false,
+            ),
+            FormKind::Nil => literal(DaoValue::Nil),
+            FormKind::Bool(b) => literal(DaoValue::Boolean(*b)),
+            FormKind::Int(i) => literal(DaoValue::Long(*i)),
+            FormKind::Float(f) => literal(DaoValue::double(*f).map_err(|_| fail(form.at, "NaN"))?),
+            FormKind::Str(s) => literal(DaoValue::String(s.clone())),
+            FormKind::Keyword(k) => literal(DaoValue::Keyword(k.clone())),
+        })
+    }
 }

@@ -45,12 +45,18 @@ pub struct ReadError {
     pub at: Pos,
 }
 
+/// How deep forms may nest in the text. The reader recurses once per level (and every
+/// stage after it once per level of the program it makes), so a limit keeps a pathological
+/// text an error instead of a stack overflow, even on a small thread stack.
+pub const MAX_NESTING: usize = 256;
+
 /// Reads every top-level form of `text`.
 pub fn read_all(text: &str) -> Result<Vec<Form>, ReadError> {
     let mut reader = Reader {
         chars: text.chars().collect(),
         i: 0,
         pos: Pos { line: 1, column: 1 },
+        depth: 0,
     };
     let mut forms = Vec::new();
     loop {
@@ -66,6 +72,8 @@ struct Reader {
     chars: Vec<char>,
     i: usize,
     pos: Pos,
+    /// How many forms enclose the one being read.
+    depth: usize,
 }
 
 fn is_delimiter(c: char) -> bool {
@@ -111,6 +119,19 @@ impl Reader {
     }
 
     fn form(&mut self) -> Result<Form, ReadError> {
+        if self.depth >= MAX_NESTING {
+            return self.error(
+                self.pos,
+                format!("forms are nested more than {MAX_NESTING} levels deep"),
+            );
+        }
+        self.depth += 1;
+        let form = self.form_here();
+        self.depth -= 1;
+        form
+    }
+
+    fn form_here(&mut self) -> Result<Form, ReadError> {
         let at = self.pos;
         let Some(c) = self.peek() else {
             return self.error(at, "the text ends where a form was expected");

@@ -894,3 +894,81 @@ fn a_step_limit_stops_a_run_that_never_ends() {
         .unwrap();
     assert!(yin.run(long, Projection::Walker).unwrap().stats.steps > 10_000);
 }
+
+/// Found by the `yin_compile` fuzz target: deeply nested or very long programs overflowed
+/// the stack (the reader, the compiler, then the datom writer, the loader and the stack
+/// machine's compiler all recurse once per level). They are refused with an error now.
+#[test]
+fn programs_nested_too_deep_are_refused_not_a_stack_overflow() {
+    let deep = [
+        "(".repeat(100_000),
+        format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)),
+        format!("{}{}", "{:a ".repeat(5_000), "}".repeat(5_000)),
+        format!("{}a", "'".repeat(50_000)),
+        format!("(do {})", "1 ".repeat(20_000)),
+        format!("(and {})", "1 ".repeat(5_000)),
+        format!("(or {})", "nil ".repeat(5_000)),
+        format!("(let [{}] a)", "a 1 ".repeat(5_000)),
+        format!("(fn [] {})", "1 ".repeat(5_000)),
+        "(def x 1) ".repeat(5_000),
+        format!("(quote {}{})", "(".repeat(5_000), ")".repeat(5_000)),
+    ];
+    for source in deep {
+        let e = compile(&source).expect_err(&source[..40.min(source.len())]);
+        assert!(
+            e.to_string().contains("nested more than 256 levels")
+                || e.to_string().contains("nests more than 400 levels"),
+            "{e}"
+        );
+    }
+}
+
+/// Programs just inside the nesting limits compile, store, load and run on both
+/// projections (on a test thread's 2 MB stack, in a debug build).
+#[test]
+fn programs_nested_up_to_the_limits_run() {
+    // The longest chain of each kind that compiles; one more is refused.
+    let longest = |make: &dyn Fn(usize) -> String| -> String {
+        let n = (1..2000)
+            .find(|&n| compile(&make(n)).is_err())
+            .expect("a limit");
+        assert!(
+            compile(&make(n))
+                .unwrap_err()
+                .to_string()
+                .contains("levels deep"),
+            "{}",
+            make(n)
+        );
+        make(n - 1)
+    };
+    let vectors = longest(&|n| format!("{}1{}", "[".repeat(n), "]".repeat(n)));
+    assert!(vectors.starts_with(&"[".repeat(250)));
+    let v = edn(&vectors);
+    assert!(v.starts_with("[[[[") && v.contains("[1]"), "{}", &v[..20]);
+    let long_do = longest(&|n| format!("(do {}7)", "1 ".repeat(n)));
+    assert!(long_do.matches("1 ").count() >= 190, "{long_do}");
+    assert_eq!(edn(&long_do), "7");
+    let top_level = longest(&|n| format!("{}(+ x 1)", "(def x 1) ".repeat(n)));
+    assert_eq!(edn(&top_level), "2");
+    let long_let = longest(&|n| format!("(let [{}] (+ a 1))", "a 1 ".repeat(n)));
+    assert_eq!(edn(&long_let), "2");
+    let long_and = longest(&|n| format!("(and {}:end)", "1 ".repeat(n)));
+    assert_eq!(edn(&long_and), ":end");
+    // A do chain with a quoted form nested as deep as is left inside it.
+    let mixed = longest(&|n| {
+        format!(
+            "(do 1 1 1 1 1 1 1 1 1 1 {}a{})",
+            "'(".repeat(n),
+            ")".repeat(n)
+        )
+    });
+    assert!(edn(&mixed).starts_with("[[quote [[quote"));
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    for source in [&vectors, &long_do, &top_level, &long_let, &long_and, &mixed] {
+        let ast = compile(source).unwrap();
+        let program = yin.store(&ast, None).unwrap();
+        assert_eq!(yin.load(program).unwrap(), ast);
+    }
+}
