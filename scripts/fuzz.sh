@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${EVE_FUZZ_SECONDS:-20}"
-targets=(query_text query_run transaction open_file)
+targets=(query_text query_run transaction open_file yin_compile)
 cargo +nightly fuzz build >/dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -71,7 +71,7 @@ else
   fail "AddressSanitizer needs a nightly toolchain (.ci/run installs it)"
 fi
 
-step "fuzzing: every cargo-fuzz target for a bounded time (queries, transaction data, query runs, damaged slab files)"
+step "fuzzing: every cargo-fuzz target for a bounded time (queries, transaction data, query runs, damaged slab files, Yin programs)"
 if cargo +nightly --version >/dev/null 2>&1 && command -v cargo-fuzz >/dev/null 2>&1; then
   ./scripts/fuzz.sh || fail "fuzzing"
 else
