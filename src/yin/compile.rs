@@ -74,8 +74,9 @@ const SPECIAL: &[&str] = &[
 ];
 
 /// How deep the program the compiler makes may be, in AST levels: each form inside another
-/// is a level, and a `do` or a body (the top level included), `let` and `and`/`or` nest
-/// their forms two or three levels apiece, since they become nested lambdas. The datom
+/// is a level, a body (of `do`, `fn`, `let`, the program) adds two, and `let` bindings and
+/// `and`/`or` operands nest the rest two or three levels apiece, since they become nested
+/// lambdas. The datom
 /// writer and loader and the stack machine's compiler recurse once per level, so a limit
 /// keeps a pathological program an error instead of a stack overflow, even on a 2 MB
 /// thread stack in a debug build.
@@ -85,8 +86,8 @@ struct Compiler {
     /// The parameter names of each enclosing lambda, innermost last.
     scopes: Vec<Vec<String>>,
     globals: HashSet<String>,
-    /// How many nodes enclose the one being compiled (`do`, `let` and `and`/`or` chains
-    /// nest one level per form or binding).
+    /// How many nodes enclose the one being compiled (`let` and `and`/`or` chains nest
+    /// levels per binding or operand).
     depth: usize,
 }
 
@@ -131,9 +132,9 @@ impl Compiler {
             return Err(fail(
                 at,
                 &format!(
-                    "the program nests more than {MAX_DEPTH} levels deep (every form of a \
-                     do or a body, every let binding and every and/or operand nests the \
-                     rest one level deeper)"
+                    "the program nests more than {MAX_DEPTH} levels deep (every nested form, \
+                     every let binding and every and/or operand nests the rest one level \
+                     deeper)"
                 ),
             ));
         }
@@ -345,24 +346,31 @@ impl Compiler {
 
     /// A sequence of forms evaluated in order for the last one's value: `(do a b c)` is
     /// `((fn [#do] ((fn [#do] c) b)) a)`. `#do` cannot be written in a program.
+    /// A body (of `do`, `fn`, `let`, or the program): its forms are evaluated in order for
+    /// their effects and the last one's value is the body's. All but the last are operands
+    /// of one call to a lambda whose body is the last form (in tail position), so a body of
+    /// any length is two levels deep, not one per form.
     fn body(&mut self, forms: &[Form], _at: Pos, tail: bool) -> Result<Ast> {
         match forms {
             [] => Ok(literal(DaoValue::Nil)),
             [last] => self.form(last, tail),
-            [first, rest @ ..] => {
-                let value = self.form(first, false)?;
+            [before @ .., last] => {
+                let values = before
+                    .iter()
+                    .map(|f| self.form(f, false))
+                    .collect::<Result<Vec<_>>>()?;
                 self.scopes.push(vec!["#do".into()]);
-                self.enter(first.at, 2)?;
-                let rest = self.body(rest, _at, true);
+                self.enter(last.at, 2)?;
+                let last = self.form(last, true);
                 self.depth -= 2;
                 self.scopes.pop();
                 Ok(call(
                     Ast::Lambda {
-                        params: vec!["#do".into()],
-                        rest: None,
-                        body: Box::new(rest?),
+                        params: Vec::new(),
+                        rest: Some("#do".into()),
+                        body: Box::new(last?),
                     },
-                    vec![value],
+                    values,
                     tail,
                 ))
             }
