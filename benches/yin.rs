@@ -8,7 +8,7 @@
 use eve::yin::{ImageRun, Projection, RunOutcome, Value, Yin};
 use eve::Slab;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 const FIB: &str = "(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 25)";
@@ -150,7 +150,10 @@ fn through_slab(dir: &std::path::Path) -> Vec<u64> {
 
 /// The other side of the pipe ping-pong: read a continuation, run it to its next park,
 /// send the new one back.
-fn pipe_pong(path: &str, program: u64, from: RawFd, to: RawFd) {
+fn pipe_pong(path: &str, program: u64, from: RawFd, to: RawFd, spin: bool) {
+    if spin {
+        nonblocking(from);
+    }
     let slab = Slab::open(path).unwrap();
     let yin = Yin::open(&slab, "yin").unwrap();
     // SAFETY: the parent passed these descriptors open for this process alone.
@@ -178,17 +181,41 @@ fn send(tx: &mut std::fs::File, bytes: &[u8]) {
     tx.write_all(&message).unwrap();
 }
 
-/// The next message, or `None` when the other side closed the pipe.
+/// The next message, or `None` when the other side closed the pipe. On a non-blocking
+/// pipe it spins until the bytes are there, as the slab side spins on the agent's state.
 fn receive(rx: &mut std::fs::File) -> Option<Vec<u8>> {
     let mut head = [0u8; 8];
-    match rx.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-        Err(e) => panic!("{e}"),
+    if !fill(rx, &mut head) {
+        return None;
     }
     let mut bytes = vec![0u8; u64::from_le_bytes(head) as usize];
-    rx.read_exact(&mut bytes).unwrap();
+    assert!(fill(rx, &mut bytes), "the pipe closed inside a message");
     Some(bytes)
+}
+
+/// Reads exactly `buf.len()` bytes; false at end of file before the first byte.
+fn fill(rx: &mut std::fs::File, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        match rx.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return false,
+            Ok(0) => panic!("the pipe closed inside a message"),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    true
+}
+
+/// Makes reads of `fd` return at once when there is nothing to read.
+fn nonblocking(fd: RawFd) {
+    // SAFETY: changing the status flags of a descriptor this process owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert_eq!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK), 0);
+    }
 }
 
 /// A pipe whose end `for_child` (0 read, 1 write) a spawned child inherits; the other end
@@ -206,10 +233,16 @@ fn pipe(for_child: usize) -> (RawFd, RawFd) {
 
 /// The same round trip with the state image sent as bytes: this process runs the image it
 /// got back to its next park and writes the new image to the pipe; the other process reads
-/// it, runs it to its next park and writes that back.
-fn through_a_pipe(dir: &std::path::Path) -> Vec<u64> {
+/// it, runs it to its next park and writes that back. With `spin`, both sides poll their
+/// pipe instead of sleeping in `read` (as the slab side polls), so neither pays for being
+/// woken up.
+fn through_a_pipe(dir: &std::path::Path, spin: bool) -> Vec<u64> {
     let hops = knob("EVE_BENCH_HOPS", 20_000);
-    let path = dir.join("pipe.slab");
+    let path = dir.join(if spin {
+        "pipe-polled.slab"
+    } else {
+        "pipe.slab"
+    });
     let slab = Slab::open(&path).unwrap();
     let yin = Yin::open(&slab, "yin").unwrap();
     let program = yin.compile(PONG).unwrap();
@@ -225,6 +258,7 @@ fn through_a_pipe(dir: &std::path::Path) -> Vec<u64> {
         .env("EVE_YIN_SLAB", &path)
         .env("EVE_YIN_PROGRAM", program.to_string())
         .env("EVE_YIN_FDS", format!("{to_child_rx} {to_parent_tx}"))
+        .env("EVE_YIN_PIPE_SPIN", if spin { "1" } else { "0" })
         .spawn()
         .unwrap();
     // SAFETY: the parent keeps its own ends, once each, and closes its copies of the ends the
@@ -237,6 +271,9 @@ fn through_a_pipe(dir: &std::path::Path) -> Vec<u64> {
             std::fs::File::from_raw_fd(to_parent_rx),
         )
     };
+    if spin {
+        nonblocking(rx.as_raw_fd());
+    }
     // The child's first run warms it up and is not timed.
     send(&mut tx, &first);
     let mut image = receive(&mut rx).unwrap();
@@ -256,7 +293,14 @@ fn through_a_pipe(dir: &std::path::Path) -> Vec<u64> {
     }
     drop(tx);
     assert!(child.wait().unwrap().success());
-    percentiles("state image over a pipe", &round_trips);
+    percentiles(
+        if spin {
+            "image over a pipe, polled"
+        } else {
+            "image over a pipe, blocking"
+        },
+        &round_trips,
+    );
     println!("  bytes through the pipe per hop: {}", image_len + 8);
     round_trips
 }
@@ -284,6 +328,7 @@ fn main() {
                 env("EVE_YIN_PROGRAM").parse().unwrap(),
                 fds[0],
                 fds[1],
+                env("EVE_YIN_PIPE_SPIN") == "1",
             );
         }
         _ => {}
@@ -296,11 +341,14 @@ fn main() {
     }
     if only.is_empty() || only == "park" {
         let slab = through_slab(dir.path());
-        let pipe = through_a_pipe(dir.path());
+        let blocking = through_a_pipe(dir.path(), false);
+        let polled = through_a_pipe(dir.path(), true);
         println!(
-            "park→resume, one hop (half a round trip): p50 {:.2} µs through the slab, {:.2} µs over a pipe",
+            "park→resume, one hop (half a round trip), p50: {:.2} µs through the slab; \
+             over a pipe {:.2} µs blocking, {:.2} µs polled",
             median(&slab) as f64 / 2e3,
-            median(&pipe) as f64 / 2e3
+            median(&blocking) as f64 / 2e3,
+            median(&polled) as f64 / 2e3
         );
     }
 }
