@@ -90,6 +90,8 @@ export interface Stats {
   roots: number;
   sweeps: number;
   maxSize: number;
+  /** Roots recovery sweeps set back to their last synced value so far. */
+  rolledBackRoots: number;
 }
 
 export interface ReclaimReport {
@@ -102,6 +104,8 @@ export interface SweepReport {
   liveBytes: number;
   freedBlocks: number;
   freedBytes: number;
+  /** Roots this sweep set back to their last synced value. */
+  rolledBackRoots: number;
 }
 
 // ---- DaoDB ------------------------------------------------------------------------------

@@ -370,6 +370,9 @@ typedef struct eve_stats {
   uint64_t sweeps;
   // Address range reserved for the slab in this process.
   uint64_t max_size;
+  // Roots that recovery sweeps set back to their last synced value because the current
+  // one did not validate (a power loss after unsynced commits, or damage), so far.
+  uint64_t rolled_back_roots;
 } eve_stats;
 
 // What a reclamation pass did (`eve_slab_reclaim`).
@@ -391,6 +394,9 @@ typedef struct eve_sweep_report {
   uint64_t freed_blocks;
   // Bytes in those blocks.
   uint64_t freed_bytes;
+  // Roots this sweep set back to their last synced value because the current one did
+  // not validate.
+  uint64_t rolled_back_roots;
 } eve_sweep_report;
 
 // How a run here (`eve_yin_run`, `eve_yin_resume`) ended.

@@ -571,6 +571,9 @@ fn a_synced_version_stays_whole_behind_many_unsynced_commits() {
             .unwrap();
         assert_eq!(report.t, basis + 1);
         slab.check().unwrap();
+        drop(slab);
+        // The count of roots set back is kept in the file, and the C ABI reports it.
+        assert_eq!(c_abi_stats(&copy).rolled_back_roots, 1);
         figures.push(format!(
             "1 synced commit and {} unsynced ({retired} blocks retired and held), the last \
              root lost its blocks: recovery fell back to t {basis}, whole",
@@ -578,4 +581,25 @@ fn a_synced_version_stays_whole_behind_many_unsynced_commits() {
         ));
     }
     figure(TEST, &figures.join("; "));
+}
+
+/// The counters of the slab file `path` as `eve_slab_stats` gives them.
+fn c_abi_stats(path: &Path) -> eve::ffi::eve_stats {
+    let path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut slab = std::ptr::null_mut();
+    let mut stats = eve::ffi::eve_stats::default();
+    // SAFETY: a NUL-terminated path, NULL options, and out-pointers to live locals; the
+    // handle is closed once, after its last use.
+    unsafe {
+        assert_eq!(
+            eve::ffi::eve_slab_open(path.as_ptr(), std::ptr::null(), &mut slab),
+            eve::ffi::EveStatus::EVE_OK
+        );
+        assert_eq!(
+            eve::ffi::eve_slab_stats(slab, &mut stats),
+            eve::ffi::EveStatus::EVE_OK
+        );
+        assert_eq!(eve::ffi::eve_slab_close(slab), eve::ffi::EveStatus::EVE_OK);
+    }
+    stats
 }

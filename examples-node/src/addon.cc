@@ -583,6 +583,7 @@ Napi::Value Slab::Stats(const Napi::CallbackInfo& info) {
   num("roots", s.roots);
   num("sweeps", s.sweeps);
   num("maxSize", s.max_size);
+  num("rolledBackRoots", s.rolled_back_roots);
   return out;
 }
 
@@ -605,6 +606,7 @@ Napi::Value Slab::Recover(const Napi::CallbackInfo& info) {
   out.Set("liveBytes", Napi::Number::New(env, static_cast<double>(r.live_bytes)));
   out.Set("freedBlocks", Napi::Number::New(env, static_cast<double>(r.freed_blocks)));
   out.Set("freedBytes", Napi::Number::New(env, static_cast<double>(r.freed_bytes)));
+  out.Set("rolledBackRoots", Napi::Number::New(env, static_cast<double>(r.rolled_back_roots)));
   return out;
 }
 

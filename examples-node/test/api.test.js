@@ -153,6 +153,7 @@ test('open options, stats, reclaim, recover, check', () => {
   for (const key of [
     'fileLen', 'heapBytes', 'bytesInUse', 'blocksInUse', 'freeBytes', 'liveReaders',
     'oldestPinnedEpoch', 'globalEpoch', 'retiredBlocks', 'readerSlots', 'roots', 'sweeps', 'maxSize',
+    'rolledBackRoots',
   ]) {
     assert.equal(typeof s[key], 'number', key);
   }

@@ -160,6 +160,9 @@ pub struct eve_stats {
     pub sweeps: u64,
     /// Address range reserved for the slab in this process.
     pub max_size: u64,
+    /// Roots that recovery sweeps set back to their last synced value because the current
+    /// one did not validate (a power loss after unsynced commits, or damage), so far.
+    pub rolled_back_roots: u64,
 }
 
 /// Fills `*out` with the slab's counters.
@@ -186,6 +189,7 @@ pub unsafe extern "C" fn eve_slab_stats(slab: *mut eve_slab, out: *mut eve_stats
             roots: s.roots,
             sweeps: s.sweeps,
             max_size: s.max_size,
+            rolled_back_roots: s.rolled_back_roots,
         });
         Ok(())
     })
@@ -241,6 +245,9 @@ pub struct eve_sweep_report {
     pub freed_blocks: u64,
     /// Bytes in those blocks.
     pub freed_bytes: u64,
+    /// Roots this sweep set back to their last synced value because the current one did
+    /// not validate.
+    pub rolled_back_roots: u64,
 }
 
 /// Runs the recovery sweep: validates every block reachable from the roots and gives every
@@ -266,6 +273,7 @@ pub unsafe extern "C" fn eve_slab_recover(
                 live_bytes: report.live_bytes,
                 freed_blocks: report.freed_blocks,
                 freed_bytes: report.freed_bytes,
+                rolled_back_roots: report.rolled_back_roots,
             });
         }
         Ok(())

@@ -87,7 +87,7 @@ final class Native {
     static final long OPTIONS_READER_SLOTS = offset(EVE_OPEN_OPTIONS, "reader_slots");
     static final long OPTIONS_MAX_SIZE = offset(EVE_OPEN_OPTIONS, "max_size");
 
-    /** {@code struct eve_stats}: 13 {@code uint64_t}, in header order. */
+    /** {@code struct eve_stats}: 14 {@code uint64_t}, in header order. */
     static final StructLayout EVE_STATS = MemoryLayout.structLayout(
                     JAVA_LONG.withName("file_len"),
                     JAVA_LONG.withName("heap_bytes"),
@@ -101,7 +101,8 @@ final class Native {
                     JAVA_LONG.withName("reader_slots"),
                     JAVA_LONG.withName("roots"),
                     JAVA_LONG.withName("sweeps"),
-                    JAVA_LONG.withName("max_size"))
+                    JAVA_LONG.withName("max_size"),
+                    JAVA_LONG.withName("rolled_back_roots"))
             .withName("eve_stats");
 
     /** {@code struct eve_reclaim_report { uint64_t freed_blocks; uint64_t kept_blocks; }}. */
@@ -109,12 +110,13 @@ final class Native {
                     JAVA_LONG.withName("freed_blocks"), JAVA_LONG.withName("kept_blocks"))
             .withName("eve_reclaim_report");
 
-    /** {@code struct eve_sweep_report}: live_blocks, live_bytes, freed_blocks, freed_bytes. */
+    /** {@code struct eve_sweep_report}: live_blocks, live_bytes, freed_blocks, freed_bytes, rolled_back_roots. */
     static final StructLayout EVE_SWEEP_REPORT = MemoryLayout.structLayout(
                     JAVA_LONG.withName("live_blocks"),
                     JAVA_LONG.withName("live_bytes"),
                     JAVA_LONG.withName("freed_blocks"),
-                    JAVA_LONG.withName("freed_bytes"))
+                    JAVA_LONG.withName("freed_bytes"),
+                    JAVA_LONG.withName("rolled_back_roots"))
             .withName("eve_sweep_report");
 
     /**

@@ -389,7 +389,7 @@ public final class Slab implements AutoCloseable {
             MemorySegment s = arena.allocate(Native.EVE_STATS);
             Native.check(Native.slabStats(handle, s), "eve_slab_stats");
             long[] v = s.toArray(JAVA_LONG);
-            return new Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+            return new Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]);
         }
     }
 
@@ -415,7 +415,8 @@ public final class Slab implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment r = arena.allocate(Native.EVE_SWEEP_REPORT);
             Native.check(Native.slabRecover(handle, r), "eve_slab_recover");
-            return new SweepReport(r.get(JAVA_LONG, 0), r.get(JAVA_LONG, 8), r.get(JAVA_LONG, 16), r.get(JAVA_LONG, 24));
+            return new SweepReport(
+                    r.get(JAVA_LONG, 0), r.get(JAVA_LONG, 8), r.get(JAVA_LONG, 16), r.get(JAVA_LONG, 24), r.get(JAVA_LONG, 32));
         }
     }
 

@@ -16,6 +16,7 @@ package dev.eve;
  * @param roots             named roots in use
  * @param sweeps            recovery sweeps run on this slab so far
  * @param maxSize           address range reserved for the slab in this process
+ * @param rolledBackRoots   roots recovery sweeps set back to their last synced value so far
  */
 public record Stats(
         long fileLen,
@@ -30,4 +31,5 @@ public record Stats(
         long readerSlots,
         long roots,
         long sweeps,
-        long maxSize) {}
+        long maxSize,
+        long rolledBackRoots) {}

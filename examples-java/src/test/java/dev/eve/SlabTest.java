@@ -157,6 +157,7 @@ class SlabTest {
             Stats stats = slab.stats();
             assertEquals(8, stats.readerSlots());
             assertEquals(64L << 20, stats.maxSize());
+            assertEquals(0, stats.rolledBackRoots());
         }
         fails(Status.ERR_INVALID_ARGUMENT, () -> Slab.openAnonymous(OpenOptions.readOnlyOptions()));
         fails(Status.ERR_INVALID_ARGUMENT, () -> Slab.openAnonymous(OpenOptions.DEFAULT.withMustExist(true)));
@@ -233,6 +234,7 @@ class SlabTest {
             assertTrue(sweep.liveBytes() > 0);
             assertEquals(0, sweep.freedBlocks());
             assertEquals(0, sweep.freedBytes());
+            assertEquals(0, sweep.rolledBackRoots());
             assertEquals(sweepsBefore + 1, slab.stats().sweeps());
         }
     }
