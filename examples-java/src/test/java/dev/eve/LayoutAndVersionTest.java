@@ -21,9 +21,9 @@ class LayoutAndVersionTest {
         assertEquals(16, Native.EVE_OPEN_OPTIONS.byteSize());
         assertEquals(4, Native.OPTIONS_READER_SLOTS);
         assertEquals(8, Native.OPTIONS_MAX_SIZE);
-        assertEquals(13 * 8, Native.EVE_STATS.byteSize());
+        assertEquals(14 * 8, Native.EVE_STATS.byteSize());
         assertEquals(16, Native.EVE_RECLAIM_REPORT.byteSize());
-        assertEquals(32, Native.EVE_SWEEP_REPORT.byteSize());
+        assertEquals(40, Native.EVE_SWEEP_REPORT.byteSize());
         assertEquals(8, Native.EVE_OP.byteAlignment());
         assertEquals(72, Native.EVE_DATOM.byteSize());
         assertEquals(0, Native.DATOM_E);
