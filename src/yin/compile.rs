@@ -482,22 +482,17 @@ impl Compiler {
     fn quoted_here(&mut self, form: &Form) -> Result<Ast> {
         Ok(match &form.kind {
             FormKind::Symbol(s) => literal(DaoValue::Symbol(s.clone())),
-            FormKind::List(items) | FormKind::Vector(items) => call(
-                prim(Prim::Vector),
-                items
+            FormKind::List(items) | FormKind::Vector(items) | FormKind::Map(items) => {
+                let make = match form.kind {
+                    FormKind::Map(_) => Prim::HashMap,
+                    _ => Prim::Vector,
+                };
+                let items = items
                     .iter()
                     .map(|f| self.quoted(f))
-                    .collect::<Result<_>>()?,
-                false,
-            ),
-            FormKind::Map(items) => call(
-                prim(Prim::HashMap),
-                items
-                    .iter()
-                    .map(|f| self.quoted(f))
-                    .collect::<Result<_>>()?,
-                false,
-            ),
+                    .collect::<Result<_>>()?;
+                call(prim(make), items, false)
+            }
             FormKind::Nil => literal(DaoValue::Nil),
             FormKind::Bool(b) => literal(DaoValue::Boolean(*b)),
             FormKind::Int(i) => literal(DaoValue::Long(*i)),

@@ -839,21 +839,12 @@ impl<'s> Yin<'s> {
     /// repeated, since each was committed with the state after it. Workers call this
     /// when they find the queue empty; returns how many agents were taken over.
     pub fn recover(&self) -> Result<u64> {
-        let orphans: Vec<(u64, u64)> = {
-            let guard = self.slab.pin()?;
-            let snapshot = self.table.snapshot(&guard)?;
-            let mut out = Vec::new();
-            for entry in snapshot.iter() {
-                let (k, v) = entry?;
-                if k.len() == 9 && k[0] == b'a' {
-                    let rec = Record::parse(v)?;
-                    if rec.state == AgentState::Running && !is_alive(OwnerWord(rec.owner)) {
-                        out.push((u64::from_be_bytes(k[1..].try_into().unwrap()), rec.owner));
-                    }
-                }
+        let mut orphans = Vec::new();
+        self.each_agent(|agent, rec| {
+            if rec.state == AgentState::Running && !is_alive(OwnerWord(rec.owner)) {
+                orphans.push((agent, rec.owner));
             }
-            out
-        };
+        })?;
         let mut taken = 0;
         for (agent, owner) in orphans {
             let (requeued, _) = self.table.update(|txn| {
@@ -997,18 +988,24 @@ impl<'s> Yin<'s> {
 
     /// The ids of every agent ever created here, with their states.
     pub fn agents(&self) -> Result<Vec<(u64, AgentState)>> {
-        let guard = self.slab.pin()?;
-        let snapshot = self.table.snapshot(&guard)?;
         let mut out = Vec::new();
-        for entry in snapshot.iter() {
-            let (k, v) = entry?;
-            if k.len() == 9 && k[0] == b'a' {
-                let id = u64::from_be_bytes(k[1..].try_into().unwrap());
-                out.push((id, Record::parse(v)?.state));
-            }
-        }
+        self.each_agent(|agent, rec| out.push((agent, rec.state)))?;
         out.sort_unstable();
         Ok(out)
+    }
+
+    /// Calls `f` with every agent record of one version of the table.
+    fn each_agent(&self, mut f: impl FnMut(u64, &Record<'_>)) -> Result<()> {
+        let guard = self.slab.pin()?;
+        let snapshot = self.table.snapshot(&guard)?;
+        for entry in snapshot.iter() {
+            let (k, v) = entry?;
+            if let (9, Some(b'a')) = (k.len(), k.first()) {
+                let agent = u64::from_be_bytes(k[1..].try_into().unwrap());
+                f(agent, &Record::parse(v)?);
+            }
+        }
+        Ok(())
     }
 
     /// A word that changes whenever the agent table does (any agent, queue or stream).
