@@ -41,6 +41,10 @@ impl Writer {
     }
 
     pub fn value(&mut self, v: &Value) {
+        super::value::nested(|| self.value_here(v))
+    }
+
+    fn value_here(&mut self, v: &Value) {
         match v {
             Value::Nil => self.u8(0),
             Value::Bool(false) => self.u8(1),
@@ -142,6 +146,11 @@ impl Writer {
     }
 }
 
+/// The deepest value or environment an image may hold. Reading recurses per level on a
+/// stack that grows as needed (`value::nested`), so this bounds the memory a damaged or
+/// hostile image can make a reader spend on stack, not the thread's stack.
+const MAX_DEPTH: usize = 1_000_000;
+
 pub struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
@@ -201,7 +210,11 @@ impl<'b> Reader<'b> {
     }
 
     fn value_at(&mut self, depth: usize) -> Result<Value> {
-        if depth > 10_000 {
+        super::value::nested(|| self.value_at_here(depth))
+    }
+
+    fn value_at_here(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
             return Err(bad("values nest too deeply"));
         }
         Ok(match self.u8()? {
@@ -277,7 +290,7 @@ impl<'b> Reader<'b> {
     }
 
     fn env_at(&mut self, depth: usize) -> Result<Env> {
-        if depth > 10_000 {
+        if depth > MAX_DEPTH {
             return Err(bad("environments nest too deeply"));
         }
         Ok(match self.u8()? {

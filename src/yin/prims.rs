@@ -161,11 +161,12 @@ pub fn apply(prim: Prim, args: &[Value]) -> Result<Value, String> {
             }
             let mut coll = args[0].clone();
             for kv in args[1..].chunks(2) {
-                coll = match coll {
+                coll = match &mut coll {
                     Nil => Map(im::OrdMap::unit(kv[0].clone(), kv[1].clone())),
-                    Map(m) => Map(m.update(kv[0].clone(), kv[1].clone())),
-                    Vector(mut v) => match &kv[0] {
+                    Map(m) => Map(std::mem::take(m).update(kv[0].clone(), kv[1].clone())),
+                    Vector(v) => match &kv[0] {
                         Int(i) if (0..=v.len() as i64).contains(i) => {
+                            let mut v = std::mem::take(v);
                             if *i as usize == v.len() {
                                 v.push_back(kv[1].clone());
                             } else {
@@ -253,14 +254,15 @@ pub fn apply(prim: Prim, args: &[Value]) -> Result<Value, String> {
             arity(1, usize::MAX)?;
             let mut coll = args[0].clone();
             for x in &args[1..] {
-                coll = match (coll, x) {
+                coll = match (&mut coll, x) {
                     (Nil, x) => Vector(im::vector![x.clone()]),
-                    (Vector(mut v), x) => {
+                    (Vector(v), x) => {
+                        let mut v = std::mem::take(v);
                         v.push_back(x.clone());
                         Vector(v)
                     }
                     (Map(m), Vector(kv)) if kv.len() == 2 => {
-                        Map(m.update(kv[0].clone(), kv[1].clone()))
+                        Map(std::mem::take(m).update(kv[0].clone(), kv[1].clone()))
                     }
                     (other, _) => {
                         return Err(format!("conj: cannot add to a {}", other.type_name()))

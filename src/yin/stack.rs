@@ -415,11 +415,11 @@ pub fn run(
                     .ok_or_else(|| error("the value stack is short of arguments"))?;
                 let args = s.stack.split_off(at + 1);
                 let callee = s.stack.pop().expect("checked above");
-                match callee {
-                    Value::Prim(p) => s.stack.push(apply_prim(p, &args)?),
+                match &callee {
+                    Value::Prim(p) => s.stack.push(apply_prim(*p, &args)?),
                     Value::Continuation(k) => {
                         let value = continued_with(args)?;
-                        let Continuation::Stack(k) = &*k else {
+                        let Continuation::Stack(k) = &**k else {
                             return Err(error(
                                 "a continuation made by the walker cannot go on in the stack machine",
                             ));

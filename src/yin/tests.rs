@@ -981,3 +981,41 @@ fn long_bodies_are_flat() {
         "[1 2 20]"
     );
 }
+
+/// Values nested as deep as a program cares to make them are freed, printed, compared,
+/// parked and read back without overflowing the stack (each recursion over a level runs
+/// where there is stack for it). Found by the `yin_compile` fuzz target's author.
+#[test]
+fn deeply_nested_values_do_not_overflow_the_stack() {
+    let deep = "(defn wrap [n acc] (if (= n 0) acc (wrap (- n 1) [acc]))) ";
+    let printed = edn(&format!("{deep}(wrap 50000 1)"));
+    assert_eq!(printed.len(), 100_001);
+    assert!(printed.starts_with("[[[") && printed.contains("[1]"));
+    assert_eq!(
+        edn(&format!("{deep}(= (wrap 50000 1) (wrap 50000 1))")),
+        "true"
+    );
+    // A chain of closures, each closing over the one before.
+    assert_eq!(
+        edn("(defn chain [n k] (if (= n 0) (count [k]) (chain (- n 1) (fn [] k)))) (chain 50000 nil)"),
+        "1"
+    );
+    // Parked with the agent, written to the slab and read back by the resumer.
+    let slab = Slab::anonymous().unwrap();
+    let yin = yin_on(&slab);
+    let program = yin
+        .compile(&format!(
+            "{deep}(let [v (wrap 50000 7)] (park) (first (first v)))"
+        ))
+        .unwrap();
+    for projection in [Projection::Walker, Projection::Stack] {
+        let RunOutcome::Parked { agent, .. } = yin.run(program, projection).unwrap().outcome else {
+            panic!()
+        };
+        let done = yin.resume(agent, Value::Nil).unwrap();
+        let Some(Value::Vector(ref v)) = done.outcome_value() else {
+            panic!("{done:?}")
+        };
+        assert_eq!(v.len(), 1);
+    }
+}

@@ -11,7 +11,9 @@ use std::sync::Arc;
 /// A variable or global name.
 pub type Name = Arc<str>;
 
-/// A Yin value.
+/// A Yin value. It implements `Drop` (freeing nested values without overflowing the
+/// stack), so a pattern takes a compound value's contents by reference (`ref`) or through
+/// `&value`, not by moving them out.
 #[derive(Clone, Debug)]
 pub enum Value {
     Nil,
@@ -34,6 +36,49 @@ pub enum Value {
     Cursor(u64),
     /// The rest of a computation, made by `(current-continuation)`.
     Continuation(Arc<Continuation>),
+}
+
+/// Below this much stack left, a recursion over a nested value continues on a new stack
+/// segment of `STACK_SEGMENT` bytes (`stacker`), so a value nested a million levels deep
+/// is freed, printed, compared and written without overflowing the thread's stack.
+const RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Runs `f`, which recurses one level into a nested value, where there is stack for it.
+pub fn nested<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
+
+impl Drop for Value {
+    /// Frees what a compound value holds inside `nested`: a value holding a value holding
+    /// a value… frees one level per call, and the default drop would overflow the stack.
+    fn drop(&mut self) {
+        match self {
+            Value::Vector(v) if !v.is_empty() => {
+                let v = std::mem::take(v);
+                nested(move || drop(v))
+            }
+            Value::Map(m) if !m.is_empty() => {
+                let m = std::mem::take(m);
+                nested(move || drop(m))
+            }
+            Value::Closure(c) if Arc::strong_count(c) == 1 => {
+                let c = std::mem::replace(c, EMPTY_CLOSURE.with(Arc::clone));
+                nested(move || drop(c))
+            }
+            Value::Continuation(k) if Arc::strong_count(k) == 1 => {
+                let k = std::mem::replace(k, EMPTY_CONTINUATION.with(Arc::clone));
+                nested(move || drop(k))
+            }
+            _ => {}
+        }
+    }
+}
+
+thread_local! {
+    /// What a closure or continuation value holds while it is being freed.
+    static EMPTY_CLOSURE: Arc<Closure> = Arc::new(Closure { lambda: 0, env: Env::empty() });
+    static EMPTY_CONTINUATION: Arc<Continuation> = Arc::new(Continuation::Walker(Vec::new()));
 }
 
 /// A continuation as a value: plain data, so it can be parked with the agent that holds
@@ -113,6 +158,10 @@ impl Value {
     }
 
     fn write_edn(&self, out: &mut String) {
+        nested(|| self.write_edn_here(out))
+    }
+
+    fn write_edn_here(&self, out: &mut String) {
         match self {
             Value::Nil => out.push_str("nil"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -210,8 +259,8 @@ impl Ord for Value {
             (Int(a), Float(b)) => (*a as f64).total_cmp(b).then(Ordering::Less),
             (Float(a), Int(b)) => a.total_cmp(&(*b as f64)).then(Ordering::Greater),
             (Str(a), Str(b)) | (Keyword(a), Keyword(b)) | (Symbol(a), Symbol(b)) => a.cmp(b),
-            (Vector(a), Vector(b)) => a.iter().cmp(b.iter()),
-            (Map(a), Map(b)) => a.iter().cmp(b.iter()),
+            (Vector(a), Vector(b)) => nested(|| a.iter().cmp(b.iter())),
+            (Map(a), Map(b)) => nested(|| a.iter().cmp(b.iter())),
             (Closure(a), Closure(b)) => a
                 .lambda
                 .cmp(&b.lambda)

@@ -281,10 +281,10 @@ fn apply(
     args: Vec<Value>,
     state: &mut State,
 ) -> Result<Step> {
-    match operator {
+    match &operator {
         Value::Continuation(k) => {
             let value = continued_with(args)?;
-            let Continuation::Walker(frames) = &*k else {
+            let Continuation::Walker(frames) = &**k else {
                 return Err(error(
                     "a continuation made by the stack machine cannot go on in the walker",
                 ));
@@ -292,7 +292,7 @@ fn apply(
             state.frames = frames.clone();
             Ok(Step::Go(Control::Return(value)))
         }
-        Value::Prim(p) => Ok(Step::Go(Control::Return(apply_prim(p, &args)?))),
+        Value::Prim(p) => Ok(Step::Go(Control::Return(apply_prim(*p, &args)?))),
         Value::Closure(closure) => {
             let lambda = Node::read(db, attrs, closure.lambda)?;
             let mut names = lambda.param_names();
