@@ -21,7 +21,7 @@ pub use store::{
 };
 pub use transact::TxResult;
 pub(crate) use transact::{owned as owned_edn, read_edn};
-pub use value::{edn_string, Value};
+pub use value::{edn_double, edn_string, write_edn_items, Value};
 
 #[cfg(test)]
 mod tests;

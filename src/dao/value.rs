@@ -121,19 +121,7 @@ impl Value {
             Value::Nil => "nil".into(),
             Value::Boolean(b) => b.to_string(),
             Value::Long(l) => l.to_string(),
-            Value::Double(d) if d.is_infinite() => {
-                if *d > 0.0 {
-                    "##Inf".into()
-                } else {
-                    "##-Inf".into()
-                }
-            }
-            Value::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => format!("{d:.1}"),
-            // Large or tiny magnitudes in exponent form, which also keeps them doubles.
-            Value::Double(d) if d.abs() >= 1e15 || (*d != 0.0 && d.abs() < 1e-5) => {
-                format!("{d:e}")
-            }
-            Value::Double(d) => d.to_string(),
+            Value::Double(d) => edn_double(*d),
             Value::String(s) => edn_string(s),
             Value::Keyword(k) => format!(":{k}"),
             Value::Symbol(s) => s.clone(),
@@ -291,6 +279,41 @@ impl PartialOrd for Value {
 }
 
 impl Eq for Value {}
+
+/// An EDN double literal: always with a point or an exponent, so it reads back as a
+/// double; `##Inf`, `##-Inf` and `##NaN` for the values EDN has no digits for.
+pub fn edn_double(d: f64) -> String {
+    if d.is_nan() {
+        "##NaN".into()
+    } else if d.is_infinite() {
+        if d > 0.0 { "##Inf" } else { "##-Inf" }.into()
+    } else if d.fract() == 0.0 && d.abs() < 1e15 {
+        format!("{d:.1}")
+    } else if d.abs() >= 1e15 || (d != 0.0 && d.abs() < 1e-5) {
+        // Large or tiny magnitudes in exponent form, which also keeps them doubles.
+        format!("{d:e}")
+    } else {
+        d.to_string()
+    }
+}
+
+/// Writes `items` to `out` as an EDN collection: `open`, the items separated by `separator`
+/// (each written by `write`), `close`.
+pub fn write_edn_items<T>(
+    out: &mut String,
+    [open, separator, close]: [&str; 3],
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut String, T),
+) {
+    out.push_str(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        write(out, item);
+    }
+    out.push_str(close);
+}
 
 /// An EDN string literal.
 pub fn edn_string(text: &str) -> String {

@@ -4,10 +4,10 @@
 use super::args::{self, eve_bytes, Out, OutArray};
 use super::error::{run, Failure};
 use super::handles::{self, eve_cursor, eve_read, eve_slab, DatomSource, OpenCursor, Pinned};
+use super::text::{hand_out, Slot};
 use super::EveStatus;
 use crate::dao::{Database, Datom, DbSnapshot, Index, Value, View};
-use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 use std::time::Duration;
 
 /// The four covering indexes.
@@ -117,11 +117,6 @@ pub struct eve_tx_report {
     pub tempids: *const c_char,
 }
 
-thread_local! {
-    /// Text handed back to C (tempids, entities), valid until the next call that sets it.
-    static TEXT: RefCell<CString> = RefCell::new(CString::default());
-}
-
 /// Computes a text answer on the version of `db` that `read` sees and hands it to C
 /// through `out` (valid until the next eve call on this thread).
 fn answer_as_text(
@@ -131,18 +126,8 @@ fn answer_as_text(
     answer: impl FnOnce(&DbSnapshot<'_>) -> crate::Result<String>,
 ) -> Result<(), Failure> {
     let text = handles::with_read(read, |read| Ok(answer(&snapshot(read, db)?)?))?;
-    out.write(hand_out(text));
+    out.write(hand_out(Slot::First, &text));
     Ok(())
-}
-
-/// Keeps `text` in this thread's buffer and returns a pointer to it.
-fn hand_out(text: String) -> *const c_char {
-    let text = CString::new(text).unwrap_or_default();
-    TEXT.try_with(|slot| {
-        *slot.borrow_mut() = text;
-        slot.borrow().as_ptr()
-    })
-    .unwrap_or(c"".as_ptr())
 }
 
 /// Finds the database called `name`, creating it empty if missing and the handle is
@@ -217,7 +202,7 @@ pub unsafe extern "C" fn eve_db_transact(
                 .map(|(k, v)| format!("{k:?} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let pointer = hand_out(format!("{{{tempids}}}"));
+            let pointer = hand_out(Slot::First, &format!("{{{tempids}}}"));
             out.write(eve_tx_report {
                 t: result.report.t,
                 datoms: result.report.datoms.len() as u64,
@@ -501,7 +486,7 @@ pub unsafe extern "C" fn eve_db_query(
         let text = handles::with_read(read, |read| {
             Ok(run_query(read, db, view, query, inputs)?.to_edn())
         })?;
-        out.write(hand_out(text));
+        out.write(hand_out(Slot::First, &text));
         Ok(())
     })
 }

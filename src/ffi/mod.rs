@@ -20,6 +20,7 @@ mod map;
 mod read;
 mod root;
 mod slab;
+mod text;
 mod version;
 mod yin;
 

@@ -8,11 +8,11 @@
 use super::args::{self, Out, OutArray};
 use super::error::{run, Failure};
 use super::handles::{self, eve_slab, eve_yin};
+use super::text::{hand_out, Slot};
 use super::EveStatus;
 use crate::yin::{AgentState, Projection, Run, RunOutcome, Value, Wait, Yin};
 use crate::Slab;
-use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -133,24 +133,6 @@ impl OpenYin {
     }
 }
 
-thread_local! {
-    /// Text handed back to C (values, error messages), valid until the next call that
-    /// sets it on this thread.
-    static TEXTS: RefCell<[CString; 2]> = RefCell::new([CString::default(), CString::default()]);
-}
-
-/// Keeps `text` in slot `slot` of this thread's buffers and returns a pointer to it.
-fn hand_out(slot: usize, text: &str) -> *const c_char {
-    let text = CString::new(text.replace('\0', "")).unwrap_or_default();
-    TEXTS
-        .try_with(|texts| {
-            let mut texts = texts.borrow_mut();
-            texts[slot] = text;
-            texts[slot].as_ptr()
-        })
-        .unwrap_or(c"".as_ptr())
-}
-
 fn projection(code: u32) -> Result<Projection, Failure> {
     match code {
         0 => Ok(Projection::Walker),
@@ -198,7 +180,7 @@ fn write_run(out: &Out<eve_yin_result>, run: &Run) {
         RunOutcome::Done(value) => (
             eve_yin_state::EVE_YIN_DONE as u32,
             wait_code(None),
-            hand_out(0, &value.to_edn()),
+            hand_out(Slot::First, &value.to_edn()),
         ),
         RunOutcome::Parked { wait, .. } => (
             eve_yin_state::EVE_YIN_PARKED as u32,
@@ -417,11 +399,11 @@ pub unsafe extern "C" fn eve_yin_agent(
         let found = handles::yin(yin)?.yin.agent(agent)?;
         let (wait, cursor) = wait_code(found.wait);
         let result_edn = match &found.result {
-            Some(value) => hand_out(0, &value.to_edn()),
+            Some(value) => hand_out(Slot::First, &value.to_edn()),
             None => std::ptr::null(),
         };
         let error = match &found.error {
-            Some(message) => hand_out(1, message),
+            Some(message) => hand_out(Slot::Second, message),
             None => std::ptr::null(),
         };
         out.write(eve_yin_agent_info {
@@ -622,7 +604,7 @@ pub unsafe extern "C" fn eve_yin_stream_next(
         let out = Out::new(value_edn, "value_edn")?;
         let next = handles::yin(yin)?.yin.next(cursor)?;
         out.write(match next {
-            Some(value) => hand_out(0, &value.to_edn()),
+            Some(value) => hand_out(Slot::First, &value.to_edn()),
             None => std::ptr::null(),
         });
         Ok(())

@@ -2,7 +2,7 @@
 //! serves every answer shape (a relation is a set of vectors, a pull is a map, `distinct`
 //! is a set), so the C ABI, Java and Node each need one way to walk an answer.
 
-use crate::dao::{edn_string, Value};
+use crate::dao::{edn_string, write_edn_items, Value};
 
 /// An answer, or a part of one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,33 +49,17 @@ impl Data {
     }
 
     fn write_edn(&self, out: &mut String) {
-        let items = |out: &mut String, open: &str, items: &[Data], close: &str| {
-            out.push_str(open);
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                item.write_edn(out);
-            }
-            out.push_str(close);
-        };
+        let item = |out: &mut String, item: &Data| item.write_edn(out);
         match self {
             Data::Value(Value::String(s)) => out.push_str(&edn_string(s)),
             Data::Value(v) => out.push_str(&v.to_edn()),
-            Data::Vector(v) => items(out, "[", v, "]"),
-            Data::Set(v) => items(out, "#{", v, "}"),
-            Data::Map(entries) => {
-                out.push('{');
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    k.write_edn(out);
-                    out.push(' ');
-                    v.write_edn(out);
-                }
-                out.push('}');
-            }
+            Data::Vector(v) => write_edn_items(out, ["[", " ", "]"], v, item),
+            Data::Set(v) => write_edn_items(out, ["#{", " ", "}"], v, item),
+            Data::Map(entries) => write_edn_items(out, ["{", ", ", "}"], entries, |out, (k, v)| {
+                k.write_edn(out);
+                out.push(' ');
+                v.write_edn(out);
+            }),
         }
     }
 }

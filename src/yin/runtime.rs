@@ -447,8 +447,7 @@ impl<'s> Yin<'s> {
     pub fn run(&self, program: u64, projection: Projection) -> Result<Run> {
         let owner = self.owner();
         let agent = self.table.update(|txn| {
-            let id = counter(txn, b"n")?.max(1);
-            txn.insert(b"n", &(id + 1).to_le_bytes())?;
+            let id = new_id(txn)?;
             let rec = record(
                 AgentState::Running,
                 projection,
@@ -477,8 +476,7 @@ impl<'s> Yin<'s> {
     pub fn spawn(&self, program: u64, projection: Projection) -> Result<u64> {
         let payload = runnable_payload(None, &[IMAGE_FRESH]);
         let (id, _) = self.table.update(|txn| {
-            let id = counter(txn, b"n")?.max(1);
-            txn.insert(b"n", &(id + 1).to_le_bytes())?;
+            let id = new_id(txn)?;
             let rec = record(AgentState::Runnable, projection, program, 0, None, &payload);
             txn.insert(&key(b'a', id), &rec)?;
             enqueue(txn, id)?;
@@ -559,24 +557,15 @@ impl<'s> Yin<'s> {
                 let mut foreign: HashMap<u64, Arc<stack::Func>> = HashMap::new();
                 let attrs = self.attrs;
                 let state = image::read_stack(r, &mut |lambda| {
-                    if let Some(f) = code.funcs.get(&lambda) {
-                        return Ok(f.clone());
-                    }
-                    if let Some(f) = foreign.get(&lambda) {
-                        return Ok(f.clone());
-                    }
-                    let f = Code::compile_lambda(&snapshot, &attrs, lambda)?;
-                    foreign.insert(lambda, f.clone());
-                    Ok(f)
+                    stack::func_of(&code, &mut foreign, &snapshot, &attrs, lambda)
                 })?;
                 Machine::Stack(state)
             }
             _ => return Err(corrupt("an image of the wrong projection")),
         };
-        Ok(match (machine, value) {
-            (m, None) => m,
-            (Machine::Walker(s), Some(v)) => Machine::Walker(s.resume_with(v)),
-            (Machine::Stack(s), Some(v)) => Machine::Stack(s.resume_with(v)),
+        Ok(match value {
+            None => machine,
+            Some(v) => machine.resume_with(v),
         })
     }
 
@@ -816,7 +805,7 @@ impl<'s> Yin<'s> {
         let Some(c) = snapshot.get(&key(b'c', *cursor))? else {
             return Ok(false);
         };
-        let (stream, position) = (le_u64(c, 0)?, le_u64(c, 8)?);
+        let (stream, position) = parse_cursor(c)?;
         let head = parse_stream(snapshot.get(&key(b's', stream))?, stream)?;
         Ok(!head.closed && position >= head.len)
     }
@@ -1190,6 +1179,11 @@ fn read_cursor(txn: &MapTxn<'_>, cursor: u64) -> Result<(u64, u64)> {
     let b = txn
         .get(&key(b'c', cursor))?
         .ok_or_else(|| invalid(format!("there is no cursor {cursor}")))?;
+    parse_cursor(b)
+}
+
+/// A cursor's record: its stream and position.
+fn parse_cursor(b: &[u8]) -> Result<(u64, u64)> {
     Ok((le_u64(b, 0)?, le_u64(b, 8)?))
 }
 

@@ -331,7 +331,7 @@ pub use super::walker::Stats;
 
 /// Finds the code of `lambda`: in the program, or compiled now if the closure came from
 /// another program (over a stream, say), with its free variables looked up by name.
-fn func_of(
+pub(super) fn func_of(
     code: &Code,
     foreign: &mut HashMap<u64, Arc<Func>>,
     db: &DbSnapshot<'_>,

@@ -1019,3 +1019,21 @@ fn deeply_nested_values_do_not_overflow_the_stack() {
         assert_eq!(v.len(), 1);
     }
 }
+
+/// Doubles print as DaoDB prints them, so every one reads back as a double: a large whole
+/// double once printed as digits alone and came back a long.
+#[test]
+fn doubles_print_as_doubles() {
+    for (source, printed) in [
+        ("(* 1.0 10000000000000000)", "1e16"),
+        ("(/ 1.0 4)", "0.25"),
+        ("(* 3.0 1)", "3.0"),
+    ] {
+        let text = edn(source);
+        assert_eq!(text, printed, "{source}");
+        assert!(
+            matches!(Value::from_edn(&text).unwrap(), Value::Float(_)),
+            "{text}"
+        );
+    }
+}

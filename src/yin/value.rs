@@ -4,6 +4,7 @@
 //! continuation that holds an environment is a cheap copy, and a value can move to another
 //! thread (an agent resumed by another worker). Collections are persistent (`im`).
 
+use crate::dao::write_edn_items;
 use std::cmp::Ordering;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -62,13 +63,18 @@ impl Drop for Value {
                 let m = std::mem::take(m);
                 nested(move || drop(m))
             }
+            // Outside a thread's life (its thread-locals gone) the default drop runs.
             Value::Closure(c) if Arc::strong_count(c) == 1 => {
-                let c = std::mem::replace(c, EMPTY_CLOSURE.with(Arc::clone));
-                nested(move || drop(c))
+                if let Ok(empty) = EMPTY_CLOSURE.try_with(Arc::clone) {
+                    let c = std::mem::replace(c, empty);
+                    nested(move || drop(c))
+                }
             }
             Value::Continuation(k) if Arc::strong_count(k) == 1 => {
-                let k = std::mem::replace(k, EMPTY_CONTINUATION.with(Arc::clone));
-                nested(move || drop(k))
+                if let Ok(empty) = EMPTY_CONTINUATION.try_with(Arc::clone) {
+                    let k = std::mem::replace(k, empty);
+                    nested(move || drop(k))
+                }
             }
             _ => {}
         }
@@ -168,17 +174,7 @@ impl Value {
             Value::Int(i) => {
                 let _ = write!(out, "{i}");
             }
-            Value::Float(f) => {
-                if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
-                    let _ = write!(out, "{f:.1}");
-                } else if f.is_nan() {
-                    out.push_str("##NaN");
-                } else if f.is_infinite() {
-                    out.push_str(if *f > 0.0 { "##Inf" } else { "##-Inf" });
-                } else {
-                    let _ = write!(out, "{f}");
-                }
-            }
+            Value::Float(f) => out.push_str(&crate::dao::edn_double(*f)),
             Value::Str(s) => out.push_str(&crate::dao::edn_string(s)),
             Value::Keyword(k) => {
                 out.push(':');
@@ -186,26 +182,14 @@ impl Value {
             }
             Value::Symbol(s) => out.push_str(s),
             Value::Vector(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(' ');
-                    }
-                    item.write_edn(out);
-                }
-                out.push(']');
+                write_edn_items(out, ["[", " ", "]"], items, |out, item| item.write_edn(out))
             }
             Value::Map(entries) => {
-                out.push('{');
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
+                write_edn_items(out, ["{", ", ", "}"], entries, |out, (k, v)| {
                     k.write_edn(out);
                     out.push(' ');
                     v.write_edn(out);
-                }
-                out.push('}');
+                })
             }
             Value::Closure(c) => {
                 let _ = write!(out, "#yin/fn {}", c.lambda);

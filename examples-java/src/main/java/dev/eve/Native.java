@@ -1055,6 +1055,15 @@ final class Native {
     // ---- helpers -------------------------------------------------------------------------
 
     /** Throws the {@link EveException} for {@code status} unless it is {@code EVE_OK}. */
+    /** Calls an eve function that stores one {@code uint64_t} through {@code out}, and returns it. */
+    static long returningLong(java.util.function.ToIntFunction<MemorySegment> call, String what) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            check(call.applyAsInt(out), what);
+            return out.get(JAVA_LONG, 0);
+        }
+    }
+
     static void check(int status, String what) {
         if (status != Status.OK) {
             throw failure(status, what);

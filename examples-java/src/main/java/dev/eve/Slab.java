@@ -158,6 +158,7 @@ public final class Slab implements AutoCloseable {
      * is the offset of the map's current version (0 when empty); it changes on every commit.
      */
     public long load(int root) {
+        // Kept inline: this is a hot path, and a capturing lambda may allocate.
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_LONG);
             Native.check(Native.rootLoad(handle, root, out), "eve_root_load");
@@ -172,6 +173,7 @@ public final class Slab implements AutoCloseable {
      * {@code expected}. Fails with {@code EVE_ERR_WRONG_KIND} for map roots.
      */
     public long compareExchange(int root, long expected, long desired) {
+        // Kept inline: this is a hot path, and a capturing lambda may allocate.
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_LONG);
             Native.check(Native.rootCompareExchange(handle, root, expected, desired, out), "eve_root_compare_exchange");
@@ -191,11 +193,7 @@ public final class Slab implements AutoCloseable {
      */
     public long waitForChange(int root, long seen, Duration timeout) {
         long millis = timeoutMillis(timeout);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.rootWait(handle, root, seen, millis, out), "eve_root_wait");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.rootWait(handle, root, seen, millis, out), "eve_root_wait");
     }
 
     /** Longer than this (about a century) is waiting for ever; it also keeps eve's deadline arithmetic in range. */
@@ -353,11 +351,7 @@ public final class Slab implements AutoCloseable {
      */
     public long waitForTransaction(int db, long afterT, Duration timeout) {
         long millis = timeoutMillis(timeout);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.dbWait(handle, db, afterT, millis, out), "eve_db_wait");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.dbWait(handle, db, afterT, millis, out), "eve_db_wait");
     }
 
     /**
@@ -425,11 +419,7 @@ public final class Slab implements AutoCloseable {
      * returns how many there are. Fails with {@code EVE_ERR_CORRUPT} if something is damaged.
      */
     public long check() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.slabCheck(handle, out), "eve_slab_check");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.slabCheck(handle, out), "eve_slab_check");
     }
 
     /** Whether the handle was opened read-only ({@code eve_slab_is_read_only}). */

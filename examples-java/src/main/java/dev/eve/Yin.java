@@ -192,11 +192,7 @@ public final class Yin implements AutoCloseable {
     /** Queues a new agent running {@code program} for a worker ({@code eve_yin_spawn}); returns its id. */
     public long spawn(long program, Projection projection) {
         Objects.requireNonNull(projection, "projection");
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.yinSpawn(handle, program, projection.code(), out), "eve_yin_spawn");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.yinSpawn(handle, program, projection.code(), out), "eve_yin_spawn");
     }
 
     /** Makes the parked agent {@code agent} runnable with {@code value} and queues it ({@code eve_yin_wake}). */
@@ -276,11 +272,7 @@ public final class Yin implements AutoCloseable {
 
     /** Agents in the run queue now ({@code eve_yin_queued}). */
     public long queued() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.yinQueued(handle, out), "eve_yin_queued");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.yinQueued(handle, out), "eve_yin_queued");
     }
 
     /**
@@ -290,11 +282,7 @@ public final class Yin implements AutoCloseable {
      * #work} does this by itself when the queue is empty. Returns how many were taken over.
      */
     public long recover() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.yinRecover(handle, out), "eve_yin_recover");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.yinRecover(handle, out), "eve_yin_recover");
     }
 
     /**
@@ -320,11 +308,7 @@ public final class Yin implements AutoCloseable {
 
     /** A new, open, empty stream ({@code eve_yin_stream_make}); returns its id. */
     public long streamMake() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.yinStreamMake(handle, out), "eve_yin_stream_make");
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.yinStreamMake(handle, out), "eve_yin_stream_make");
     }
 
     /** Appends {@code value} to {@code stream}; readers parked on it are queued ({@code eve_yin_stream_put}). */
@@ -336,11 +320,7 @@ public final class Yin implements AutoCloseable {
 
     /** A new cursor at the start of {@code stream} ({@code eve_yin_stream_cursor}). */
     public long cursor(long stream) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            Native.check(Native.yinStreamCursor(handle, stream, out), "eve_yin_stream_cursor " + stream);
-            return out.get(JAVA_LONG, 0);
-        }
+        return Native.returningLong(out -> Native.yinStreamCursor(handle, stream, out), "eve_yin_stream_cursor " + stream);
     }
 
     /**
