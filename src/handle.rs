@@ -143,12 +143,12 @@ impl Slab {
         if self.is_read_only() {
             return Err(self.region.read_only_error());
         }
-        // With durable commits in use, blocks retired since the last checkpoint are kept
-        // as a fallback for recovery; a checkpoint first lets them all go.
-        if self.region.sync_floor() != 0 {
-            self.region.checkpoint(true)?;
-        }
         self.epochs.reclaim()
+    }
+
+    /// Returns once every root published before the call is on disk.
+    pub(crate) fn sync_roots(&self) -> Result<()> {
+        self.epochs.sync_roots()
     }
 
     /// Called by writers after a successful publish. Retirement failing (for example no

@@ -96,8 +96,8 @@ fn another_format_version_is_refused_with_a_version_error() {
     let path = dir.path().join("v.slab");
     let mut bytes = valid_slab(&path);
     // Version 1 (B+tree slots without heads), version 2 (root entries without a seal and
-    // a synced value) and a version from the future.
-    for version in [1u32, 2, 4] {
+    // a synced value), version 3 (blocks without seals) and a version from the future.
+    for version in [1u32, 2, 3, 5] {
         bytes[8..12].copy_from_slice(&version.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         let err = refused(&path, &OpenOptions::default());

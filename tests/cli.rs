@@ -319,7 +319,7 @@ fn stat_shows_size_readers_and_roots() {
     let path = mixed(dir.path());
     let out = ok(&["stat", s(&path)]);
     for fragment in [
-        "format         version 3\n",
+        "format         version 4\n",
         "size           ",
         "free           ",
         "retired        ",

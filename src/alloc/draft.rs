@@ -1,14 +1,21 @@
 //! The blocks of a version being built beside the published one. A writer allocates the
 //! new version's blocks through a `Draft`, and tells it which blocks the new version stops
 //! using. A block the draft allocated itself was never seen by anyone and is freed at once;
-//! a published block may still be read and is kept for retirement. Publishing hands over
-//! the list to retire; dropping an unpublished draft frees everything it allocated.
+//! a published block may still be read and is kept for retirement. Before its publishing
+//! CAS the draft is sealed (every block it allocated gets its checksum). Publishing hands
+//! over the list to retire; dropping an unpublished draft frees everything it allocated.
+//!
+//! Once sealed, the draft's blocks may be on disk as valid nodes, so a draft whose CAS then
+//! lost cannot free them at once (see `seal`): `withdraw` hands them over for retirement,
+//! and a sealed draft dropped without that leaks them to the next sweep.
 
 use super::Allocator;
 use crate::error::Result;
+use crate::slab::header::F_CRASH_SEEN;
 use crate::slab::Region;
 use std::collections::HashSet;
 use std::hash::Hasher;
+use std::sync::atomic::Ordering;
 
 pub struct Draft<'r> {
     alloc: Allocator<'r>,
@@ -16,6 +23,8 @@ pub struct Draft<'r> {
     fresh: HashSet<u64, OffsetHashing>,
     /// Published blocks the draft no longer uses.
     unlinked: Vec<u64>,
+    /// Were the fresh blocks sealed (so they may be on disk as whole nodes)?
+    sealed: bool,
 }
 
 impl<'r> Draft<'r> {
@@ -24,6 +33,7 @@ impl<'r> Draft<'r> {
             alloc: Allocator::new(region),
             fresh: HashSet::default(),
             unlinked: Vec::new(),
+            sealed: false,
         }
     }
 
@@ -41,6 +51,7 @@ impl<'r> Draft<'r> {
 
     /// The draft stops using `block`.
     pub fn discard(&mut self, block: u64) -> Result<()> {
+        debug_assert!(!self.sealed, "a sealed draft is not edited");
         if self.fresh.remove(&block) {
             self.alloc.free(block)
         } else {
@@ -49,15 +60,47 @@ impl<'r> Draft<'r> {
         }
     }
 
+    /// Seals every block the draft allocated; they must be complete. Called just before
+    /// the publishing CAS (and before the data sync of a durable commit).
+    pub fn seal(&mut self) -> Result<()> {
+        self.sealed = true;
+        for &block in &self.fresh {
+            self.alloc.seal(block)?;
+        }
+        Ok(())
+    }
+
     /// The draft was published: its blocks belong to the new version now. Returns the
     /// published blocks it stopped using, which the caller retires.
     pub fn published(&mut self) -> Vec<u64> {
         self.fresh.clear();
+        self.sealed = false;
         std::mem::take(&mut self.unlinked)
+    }
+
+    /// A sealed draft that will not be published (its CAS lost, or the sync before it
+    /// failed): returns the blocks it allocated, which the caller retires like replaced
+    /// ones, and leaves the draft empty.
+    pub fn withdraw(&mut self) -> Vec<u64> {
+        self.sealed = false;
+        self.unlinked.clear();
+        self.fresh.drain().collect()
     }
 
     /// Frees everything the draft allocated; the slab is as if it never ran.
     pub fn abandon(&mut self) -> Result<()> {
+        if self.sealed {
+            // Only `withdraw` may let these go (see the module comment); unreachable from
+            // every root, they wait for the next sweep, which a crash flag asks for.
+            self.fresh.clear();
+            self.unlinked.clear();
+            self.sealed = false;
+            self.alloc
+                .region
+                .meta(F_CRASH_SEEN)
+                .store(1, Ordering::Release);
+            return Ok(());
+        }
         let mut first_error = None;
         for block in self.fresh.drain() {
             if let Err(e) = self.alloc.free(block) {

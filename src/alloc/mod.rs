@@ -12,6 +12,7 @@
 
 pub mod classes;
 mod freelist;
+mod seal;
 
 use crate::error::{Error, Result};
 use crate::slab::header::{
@@ -45,9 +46,6 @@ pub mod kind {
 pub const BLOCK_HEADER_SIZE: u64 = 8;
 /// Class byte of a block that is the single block of an extent.
 pub const EXTENT_CLASS: u8 = 0xFF;
-/// Fixed bits 16..32 of every block header: a cheap check that an offset really points at a
-/// block and not into the middle of one.
-const BLOCK_CHECK: u64 = 0xB10C;
 
 const PAGE_UNFORMATTED: u32 = 0;
 const PAGE_SMALL: u32 = 1;
@@ -58,12 +56,58 @@ const P_KIND: u64 = 0; // u32 kind, u32 class or order
 const P_LEN: u64 = 8; // payload length of an extent
 const P_CHECK: u64 = 16; // page offset xor PAGE_CHECK
 const P_NEXT: u64 = 24; // free-run list link
+const P_NONCE: u64 = 32; // random per carving of a small-block page or extent; seals cover it
 const PAGE_CHECK: u64 = 0x0005_EED0_FE7E_5A1B;
 
-/// Encodes a block header word.
+/// Encodes a block header word: kind, class, the payload length of a small block (an
+/// extent keeps its length in its page header) and the seal (see `seal`).
 #[inline]
-fn block_header(kind: u8, class: u8, payload_len: u64) -> u64 {
-    kind as u64 | (class as u64) << 8 | BLOCK_CHECK << 16 | (payload_len << 32)
+fn block_header(kind: u8, class: u8, payload_len: u64, seal: u32) -> u64 {
+    debug_assert!(payload_len <= 0xFFFF);
+    kind as u64 | (class as u64) << 8 | (payload_len & 0xFFFF) << 16 | (seal as u64) << 32
+}
+
+/// The payload length a small block's header word records (0 for an extent, whose page
+/// header keeps it).
+#[inline]
+pub fn header_len(header: u64) -> u64 {
+    (header >> 16) & 0xFFFF
+}
+
+#[inline]
+fn header_seal(header: u64) -> u32 {
+    (header >> 32) as u32
+}
+
+/// The header of a free small block of `class`.
+#[inline]
+fn free_header(class: u8) -> u64 {
+    block_header(kind::FREE, class, 0, seal::FREE_MARK)
+}
+
+/// Can `header` be a block header at all? Free blocks and retirement records carry fixed
+/// marks, so a header that was never written (zero) or a stray word is told apart.
+#[inline]
+fn header_plausible(header: u64) -> bool {
+    match header as u8 {
+        kind::FREE => header_seal(header) == seal::FREE_MARK && header_len(header) == 0,
+        kind::RETIRED => header_seal(header) == seal::RECORD_MARK,
+        _ => true,
+    }
+}
+
+/// A block taken out of use whose free header is written but which is not on a free list
+/// yet: `Allocator::detach` makes one, `Allocator::attach` lets it be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detached {
+    offset: u64,
+    list: FreeListId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FreeListId {
+    Class(usize),
+    Run(usize),
 }
 
 /// What a block header says about a block.
@@ -114,16 +158,23 @@ impl<'r> Allocator<'r> {
         let total = len
             .checked_add(BLOCK_HEADER_SIZE)
             .ok_or_else(|| Error::new(crate::ErrorKind::InvalidArgument, "block too large"))?;
+        // A retirement record is rewritten after allocation and never sealed; every other
+        // block stays unsealed until the version holding it is sealed before publication.
+        let mark = if kind == kind::RETIRED {
+            seal::RECORD_MARK
+        } else {
+            seal::UNSEALED
+        };
         let (offset, size, header) = match class_for(total) {
             Some(class) => (
                 self.alloc_small(class)?,
                 CLASS_SIZES[class],
-                block_header(kind, class as u8, len),
+                block_header(kind, class as u8, len, mark),
             ),
             None => {
                 // An extent's length lives in its page header.
                 let (offset, size) = self.alloc_extent(len)?;
-                (offset, size, block_header(kind, EXTENT_CLASS, 0))
+                (offset, size, block_header(kind, EXTENT_CLASS, 0, mark))
             }
         };
         self.region.atomic(offset)?.store(header, Ordering::Relaxed);
@@ -141,7 +192,10 @@ impl<'r> Allocator<'r> {
         if let Some(block) = list.pop()? {
             // A damaged link must not make us write somewhere that is not a free block.
             let header = self.region.atomic(block)?.load(Ordering::Relaxed);
-            if header as u8 != kind::FREE || ((header >> 8) & 0xFF) as usize != class {
+            if header as u8 != kind::FREE
+                || ((header >> 8) & 0xFF) as usize != class
+                || !header_plausible(header)
+            {
                 return Err(Error::corrupt(format!(
                     "{}: free list of class {class} leads to {block}, which is not a free block",
                     self.region.name()
@@ -157,7 +211,7 @@ impl<'r> Allocator<'r> {
         let count = blocks_per_page(class);
         let first = page + PAGE_HEADER_SIZE;
         if count > 1 {
-            let free = block_header(kind::FREE, class as u8, 0);
+            let free = free_header(class as u8);
             for i in 1..count {
                 let block = first + i * size;
                 self.region.atomic(block)?.store(free, Ordering::Relaxed);
@@ -225,6 +279,14 @@ impl<'r> Allocator<'r> {
     ) -> Result<()> {
         let r = self.region;
         r.atomic(page + P_LEN)?.store(len, Ordering::Relaxed);
+        // Each carving gets its own nonce, so blocks left over from the page's last life
+        // no longer match their seals (see `seal`).
+        let nonce = if page_kind == PAGE_FREE_RUN {
+            0
+        } else {
+            seal::page_nonce()
+        };
+        r.atomic(page + P_NONCE)?.store(nonce, Ordering::Relaxed);
         r.atomic(page + P_CHECK)?
             .store(page ^ PAGE_CHECK, Ordering::Relaxed);
         r.atomic(page + P_KIND)?.store(
@@ -234,18 +296,41 @@ impl<'r> Allocator<'r> {
         Ok(())
     }
 
-    /// Returns a block to its free list. The block must have been allocated by `alloc` and
-    /// must not be reachable by any reader (the epoch layer decides when that is true).
+    /// Returns a block to its free list at once. The block must have been allocated by
+    /// `alloc`, must not be reachable by any reader (the epoch layer decides when that is
+    /// true), and — in a slab on disk — must never have been sealed: a sealed node may be
+    /// on disk, and its block may be reused only once its free header is (`detach`, a
+    /// sync, then `attach`).
     pub fn free(&self, offset: u64) -> Result<()> {
+        debug_assert!(
+            self.region.is_volatile()
+                || self.region.atomic(offset).is_ok_and(|word| {
+                    let header = word.load(Ordering::Relaxed);
+                    header as u8 == kind::RETIRED || header_seal(header) == seal::UNSEALED
+                }),
+            "a sealed block of a slab on disk is freed only by a checkpoint"
+        );
+        let detached = self.detach(offset)?;
+        self.attach(&[detached])
+    }
+
+    /// Takes a block out of use: writes its free header (a free page run's header for an
+    /// extent) and the accounting, but does not make it available yet.
+    pub fn detach(&self, offset: u64) -> Result<Detached> {
         let header = self.region.atomic(offset)?.load(Ordering::Relaxed);
         let class = (header >> 8) as u8;
-        let size = if class == EXTENT_CLASS {
+        let (size, detached) = if class == EXTENT_CLASS {
             let info = self.block_info(offset)?;
             let page = offset - PAGE_HEADER_SIZE;
-            let order = self.page_word(page)? >> 32;
+            let order = (self.page_word(page)? >> 32) as usize;
             self.write_page_header(page, PAGE_FREE_RUN, order as u32, 0)?;
-            self.run_list(order as usize).push(page)?;
-            info.size
+            (
+                info.size,
+                Detached {
+                    offset: page,
+                    list: FreeListId::Run(order),
+                },
+            )
         } else {
             // Validated from the block itself, not its page header: that would cost a
             // cache line per free on the commit path. `block_info` does the full check.
@@ -258,9 +343,14 @@ impl<'r> Allocator<'r> {
             }
             self.region
                 .atomic(offset)?
-                .store(block_header(kind::FREE, class, 0), Ordering::Relaxed);
-            self.class_list(class as usize).push(offset)?;
-            CLASS_SIZES[class as usize]
+                .store(free_header(class), Ordering::Relaxed);
+            (
+                CLASS_SIZES[class as usize],
+                Detached {
+                    offset,
+                    list: FreeListId::Class(class as usize),
+                },
+            )
         };
         self.region
             .meta(F_BYTES_IN_USE)
@@ -268,7 +358,73 @@ impl<'r> Allocator<'r> {
         self.region
             .meta(F_BLOCKS_IN_USE)
             .fetch_sub(1, Ordering::Relaxed);
+        Ok(detached)
+    }
+
+    /// Puts detached blocks on their free lists, where `alloc` finds them.
+    pub fn attach(&self, detached: &[Detached]) -> Result<()> {
+        for d in detached {
+            match d.list {
+                FreeListId::Class(class) => self.class_list(class).push(d.offset)?,
+                FreeListId::Run(order) => self.run_list(order).push(d.offset)?,
+            }
+        }
         Ok(())
+    }
+
+    /// Seals `block`: computes the checksum of its payload, place and page nonce into its
+    /// header. The payload must be complete and must never change again.
+    pub fn seal(&self, block: u64) -> Result<()> {
+        let (header, nonce, payload) = self.sealed_parts(block)?;
+        let sealed = seal::compute(block, nonce, header as u32, payload);
+        // Release: a process that acquires the header sees the payload it covers.
+        self.region.atomic(block)?.store(
+            (header & 0xFFFF_FFFF) | (sealed as u64) << 32,
+            Ordering::Release,
+        );
+        Ok(())
+    }
+
+    /// Checks that `block` is sealed and its payload matches its seal. A mismatch means the
+    /// block was torn (part of it never reached the disk before a power loss), is left over
+    /// from before its page was carved again, or was damaged.
+    pub fn verify_seal(&self, block: u64) -> Result<()> {
+        let (header, nonce, payload) = self.sealed_parts(block)?;
+        let found = header_seal(header);
+        if found == seal::UNSEALED {
+            return Err(Error::corrupt(format!(
+                "{}: block {block} of kind {:#x} was never sealed (a commit that did not reach the disk whole, or damage)",
+                self.region.name(),
+                header as u8
+            )));
+        }
+        if found != seal::compute(block, nonce, header as u32, payload) {
+            return Err(Error::corrupt(format!(
+                "{}: block {block} of kind {:#x} does not match its seal (torn by a power loss, or damaged)",
+                self.region.name(),
+                header as u8
+            )));
+        }
+        Ok(())
+    }
+
+    /// A valid block's header, its page's nonce and its payload.
+    fn sealed_parts(&self, block: u64) -> Result<(u64, u64, &'r [u8])> {
+        self.block_info(block)?;
+        let heap_start = self.region.geometry().heap_start;
+        let page = heap_start + (block - heap_start) / PAGE_SIZE * PAGE_SIZE;
+        let header = self.region.atomic(block)?.load(Ordering::Acquire);
+        let nonce = self.region.atomic(page + P_NONCE)?.load(Ordering::Relaxed);
+        let len = if (header >> 8) as u8 == EXTENT_CLASS {
+            self.region.atomic(page + P_LEN)?.load(Ordering::Relaxed)
+        } else {
+            header_len(header)
+        };
+        Ok((
+            header,
+            nonce,
+            self.region.bytes(block + BLOCK_HEADER_SIZE, len)?,
+        ))
     }
 
     /// Is `header` (read at `offset`) the header of a small block at a block boundary?
@@ -281,7 +437,7 @@ impl<'r> Allocator<'r> {
                 self.region.name()
             )))
         };
-        if (header >> 16) & 0xFFFF != BLOCK_CHECK || class >= NUM_CLASSES || offset < heap_start {
+        if !header_plausible(header) || class >= NUM_CLASSES || offset < heap_start {
             return bad("bad header");
         }
         let in_page = (offset - heap_start) % PAGE_SIZE;
@@ -300,8 +456,9 @@ impl<'r> Allocator<'r> {
     }
 
     /// Validates that `offset` is the start of a block and reads its header. Checks the
-    /// page it lies in, its alignment within that page and the header's check bits, so a
-    /// damaged or foreign offset is reported instead of followed.
+    /// page it lies in, its alignment within that page and the header (class, length and
+    /// the marks of free blocks and records), so a damaged or foreign offset is reported
+    /// instead of followed. Does not check the seal (`verify_seal` does).
     pub fn block_info(&self, offset: u64) -> Result<BlockInfo> {
         let region = self.region;
         let heap_start = region.geometry().heap_start;
@@ -321,7 +478,7 @@ impl<'r> Allocator<'r> {
         if region.atomic(page + P_CHECK)?.load(Ordering::Relaxed) != page ^ PAGE_CHECK {
             return Err(bad("page header damaged"));
         }
-        if (header >> 16) & 0xFFFF != BLOCK_CHECK {
+        if !header_plausible(header) {
             return Err(bad("block header damaged"));
         }
         let class = (header >> 8) as u8;
@@ -336,7 +493,7 @@ impl<'r> Allocator<'r> {
                 if index % size != 0 || index / size >= blocks_per_page(page_class) {
                     return Err(bad("not at a block boundary"));
                 }
-                let len = header >> 32;
+                let len = header_len(header);
                 if len + BLOCK_HEADER_SIZE > size {
                     return Err(bad("length exceeds its class"));
                 }
@@ -459,7 +616,7 @@ impl<'r> Allocator<'r> {
                     }
                     report.live_blocks += live;
                     report.live_bytes += live * size;
-                    let free_header = block_header(kind::FREE, class as u8, 0);
+                    let free = free_header(class as u8);
                     for i in 0..count {
                         let block = first + i * size;
                         if marks.is_marked(block) {
@@ -470,7 +627,7 @@ impl<'r> Allocator<'r> {
                             report.freed_bytes += size;
                         }
                         let word = self.region.atomic(block)?;
-                        word.store(free_header, Ordering::Relaxed);
+                        word.store(free, Ordering::Relaxed);
                         self.class_list(class).push(block)?;
                     }
                 }
@@ -568,3 +725,6 @@ impl Marks {
             .is_some_and(|(word, bit)| self.bits[word] & bit != 0)
     }
 }
+
+#[cfg(test)]
+mod tests;

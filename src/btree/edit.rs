@@ -61,6 +61,16 @@ impl<'r> Edit<'r> {
         self.draft.published()
     }
 
+    /// Seals the new version's blocks; the next step is its publishing CAS.
+    pub fn seal(&mut self) -> Result<()> {
+        self.draft.seal()
+    }
+
+    /// The sealed version was not published: returns its blocks, for retirement.
+    pub fn withdraw(mut self) -> Vec<u64> {
+        self.draft.withdraw()
+    }
+
     /// Applies a normalised batch (see `normalise`). Returns whether anything changed.
     pub fn apply(&mut self, ops: &[KeyOp<'_>]) -> Result<bool> {
         let replacement = if self.root == 0 {

@@ -82,6 +82,7 @@ impl<'s> BTree<'s> {
                 });
             }
             let root = edit.root();
+            edit.seal()?;
             if self.cell.compare_exchange(base, root).is_ok() {
                 let unlinked = edit.published();
                 self.slab.retire_after_publish(&unlinked);
@@ -91,7 +92,7 @@ impl<'s> BTree<'s> {
                     retries,
                 });
             }
-            drop(edit);
+            self.slab.retire_after_publish(&edit.withdraw());
             retries += 1;
             if retries > 3 {
                 std::thread::yield_now();

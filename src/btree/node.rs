@@ -84,7 +84,7 @@ impl<'r> Node<'r> {
                 ))
             }
         };
-        let len = (header >> 32) as usize;
+        let len = crate::alloc::header_len(header) as usize;
         if !(HEADER..=MAX_PAYLOAD).contains(&len) {
             return Err(corrupt(region, offset, &format!("has length {len}")));
         }
@@ -189,7 +189,7 @@ impl<'r> Node<'r> {
                 .block_info(block)
                 .is_ok_and(|info| info.size >= len as u64 + BLOCK_HEADER_SIZE)
         } else {
-            (header >> 32) as usize == len
+            crate::alloc::header_len(header) as usize == len
         };
         if header as u8 != kind::BTREE_KEY || !fits {
             return Err(corrupt(

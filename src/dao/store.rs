@@ -329,18 +329,13 @@ impl<'s> Database<'s> {
                 edits.push(edit);
             }
             // The database block is new in every transaction (its `t` changes).
-            let alloc = Allocator::new(region);
-            let block = alloc.alloc(kind::DAO_DATABASE, HEADER_LEN as u64)?;
-            if let Err(e) = region.write(block + BLOCK_HEADER_SIZE, &after.encode()) {
-                alloc.free(block)?;
+            let block = self.write_header(&after)?;
+            let sealed = edits.iter_mut().try_for_each(|edit| edit.seal());
+            // Data first: nothing the new root reaches may be missing after a power loss.
+            let synced = sealed.and_then(|()| self.sync_before_publish());
+            if let Err(e) = synced {
+                self.withdraw(edits, block);
                 return Err(e);
-            }
-            if self.durability == Durability::Synced {
-                // Data first: nothing the new root reaches may be missing after a power loss.
-                if let Err(e) = region.sync_data() {
-                    alloc.free(block)?;
-                    return Err(e);
-                }
             }
             if self.cell.compare_exchange(base, block).is_ok() {
                 let mut unlinked: Vec<u64> =
@@ -351,12 +346,11 @@ impl<'s> Database<'s> {
                 self.slab.retire_after_publish(&unlinked);
                 if self.durability == Durability::Synced {
                     // Published already: a failed root sync is reported, not undone.
-                    region.sync_roots()?;
+                    self.slab.sync_roots()?;
                 }
                 return Ok((TxReport { t, datoms, retries }, extra));
             }
-            alloc.free(block)?;
-            drop(edits);
+            self.withdraw(edits, block);
             retries += 1;
             if retries > 3 {
                 std::thread::yield_now();
@@ -387,7 +381,7 @@ impl Database<'_> {
                 next_entity: next,
                 ..before
             };
-            if self.publish_header(base, &after)? {
+            if self.publish_header(base, &after, Vec::new())? {
                 return Ok(next);
             }
         }
@@ -469,14 +463,9 @@ impl Database<'_> {
             after.trees[tree] = edit.root();
             edits.push(edit);
         }
-        if self.publish_header(base, &after)? {
-            for edit in edits {
-                // Built from empty trees: nothing published was replaced.
-                edit.published();
-            }
+        if self.publish_header(base, &after, edits)? {
             return Ok(());
         }
-        // Dropping the edits frees the trees they built.
         Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
@@ -487,33 +476,64 @@ impl Database<'_> {
         ))
     }
 
-    /// Writes `header` into a new database block and publishes it in place of `base`;
-    /// false (and nothing published) if the root no longer holds `base`.
-    fn publish_header(&self, base: u64, header: &Header) -> Result<bool> {
-        let region = self.slab.region();
-        let alloc = Allocator::new(region);
-        let block = alloc.alloc(kind::DAO_DATABASE, HEADER_LEN as u64)?;
-        if let Err(e) = region.write(block + BLOCK_HEADER_SIZE, &header.encode()) {
-            alloc.free(block)?;
+    /// Writes `header` into a new database block and publishes it in place of `base`,
+    /// with the trees `edits` built from empty ones; false (and nothing published) if the
+    /// root no longer holds `base`.
+    fn publish_header(&self, base: u64, header: &Header, mut edits: Vec<Edit<'_>>) -> Result<bool> {
+        let block = self.write_header(header)?;
+        let sealed = edits.iter_mut().try_for_each(|edit| edit.seal());
+        if let Err(e) = sealed.and_then(|()| self.sync_before_publish()) {
+            self.withdraw(edits, block);
             return Err(e);
         }
-        if self.durability == Durability::Synced {
-            if let Err(e) = region.sync_data() {
-                alloc.free(block)?;
-                return Err(e);
-            }
-        }
         if self.cell.compare_exchange(base, block).is_err() {
-            alloc.free(block)?;
+            self.withdraw(edits, block);
             return Ok(false);
+        }
+        for edit in edits {
+            // Built from empty trees: nothing published was replaced.
+            edit.published();
         }
         if base != 0 {
             self.slab.retire_after_publish(&[base]);
         }
         if self.durability == Durability::Synced {
-            region.sync_roots()?;
+            self.slab.sync_roots()?;
         }
         Ok(true)
+    }
+
+    /// Writes `header` into a new, sealed database block.
+    fn write_header(&self, header: &Header) -> Result<u64> {
+        let region = self.slab.region();
+        let alloc = Allocator::new(region);
+        let block = alloc.alloc(kind::DAO_DATABASE, HEADER_LEN as u64)?;
+        let written = region.write(block + BLOCK_HEADER_SIZE, &header.encode());
+        if let Err(e) = written {
+            alloc.free(block)?;
+            return Err(e);
+        }
+        if let Err(e) = alloc.seal(block) {
+            self.slab.retire_after_publish(&[block]);
+            return Err(e);
+        }
+        Ok(block)
+    }
+
+    /// A durable commit writes everything its root will reach to the disk before the CAS.
+    fn sync_before_publish(&self) -> Result<()> {
+        match self.durability {
+            Durability::Synced => self.slab.region().sync_data(),
+            Durability::None => Ok(()),
+        }
+    }
+
+    /// A sealed commit that will not be published: its blocks may be on disk as whole
+    /// nodes, so they are retired like replaced ones rather than freed at once.
+    fn withdraw(&self, edits: Vec<Edit<'_>>, block: u64) {
+        let mut blocks: Vec<u64> = edits.into_iter().flat_map(|e| e.withdraw()).collect();
+        blocks.push(block);
+        self.slab.retire_after_publish(&blocks);
     }
 }
 

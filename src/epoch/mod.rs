@@ -22,6 +22,7 @@
 //! `crossbeam-epoch` is not used: its collector and its participants live in process memory,
 //! and what we need to coordinate are threads of *different* processes.
 
+mod checkpoint;
 mod registry;
 mod retire;
 
@@ -216,10 +217,30 @@ impl Epochs {
         retire::retire(&self.shared.region, blocks, self.shared.me())
     }
 
-    /// Frees every retired block no pinned reader can reach any more.
+    /// Frees every retired block no pinned reader can reach any more. In a slab on disk
+    /// that is a checkpoint (see `checkpoint`).
     pub fn reclaim(&self) -> Result<ReclaimReport> {
         let _guard = self.pin()?;
-        retire::reclaim(&self.shared.region, self.shared.me())
+        let region = &self.shared.region;
+        let me = self.shared.me();
+        if region.is_volatile() {
+            return retire::reclaim(region, me);
+        }
+        checkpoint::checkpoint(region, me, true, checkpoint::Freeing::All)
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Returns once every root published before the call is on disk (a durable commit,
+    /// after its CAS).
+    pub fn sync_roots(&self) -> Result<()> {
+        checkpoint::sync_roots(&self.shared.region, self.shared.me())
+    }
+
+    /// Runs a checkpoint, waiting for the sync role, without freeing anything (for the
+    /// sweep, which frees by rebuilding the free lists).
+    pub fn checkpoint_keeping_retired(&self) -> Result<()> {
+        let (region, me) = (&self.shared.region, self.shared.me());
+        checkpoint::checkpoint(region, me, true, checkpoint::Freeing::Nothing).map(|_| ())
     }
 
     /// (pinned readers, oldest pinned epoch).

@@ -14,8 +14,9 @@
 //! reclaimer that dies holding a taken list only leaks it: the blocks are unreachable from
 //! every root and the next sweep frees them.
 
+use super::checkpoint::{self, Freeing};
 use super::registry;
-use crate::alloc::{kind, Allocator, BLOCK_HEADER_SIZE};
+use crate::alloc::{kind, Allocator, Detached, BLOCK_HEADER_SIZE};
 use crate::error::Result;
 use crate::slab::header::{F_GLOBAL_EPOCH, F_RETIRED_BLOCKS, F_RETIRED_HEAD};
 use crate::slab::process::OwnerWord;
@@ -80,25 +81,59 @@ fn push_chain(region: &Region, first: u64, last: u64) -> Result<()> {
     }
 }
 
-/// Retired blocks held back only by the sync floor before a reclamation runs a checkpoint.
-const FLOOR_BACKLOG: u64 = 2048;
+/// Retired blocks that no reader holds any more, waiting for a checkpoint to free them,
+/// before a reclamation runs one.
+const FREE_BACKLOG: u64 = 2048;
 
 struct Record {
     offset: u64,
     epoch: u64,
 }
 
+/// Reclamation on the commit path (every `RECLAIM_EVERY`-th retirement), and
+/// `Slab::reclaim` on a slab in memory.
+///
+/// In a slab on disk a block may only be reused once its free header is on disk (see
+/// `alloc::seal`), so blocks are freed by checkpoints, just before their `fdatasync`; here
+/// we only count what readers no longer hold and run a checkpoint when that piles up. A
+/// slab in memory has no disk to wait for: its blocks are freed here, as soon as no pinned
+/// reader can hold them.
 pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
+    if region.is_volatile() {
+        let (detached, report, _) = take_due(region, me, u64::MAX, true)?;
+        Allocator::new(region).attach(&detached)?;
+        return Ok(report);
+    }
+    let (_, report, unpinned) = take_due(region, me, 0, false)?;
+    if unpinned > FREE_BACKLOG {
+        if let Some(freed) = checkpoint::checkpoint(region, me, false, Freeing::All)? {
+            return Ok(freed);
+        }
+    }
+    Ok(report)
+}
+
+/// Takes the retirement list and detaches (see `Allocator::detach`) the blocks of every
+/// record stamped below both `floor` and the oldest pinned epoch, if `detach`; puts the
+/// other records back. Returns the detached blocks (the records' own blocks included),
+/// what was freed and kept, and the blocks of kept records that no reader holds.
+pub(super) fn take_due(
+    region: &Region,
+    me: OwnerWord,
+    floor: u64,
+    detach: bool,
+) -> Result<(Vec<Detached>, ReclaimReport, u64)> {
     let mut report = ReclaimReport::default();
+    let mut detached = Vec::new();
     // A read-only handle cannot announce its epoch, so while one is attached we assume it
     // could be reading anything and free nothing.
     if region.read_only_attached() {
-        return Ok(report);
+        return Ok((detached, report, 0));
     }
     let head = region.meta(F_RETIRED_HEAD);
     let mut next = head.swap(0, Ordering::AcqRel);
     if next == 0 {
-        return Ok(report);
+        return Ok((detached, report, 0));
     }
     // Orders the take before the registry scan (see the protocol in `epoch`).
     fence(Ordering::SeqCst);
@@ -111,41 +146,27 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
     }
     let newest = records.iter().map(|r| r.epoch).max().unwrap_or(0);
     let oldest_pinned = registry::oldest_pinned(region, me, newest);
-    // Records stamped at or after the sync floor may hold blocks of a root's synced value,
-    // which a recovery after a power loss may fall back to: they wait for the next
-    // checkpoint (see `slab::durable`). The load is SeqCst and follows the take (and the
-    // fence): if it reads 0 while a first checkpoint is starting, it precedes that
-    // checkpoint's raise of the floor in the total order of SeqCst operations, and so do
-    // the stamps of the records we took, which were pushed before our take. Their blocks
-    // were CASed away before the checkpoint reads the roots, so they belong to none of the
-    // values it records. A floor raised later than 0 only moves up, and the records
-    // between the old and the new floor hold no block of the new synced values.
-    let floor = region.sync_floor();
-    let limit = if floor == 0 {
-        oldest_pinned
-    } else {
-        oldest_pinned.min(floor)
-    };
-    let mut behind_floor = 0u64;
+    let limit = oldest_pinned.min(floor);
+    let mut unpinned = 0u64;
     let alloc = Allocator::new(region);
     let mut kept: Vec<u64> = Vec::new();
     for record in records {
         let count = region
             .atomic(record.offset + R_COUNT)?
             .load(Ordering::Relaxed);
-        if record.epoch < limit {
+        if detach && record.epoch < limit {
             let body = region.bytes(record.offset + R_BLOCKS, 8 * count)?;
             for chunk in body.chunks_exact(8) {
-                alloc.free(u64::from_le_bytes(chunk.try_into().unwrap()))?;
+                detached.push(alloc.detach(u64::from_le_bytes(chunk.try_into().unwrap()))?);
             }
-            alloc.free(record.offset)?;
+            detached.push(alloc.detach(record.offset)?);
             region
                 .meta(F_RETIRED_BLOCKS)
                 .fetch_sub(count, Ordering::Relaxed);
             report.freed_blocks += count;
         } else {
             if record.epoch < oldest_pinned {
-                behind_floor += count;
+                unpinned += count;
             }
             report.kept_blocks += count;
             kept.push(record.offset);
@@ -159,12 +180,7 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
         }
         push_chain(region, first, last)?;
     }
-    // Only unsynced commits since the last checkpoint hold these back: a checkpoint (one
-    // fdatasync) lets the next reclamation free them, so they stay bounded.
-    if behind_floor > FLOOR_BACKLOG {
-        region.checkpoint(false)?;
-    }
-    Ok(report)
+    Ok((detached, report, unpinned))
 }
 
 /// Drops the whole list without freeing anything (the sweep frees the blocks itself).

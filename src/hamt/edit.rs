@@ -53,6 +53,16 @@ impl<'r> Edit<'r> {
         self.draft.published()
     }
 
+    /// Seals the new version's blocks; the next step is its publishing CAS.
+    pub fn seal(&mut self) -> Result<()> {
+        self.draft.seal()
+    }
+
+    /// The sealed version was not published: returns its blocks, for retirement.
+    pub fn withdraw(mut self) -> Vec<u64> {
+        self.draft.withdraw()
+    }
+
     fn write_block(&mut self, block_kind: u8, payload: &[u8]) -> Result<u64> {
         let block = self.draft.alloc(block_kind, payload.len() as u64)?;
         self.region

@@ -299,7 +299,7 @@ impl<'s> HamtMap<'s> {
                 edit: Edit::new(region, base),
             };
             let value = batch(&mut txn)?;
-            let edit = txn.edit;
+            let mut edit = txn.edit;
             if edit.root() == base || edit.unchanged()? {
                 // Dropping the edit frees whatever it allocated.
                 return Ok((
@@ -312,6 +312,7 @@ impl<'s> HamtMap<'s> {
                 ));
             }
             let root = edit.root();
+            edit.seal()?;
             if self.cell.compare_exchange(base, root).is_ok() {
                 let unlinked = edit.published();
                 self.slab.retire_after_publish(&unlinked);
@@ -324,7 +325,7 @@ impl<'s> HamtMap<'s> {
                     },
                 ));
             }
-            drop(edit);
+            self.slab.retire_after_publish(&edit.withdraw());
             retries += 1;
             backoff(retries);
         }

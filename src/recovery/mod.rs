@@ -46,7 +46,9 @@ pub fn mark_reachable(region: &Region) -> Result<Marks> {
     Ok(marks)
 }
 
-/// Marks every block reachable from the root value `top` (0: none), validating each.
+/// Marks every block reachable from the root value `top` (0: none), validating each: its
+/// header and place, its structure, and its seal (so a node torn by a power loss, or left
+/// over from an earlier life of its block, is found).
 fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
     let alloc = Allocator::new(region);
     let mut stack = Vec::new();
@@ -58,6 +60,7 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
         if !marks.mark(block) {
             continue;
         }
+        alloc.verify_seal(block)?;
         match info.kind {
             kind::HAMT_LEAF => {}
             k if hamt::is_node_kind(k) => {
@@ -69,7 +72,9 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
                             region.name()
                         )));
                     }
-                    marks.mark(leaf);
+                    if marks.mark(leaf) {
+                        alloc.verify_seal(leaf)?;
+                    }
                 }
                 stack.extend(nodes);
             }
@@ -150,7 +155,7 @@ pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
     // have blocks to protect; before the first one, synced values are a new database's
     // "empty".
     if region.sync_floor() != 0 {
-        if let Err(e) = region.checkpoint(true) {
+        if let Err(e) = epochs.checkpoint_keeping_retired() {
             undo(&rolled);
             return Err(e);
         }
@@ -158,6 +163,11 @@ pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
     epochs.reap_dead();
     epochs.forget_retired();
     let rebuilt = Allocator::new(region).rebuild(&marks)?;
+    if !region.is_volatile() {
+        // The blocks just freed may hold whole old nodes on disk: their free headers must
+        // be there before anyone reuses them (see `epoch::checkpoint`).
+        region.sync_data()?;
+    }
     region.meta(F_SWEEPS).fetch_add(1, Ordering::AcqRel);
     region
         .meta(F_ROLLBACKS)

@@ -125,6 +125,18 @@ pub fn memfd() -> Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// Is `file` in memory only (tmpfs or shared memory, as a memfd is)? If the file system
+/// cannot be asked, it is taken to be on disk, which only costs some syncs.
+pub fn in_memory(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero statfs is a valid value of the plain C struct.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is open for as long as `file` lives, and `stat` is a valid,
+    // writable statfs for the call to fill.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) };
+    rc == 0 && stat.f_type == libc::TMPFS_MAGIC
+}
+
 /// Reads exactly `buf.len()` bytes at `offset`, or fewer if the file ends first.
 pub fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut done = 0;

@@ -12,7 +12,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"EVESLAB1");
 pub const INIT_MAGIC: u64 = u64::from_le_bytes(*b"EVEINIT\0");
 /// 3: root entries carry a seal (kind, name length, checksum) and a synced value; the
 /// header has a sync floor and a rollback counter. 2: B+tree key slots with heads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 pub const HEADER_SIZE: u64 = 4096;
 /// The heap is carved into pages of this size; small blocks of one size class share a page.

@@ -95,6 +95,8 @@ pub struct Region {
     lock_owner_pid: Mutex<i32>,
     /// Set when recovery on open failed: closing must then not mark the slab clean.
     abandoned: std::sync::atomic::AtomicBool,
+    /// In memory only (a memfd, or a file on tmpfs): no power loss can leave part of it.
+    volatile: bool,
 }
 
 // SAFETY: `base` points into a MAP_SHARED mapping that lives as long as `Region`; all shared
@@ -265,6 +267,7 @@ impl Region {
                 format!("{name} is {file_len} bytes, larger than max_size {reservation}"),
             ));
         }
+        let volatile = file::in_memory(&file);
         loop {
             let mut mmap_options = MmapOptions::new();
             mmap_options.len(reservation as usize);
@@ -287,6 +290,7 @@ impl Region {
                         // SAFETY: getpid has no preconditions.
                         lock_owner_pid: Mutex::new(unsafe { libc::getpid() }),
                         abandoned: std::sync::atomic::AtomicBool::new(false),
+                        volatile,
                     });
                 }
                 // Without an explicit bound, settle for a smaller reservation on machines
@@ -306,6 +310,12 @@ impl Region {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Does the slab live in memory only (a memfd or tmpfs), so that nothing it holds
+    /// survives a power loss and writeback order does not matter?
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
     }
 
     pub fn is_writable(&self) -> bool {

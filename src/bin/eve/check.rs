@@ -6,14 +6,15 @@ use eve::{RootInfo, RootKind, Slab};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Walk every reachable block, verify structure and check bits, report leaks
+/// Walk every reachable block, verify structure and checksums (seals), report leaks
 #[derive(clap::Args)]
 #[command(
     after_help = crate::EXIT_CODES,
-    long_about = "Walk every reachable block, verify structure and check bits, report leaks.\n\n\
+    long_about = "Walk every reachable block, verify structure and checksums (seals), report leaks.\n\n\
 The slab is opened read-only and nothing is changed. The header's checksum and geometry \
 are verified on open; then every block reachable from a root is validated (its page, \
-position, header check bits, size class and, for B+tree nodes, key order and prefixes), \
+position, header, size class, seal — the checksum of its contents, place and page — and, \
+for B+tree nodes, key order and prefixes), \
 and so is the header of every other block of the heap. Every structure is then read \
 whole: maps and sets entry by entry against their counts, B+trees in key order, and \
 databases index by index, each datom decoded, the four indexes and the log compared.\n\n\
