@@ -27,14 +27,27 @@ const DB: &str = "db";
 const ROOT_TABLE: std::ops::Range<usize> = 12288..45056;
 const HEADER_PAGE: usize = 4096;
 
+/// How often a plan's commits are synced.
+const ALL_SYNCED: u64 = 0;
+/// Every second commit synced.
+const EVERY_SECOND: u64 = 1;
+/// The first commit and about one in six after it synced, the others not.
+const ONE_IN_SIX: u64 = 2;
+
 /// The commits of a run, the same in the writer and the verifiers: `(batch, synced)`.
-fn plan(seed: u64, commits: u64, mixed: bool) -> Vec<(Batch, bool)> {
+fn plan(seed: u64, commits: u64, mode: u64) -> Vec<(Batch, bool)> {
     let mut rng = Rng::new(seed);
+    let mut syncs = Rng::new(seed ^ 0x5EC7);
     (1..=commits)
         .map(|seq| {
             // Now and then a large batch, so the file grows between sync points.
             let max = if rng.chance(20) { 1500 } else { 24 };
-            (Batch::random(&mut rng, 0, seq, max), !mixed || seq % 2 == 0)
+            let synced = match mode {
+                ALL_SYNCED => true,
+                EVERY_SECOND => seq % 2 == 0,
+                _ => seq == 1 || syncs.below(6) == 0,
+            };
+            (Batch::random(&mut rng, 0, seq, max), synced)
         })
         .collect()
 }
@@ -55,7 +68,7 @@ fn child_recorded_writer() {
     let plan = plan(
         env_u64("EVE_SEED"),
         env_u64("EVE_COMMITS"),
-        env_u64("EVE_MIXED") == 1,
+        env_u64("EVE_MIXED"),
     );
     let slab = eve::Slab::open(env_path()).unwrap();
     let db = slab.database(DB).unwrap();
@@ -72,14 +85,26 @@ fn child_recorded_writer() {
             .transact(&batch.changes)
             .unwrap();
         assert_eq!(report.t, i as u64 + 1);
+        let stats = slab.stats();
+        println!(
+            "stats {} {} {} {}",
+            stats.retired_blocks, stats.blocks_in_use, stats.free_bytes, stats.heap_bytes
+        );
         println!("{}", batch.marker().ack_line(report.t));
         read_line();
     }
 }
 
+/// What `record` saw: the length of each state's file, and the writer's counters after
+/// each commit (`[retired blocks, blocks in use, free bytes, heap bytes]`; index 0: none).
+struct Recording {
+    lengths: Vec<u64>,
+    stats: Vec<[u64; 4]>,
+}
+
 /// Records the file after each acknowledged commit: `states/<k>.slab` holds the file as
 /// it was once commit k (0: none yet) was acknowledged.
-fn record(dir: &Path, seed: u64, commits: u64, mixed: bool) -> Vec<u64> {
+fn record(dir: &Path, seed: u64, commits: u64, mode: u64) -> Recording {
     let path = dir.join("live.slab");
     let states = dir.join("states");
     std::fs::create_dir_all(&states).unwrap();
@@ -89,13 +114,20 @@ fn record(dir: &Path, seed: u64, commits: u64, mixed: bool) -> Vec<u64> {
         &[
             ("EVE_SEED", seed.to_string()),
             ("EVE_COMMITS", commits.to_string()),
-            ("EVE_MIXED", (mixed as u64).to_string()),
+            ("EVE_MIXED", mode.to_string()),
         ],
     );
     writer.expect("ready");
     let mut lengths = vec![];
+    let mut stats = vec![[0; 4]];
     for k in 0..=commits {
         if k > 0 {
+            let words: Vec<u64> = writer
+                .expect("stats")
+                .split(' ')
+                .map(|w| w.parse().unwrap())
+                .collect();
+            stats.push(words.try_into().unwrap());
             let (t, _) = Marker::from_ack(&writer.expect("ack"));
             assert_eq!(t, k);
         }
@@ -105,7 +137,7 @@ fn record(dir: &Path, seed: u64, commits: u64, mixed: bool) -> Vec<u64> {
         writer.say("next");
     }
     writer.finish();
-    lengths
+    Recording { lengths, stats }
 }
 
 /// How to build one state to reopen, from the recorded ones.
@@ -131,6 +163,14 @@ enum Spec {
     /// State `k` with the root table of the later state `later` (whose data may not be
     /// on disk): what an unsynced commit's root written back early leaves behind.
     RootAhead { k: u64, later: u64 },
+    /// A power loss after the unsynced commits c+1..=k following the sync at c: each grain
+    /// (512-byte sector, or 4 KiB page for `how` 4 and 5) of the file, the root table and
+    /// the header included, holds what it held in some recorded state j, c <= j <= k,
+    /// chosen independently per grain (`how`: 0 uniformly, 1 mostly k, 2 mostly c, 3 k but
+    /// for 10 % from earlier states; 4 and 5 as 0 and 3 per page; 6 and 7 one state but for
+    /// a few runs of sectors, see `build`). The file is as long as state k; bytes past a
+    /// shorter state read as zeros where that state is chosen.
+    Torn { c: u64, k: u64, seed: u64, how: u64 },
 }
 
 impl Spec {
@@ -146,6 +186,7 @@ impl Spec {
             Spec::Prefix { k, cut } => format!("prefix {k} {cut}"),
             Spec::HeaderAhead(k) => format!("header {k}"),
             Spec::RootAhead { k, later } => format!("root {k} {later}"),
+            Spec::Torn { c, k, seed, how } => format!("torn {c} {k} {seed} {how}"),
         }
     }
 
@@ -172,6 +213,12 @@ impl Spec {
                 k: w[0],
                 later: w[1],
             },
+            "torn" => Spec::Torn {
+                c: w[0],
+                k: w[1],
+                seed: w[2],
+                how: w[3],
+            },
             other => panic!("unknown spec {other}"),
         }
     }
@@ -184,6 +231,7 @@ impl Spec {
             | Spec::Prefix { k, .. }
             | Spec::HeaderAhead(k) => k..=k,
             Spec::RootAhead { k, later } => k..=later,
+            Spec::Torn { c, k, .. } => c..=k,
         }
     }
 
@@ -237,14 +285,87 @@ impl Spec {
                 out[ROOT_TABLE].copy_from_slice(&new[ROOT_TABLE]);
                 out
             }
+            Spec::Torn { c, k, seed, how } => {
+                let olds: Vec<Vec<u8>> = (c..=k).map(state).collect();
+                let n = olds.len() as u64;
+                let len = olds[n as usize - 1].len();
+                let mut rng = Rng::new(seed);
+                // Sector `s` of state `c + j` (zeros past its end).
+                let sector = |j: u64, s: usize| -> [u8; 512] {
+                    let mut out = [0u8; 512];
+                    let from = &olds[j as usize];
+                    let at = s * 512;
+                    let end = (at + 512).min(from.len());
+                    if at < end {
+                        out[..end - at].copy_from_slice(&from[at..end]);
+                    }
+                    out
+                };
+                let sectors = len / 512;
+                let mut choice = vec![n - 1; sectors];
+                if how >= 6 {
+                    // One state m whole but for a few runs of sectors (blocks, nodes or
+                    // their parts) from other states: 6, m anywhere in c..=k and the runs
+                    // start where the states differ; 7, m = k and the runs start on heap
+                    // data of state c that a later commit overwrote (a reused block), taken
+                    // back from c.
+                    let heap_start = u64_of(&olds[0][64..72]) as usize / 512;
+                    let starts: Vec<usize> = (0..sectors)
+                        .filter(|&s| {
+                            let last = sector(n - 1, s);
+                            if how == 6 {
+                                (0..n - 1).any(|j| sector(j, s) != last)
+                            } else {
+                                let first = sector(0, s);
+                                s >= heap_start && first != last && first.iter().any(|&x| x != 0)
+                            }
+                        })
+                        .collect();
+                    let m = if how == 7 || rng.chance(50) {
+                        n - 1
+                    } else {
+                        rng.below(n)
+                    };
+                    choice.fill(m);
+                    if !starts.is_empty() {
+                        for _ in 0..rng.range(1, 5) {
+                            let start = starts[rng.below(starts.len() as u64) as usize];
+                            let run = [1, 1, 2, 4, 8, 16][rng.below(6) as usize];
+                            let j = if how == 7 { 0 } else { rng.below(n) };
+                            for x in choice.iter_mut().skip(start).take(run) {
+                                *x = j;
+                            }
+                        }
+                    }
+                } else {
+                    let grain = if how >= 4 { 8 } else { 1 };
+                    for group in choice.chunks_mut(grain) {
+                        let j = match how {
+                            0 | 4 => rng.below(n),
+                            1 if rng.chance(70) => n - 1,
+                            2 if rng.chance(70) => 0,
+                            1 | 2 => rng.below(n),
+                            _ if rng.chance(10) => rng.below(n - 1),
+                            _ => n - 1,
+                        };
+                        group.fill(j);
+                    }
+                }
+                let mut out = vec![0u8; len];
+                for (s, &j) in choice.iter().enumerate() {
+                    out[s * 512..s * 512 + 512].copy_from_slice(&sector(j, s));
+                }
+                out
+            }
         }
     }
 }
 
 /// Opens one state and checks it holds exactly commits 1..=basis of the plan, whole;
-/// then commits once more. Returns the basis.
-fn verify_state(path: &Path, plan: &[(Batch, bool)], spec: &Spec) -> Result<u64, String> {
+/// then commits once more. Returns the basis and the roots recovery set back.
+fn verify_state(path: &Path, plan: &[(Batch, bool)], spec: &Spec) -> Result<(u64, u64), String> {
     let slab = eve::Slab::open(path).map_err(|e| format!("open: {e}"))?;
+    let rolled_back = slab.stats().rolled_back_roots;
     let check = slab.check().map_err(|e| format!("check: {e}"))?;
     if slab.stats().blocks_in_use != check.reachable_blocks {
         return Err(format!("leak after recovery: {:?} {check:?}", slab.stats()));
@@ -281,11 +402,11 @@ fn verify_state(path: &Path, plan: &[(Batch, bool)], spec: &Spec) -> Result<u64,
     }
     slab.check()
         .map_err(|e| format!("check after a commit: {e}"))?;
-    Ok(basis)
+    Ok((basis, rolled_back))
 }
 
 /// Builds and verifies each state of a spec file: prints `try <i>` before, then `ok <i>
-/// <basis>` or `bad <i> <problem>`.
+/// <basis> <roots rolled back>` or `bad <i> <problem>`.
 #[test]
 #[ignore]
 fn child_verify_states() {
@@ -296,7 +417,7 @@ fn child_verify_states() {
     let plan = plan(
         env_u64("EVE_SEED"),
         env_u64("EVE_COMMITS"),
-        env_u64("EVE_MIXED") == 1,
+        env_u64("EVE_MIXED"),
     );
     let specs = std::fs::read_to_string(std::env::var("EVE_SPECS").unwrap()).unwrap();
     let scratch = PathBuf::from(env_path());
@@ -305,7 +426,7 @@ fn child_verify_states() {
         std::fs::write(&scratch, spec.build(&dir.join("states"))).unwrap();
         println!("try {i}");
         match verify_state(&scratch, &plan, &spec) {
-            Ok(basis) => println!("ok {i} {basis}"),
+            Ok((basis, rolled)) => println!("ok {i} {basis} {rolled}"),
             Err(problem) => println!("bad {i} {}", problem.replace('\n', " ")),
         }
     }
@@ -314,10 +435,12 @@ fn child_verify_states() {
 struct Outcome {
     states: usize,
     bad: Vec<String>,
+    /// Each state that opened: its spec, basis and the roots recovery set back.
+    opened: Vec<(Spec, u64, u64)>,
 }
 
 /// Verifies `specs` in child processes, a batch per child, both cores busy.
-fn verify_all(dir: &Path, seed: u64, commits: u64, mixed: bool, specs: &[Spec]) -> Outcome {
+fn verify_all(dir: &Path, seed: u64, commits: u64, mode: u64, specs: &[Spec]) -> Outcome {
     let per_child = specs.len().div_ceil(2).max(1);
     let mut kids = vec![];
     for (c, chunk) in specs.chunks(per_child).enumerate() {
@@ -332,7 +455,7 @@ fn verify_all(dir: &Path, seed: u64, commits: u64, mixed: bool, specs: &[Spec]) 
                 ("EVE_SPECS", list.display().to_string()),
                 ("EVE_SEED", seed.to_string()),
                 ("EVE_COMMITS", commits.to_string()),
-                ("EVE_MIXED", (mixed as u64).to_string()),
+                ("EVE_MIXED", mode.to_string()),
             ],
         );
         kids.push((kid, chunk));
@@ -340,6 +463,7 @@ fn verify_all(dir: &Path, seed: u64, commits: u64, mixed: bool, specs: &[Spec]) 
     let mut outcome = Outcome {
         states: 0,
         bad: vec![],
+        opened: vec![],
     };
     for (mut kid, chunk) in kids {
         let mut trying = None;
@@ -348,7 +472,15 @@ fn verify_all(dir: &Path, seed: u64, commits: u64, mixed: bool, specs: &[Spec]) 
             let (word, i) = (words.next(), words.next().and_then(|i| i.parse().ok()));
             match (word, i) {
                 (Some("try"), Some(i)) => trying = Some(i),
-                (Some("ok"), Some(_)) => outcome.states += 1,
+                (Some("ok"), Some(i)) => {
+                    outcome.states += 1;
+                    let mut rest = words.next().unwrap_or("").split(' ');
+                    let mut number =
+                        || rest.next().and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+                    let (basis, rolled) = (number(), number());
+                    let spec: &Spec = &chunk[i];
+                    outcome.opened.push((spec.clone(), basis, rolled));
+                }
                 (Some("bad"), Some(i)) => {
                     outcome.states += 1;
                     let spec: &Spec = &chunk[i];
@@ -406,9 +538,9 @@ fn every_recorded_and_torn_state_opens_to_a_prefix_of_acknowledged_commits() {
     let seed = seed(TEST);
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let lengths = record(dir.path(), seed, commits, false);
+    let lengths = record(dir.path(), seed, commits, ALL_SYNCED).lengths;
     let specs = durable_specs(seed, commits, mixes, &lengths);
-    let outcome = verify_all(dir.path(), seed, commits, false, &specs);
+    let outcome = verify_all(dir.path(), seed, commits, ALL_SYNCED, &specs);
     assert!(
         outcome.bad.is_empty(),
         "seed {seed}: {} of {} states are not a prefix of the acknowledged commits:\n{}",
@@ -440,13 +572,13 @@ fn a_header_ahead_of_the_file_length_still_opens() {
     let commits = rounds(40);
     let seed = seed(TEST);
     let dir = tempfile::tempdir().unwrap();
-    let lengths = record(dir.path(), seed, commits, false);
+    let lengths = record(dir.path(), seed, commits, ALL_SYNCED).lengths;
     let specs: Vec<Spec> = (0..commits)
         .filter(|&k| lengths[k as usize + 1] > lengths[k as usize])
         .map(Spec::HeaderAhead)
         .collect();
     assert!(!specs.is_empty(), "no commit grew the file");
-    let outcome = verify_all(dir.path(), seed, commits, false, &specs);
+    let outcome = verify_all(dir.path(), seed, commits, ALL_SYNCED, &specs);
     assert!(
         outcome.bad.is_empty(),
         "seed {seed}: {} of {} states do not open:\n{}",
@@ -473,13 +605,13 @@ fn unsynced_roots_written_back_early_keep_the_synced_prefix() {
     let commits = rounds(30);
     let seed = seed(TEST);
     let dir = tempfile::tempdir().unwrap();
-    record(dir.path(), seed, commits, true);
+    record(dir.path(), seed, commits, EVERY_SECOND);
     // State k (after synced commit k, k even) with the roots of unsynced commit k+1.
     let specs: Vec<Spec> = (0..commits)
         .filter(|k| k % 2 == 0)
         .map(|k| Spec::RootAhead { k, later: k + 1 })
         .collect();
-    let outcome = verify_all(dir.path(), seed, commits, true, &specs);
+    let outcome = verify_all(dir.path(), seed, commits, EVERY_SECOND, &specs);
     assert!(
         outcome.bad.is_empty(),
         "seed {seed}: {} of {} states lost synced commits:\n{}",
@@ -581,6 +713,154 @@ fn a_synced_version_stays_whole_behind_many_unsynced_commits() {
         ));
     }
     figure(TEST, &figures.join("; "));
+}
+
+/// Unsynced commits after a synced one, then a power loss: the kernel may have written any
+/// dirty page back at any time, in any order, and torn any of them, so each 512-byte sector
+/// (root table and header included) may hold what it held after any commit since the last
+/// sync. Recovery must find the last commit whose tree is whole, or fall back to the
+/// checkpoint; never a tree that merely looks whole.
+#[test]
+fn torn_unsynced_commits_open_whole_or_fall_back_to_the_checkpoint() {
+    const TEST: &str = "power_loss_torn_unsynced";
+    let commits = rounds(if cfg!(debug_assertions) { 24 } else { 48 });
+    let seed = seed(TEST);
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(seed, commits, ONE_IN_SIX);
+    let recording = record(dir.path(), seed, commits, ONE_IN_SIX);
+    let states = dir.path().join("states");
+    let read = |k: u64| std::fs::read(states.join(format!("{k}.slab"))).unwrap();
+    // The database's root entry in each state: its value and its synced value.
+    let entry = ROOT_TABLE.start;
+    let roots: Vec<(u64, u64)> = (0..=commits)
+        .map(|k| {
+            let bytes = read(k);
+            assert_eq!(&bytes[entry + 48..entry + 50], b"db");
+            (
+                u64_of(&bytes[entry..entry + 8]),
+                u64_of(&bytes[entry + 40..entry + 48]),
+            )
+        })
+        .collect();
+    // A checkpoint (with every synced commit, or when retired blocks pile up behind the
+    // sync floor) changes the synced value: after it, the disk holds at least the commit
+    // whose root it recorded, whole.
+    let barriers: Vec<u64> = (1..=commits)
+        .filter(|&k| roots[k as usize].1 != roots[k as usize - 1].1)
+        .collect();
+    for (k, (_, synced)) in plan.iter().enumerate() {
+        if *synced {
+            assert!(
+                barriers.contains(&(k as u64 + 1)),
+                "synced commit {} made no checkpoint",
+                k + 1
+            );
+        }
+    }
+    let unsynced_checkpoints = barriers
+        .iter()
+        .filter(|&&b| !plan[b as usize - 1].1)
+        .count();
+    let mut rng = Rng::new(seed ^ 0x7EA2);
+    let mut specs: Vec<Spec> = (0..=commits).map(Spec::Exact).collect();
+    let mut windows = vec![];
+    let mut pairs = 0u64;
+    for (i, &b) in barriers.iter().enumerate() {
+        // The commit the checkpoint recorded: the last state whose root is its synced value.
+        let synced = roots[b as usize].1 & !3;
+        let c = (0..=b)
+            .rev()
+            .find(|&j| roots[j as usize].0 == synced)
+            .expect("the synced value is a recorded root");
+        let end = barriers.get(i + 1).copied().unwrap_or(commits + 1);
+        if end > c + 1 {
+            windows.push((c, end - 1));
+        }
+        for k in c + 1..end {
+            // Two of the six per-grain distributions in turn, and two of each targeted one.
+            pairs += 1;
+            for how in [2 * pairs % 6, (2 * pairs + 1) % 6, 6, 6, 7, 7] {
+                specs.push(Spec::Torn {
+                    c,
+                    k,
+                    seed: rng.next(),
+                    how,
+                });
+            }
+        }
+    }
+    // Blocks freed and reused: retired blocks that went away, commits served from freed
+    // space (the heap did not grow), and sectors of the heap holding data at a sync that
+    // were overwritten by the unsynced commits after it (reused blocks).
+    let stats = &recording.stats;
+    let freed: u64 = stats
+        .windows(2)
+        .skip(1)
+        .map(|w| w[0][0].saturating_sub(w[1][0]))
+        .sum();
+    let from_free_space = stats
+        .windows(2)
+        .skip(1)
+        .filter(|w| w[1][3] == w[0][3])
+        .count();
+    let mut rewritten = 0u64;
+    for &(c, last) in &windows {
+        let old = read(c);
+        let heap_start = u64_of(&old[64..72]) as usize;
+        let mut hit = vec![false; old.len() / 512];
+        for j in c + 1..=last {
+            let new = read(j);
+            for (s, hit) in hit.iter_mut().enumerate().skip(heap_start / 512) {
+                let at = s * 512;
+                let sector = &old[at..at + 512];
+                if sector.iter().any(|&x| x != 0) && new[at..at + 512] != *sector {
+                    *hit = true;
+                }
+            }
+        }
+        rewritten += hit.iter().filter(|&&h| h).count() as u64;
+    }
+    let outcome = verify_all(dir.path(), seed, commits, ONE_IN_SIX, &specs);
+    let (mut at_c, mut at_k, mut between, mut rolled) = (0, 0, 0, 0);
+    for (spec, basis, rolled_back) in &outcome.opened {
+        if let Spec::Torn { c, k, .. } = *spec {
+            match basis {
+                b if *b == k => at_k += 1,
+                b if *b == c => at_c += 1,
+                _ => between += 1,
+            }
+            rolled += (*rolled_back > 0) as u64;
+        }
+    }
+    let torn = specs.len() as u64 - commits - 1;
+    figure(
+        TEST,
+        &format!(
+            "{commits} commits recorded ({} synced, {unsynced_checkpoints} more checkpoints \
+             from the sync floor's backlog); reuse: at least {freed} retired blocks freed, \
+             {from_free_space} commits without heap growth, {rewritten} heap sectors holding \
+             data at a sync overwritten before the next; {} states reopened ({} recorded, \
+             {torn} torn mixtures over {} windows): of the torn ones that opened, {at_c} at \
+             the synced c, {at_k} at k, {between} in between, {rolled} rolled back; {} bad; \
+             {:.1}s",
+            plan.iter().filter(|p| p.1).count(),
+            outcome.states,
+            commits + 1,
+            windows.len(),
+            outcome.bad.len(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    assert!(
+        outcome.bad.is_empty(),
+        "seed {seed}: {} of {} states did not open whole to a commit between the sync and \
+         the power loss:\n{}",
+        outcome.bad.len(),
+        outcome.states,
+        outcome.bad.join("\n")
+    );
+    assert_eq!(outcome.states, specs.len());
 }
 
 /// The counters of the slab file `path` as `eve_slab_stats` gives them.
