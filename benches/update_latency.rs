@@ -30,6 +30,17 @@ fn main() {
     let keys = keys();
     let slab = load_eve(&dir.path().join("latency.slab"), &keys);
     let map = slab.map("bench").unwrap();
+    // `EVE_BENCH_DURABLE=1`: one synced database commit first, so the slab has had a
+    // checkpoint and reuses retired blocks only after checkpoints sync their free headers
+    // (ARCHITECTURE.md, *Durable commits*); the updates below then pay for those syncs.
+    if std::env::var_os("EVE_BENCH_DURABLE").is_some() {
+        let db = slab
+            .database("durable")
+            .unwrap()
+            .with_durability(eve::dao::Durability::Synced);
+        db.transact_edn("[[:db/add \"x\" :db/doc \"synced\"]]", None)
+            .unwrap();
+    }
     let (env, db) = load_lmdb(&dir.path().join("lmdb"), &keys);
     let mut rng = XorShift(11);
     let mut eve_ns = Vec::with_capacity(UPDATES);

@@ -102,6 +102,8 @@ fn header_plausible(header: u64) -> bool {
 pub struct Detached {
     offset: u64,
     list: FreeListId,
+    /// Bytes the block occupied.
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +204,10 @@ impl<'r> Allocator<'r> {
                 )));
             }
             self.check_small_position(block, header)?;
+            // Sealing the block reads its page's nonce: start loading it now.
+            let heap_start = self.region.geometry().heap_start;
+            self.region
+                .prefetch(block - (block - heap_start) % PAGE_SIZE, 1);
             return Ok(block);
         }
         // Carve a fresh page: keep its first block, give the rest to the list at once.
@@ -329,6 +335,7 @@ impl<'r> Allocator<'r> {
                 Detached {
                     offset: page,
                     list: FreeListId::Run(order),
+                    size: info.size,
                 },
             )
         } else {
@@ -349,6 +356,7 @@ impl<'r> Allocator<'r> {
                 Detached {
                     offset,
                     list: FreeListId::Class(class as usize),
+                    size: CLASS_SIZES[class as usize],
                 },
             )
         };
@@ -359,6 +367,19 @@ impl<'r> Allocator<'r> {
             .meta(F_BLOCKS_IN_USE)
             .fetch_sub(1, Ordering::Relaxed);
         Ok(detached)
+    }
+
+    /// The bytes a valid block occupies, from its header alone for a small block (cheap on
+    /// the commit path, where the header was just read); 0 if the header is not a block's.
+    pub fn size_of(&self, block: u64) -> u64 {
+        let Ok(word) = self.region.atomic(block) else {
+            return 0;
+        };
+        match ((word.load(Ordering::Relaxed) >> 8) & 0xFF) as u8 {
+            EXTENT_CLASS => self.block_info(block).map_or(0, |info| info.size),
+            class if (class as usize) < NUM_CLASSES => CLASS_SIZES[class as usize],
+            _ => 0,
+        }
     }
 
     /// Puts detached blocks on their free lists, where `alloc` finds them.

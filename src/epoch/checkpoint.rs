@@ -43,7 +43,7 @@ pub fn sync_roots(region: &Region, me: OwnerWord) -> Result<()> {
         if done.load(Ordering::Acquire) >= mine {
             return Ok(());
         }
-        if try_sync_role(region) {
+        if try_sync_role(region, me) {
             // Every ticket issued so far belongs to a root already in memory, and the
             // checkpoint reads the roots after this load.
             let covered = tickets.load(Ordering::SeqCst);
@@ -64,20 +64,15 @@ pub fn sync_roots(region: &Region, me: OwnerWord) -> Result<()> {
     }
 }
 
-/// Takes the sync role if it is free (or its holder died). Never waits.
-fn try_sync_role(region: &Region) -> bool {
+/// Takes the sync role for `me` if it is free (or its holder died). Never waits.
+fn try_sync_role(region: &Region, me: OwnerWord) -> bool {
     let owner = region.meta(F_SYNC_OWNER);
     let holder = owner.load(Ordering::Acquire);
     let free = holder == 0 || !process::is_alive(OwnerWord(holder));
     // AcqRel: acquires what the previous holder wrote (its synced words and free lists)
     // and orders our checkpoint after the hand-over.
     free && owner
-        .compare_exchange(
-            holder,
-            process::current_owner().0,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        )
+        .compare_exchange(holder, me.0, Ordering::AcqRel, Ordering::Relaxed)
         .is_ok()
 }
 
@@ -102,9 +97,43 @@ pub fn checkpoint(
     wait: bool,
     freeing: Freeing,
 ) -> Result<Option<ReclaimReport>> {
+    with_sync_role(region, me, wait, || {
+        checkpoint_as_owner(region, me, freeing)
+    })
+}
+
+/// In a slab that never had a checkpoint: frees at once every retired block no reader
+/// holds. Such a slab has no synced values, so nothing is promised after a power loss
+/// beyond what validation finds, and there is no reason to sync before reuse. Holding the
+/// sync role keeps the first checkpoint from starting meanwhile: every block freed here
+/// has its free header in memory before that checkpoint's `fdatasync`. Returns `None` if a
+/// checkpoint ran before (the floor is set) or, without `wait`, if the role is busy.
+pub fn free_before_first_checkpoint(
+    region: &Region,
+    me: OwnerWord,
+    wait: bool,
+) -> Result<Option<ReclaimReport>> {
+    with_sync_role(region, me, wait, || {
+        if region.sync_floor() != 0 {
+            return Ok(None);
+        }
+        let (detached, report, _) = retire::take_due(region, me, u64::MAX, true)?;
+        Allocator::new(region).attach(&detached)?;
+        Ok(Some(report))
+    })
+    .map(Option::flatten)
+}
+
+/// Runs `work` holding the sync role, if it is free (`wait`: waiting for it).
+fn with_sync_role<T>(
+    region: &Region,
+    me: OwnerWord,
+    wait: bool,
+    work: impl FnOnce() -> Result<T>,
+) -> Result<Option<T>> {
     loop {
-        if try_sync_role(region) {
-            let result = checkpoint_as_owner(region, me, freeing);
+        if try_sync_role(region, me) {
+            let result = work();
             region.meta(F_SYNC_OWNER).store(0, Ordering::Release);
             return result.map(Some);
         }

@@ -218,13 +218,18 @@ impl Epochs {
     }
 
     /// Frees every retired block no pinned reader can reach any more. In a slab on disk
-    /// that is a checkpoint (see `checkpoint`).
+    /// that had a checkpoint, that is a checkpoint (see `checkpoint`).
     pub fn reclaim(&self) -> Result<ReclaimReport> {
         let _guard = self.pin()?;
         let region = &self.shared.region;
         let me = self.shared.me();
         if region.is_volatile() {
             return retire::reclaim(region, me);
+        }
+        if region.sync_floor() == 0 {
+            if let Some(report) = checkpoint::free_before_first_checkpoint(region, me, true)? {
+                return Ok(report);
+            }
         }
         checkpoint::checkpoint(region, me, true, checkpoint::Freeing::All)
             .map(Option::unwrap_or_default)

@@ -18,7 +18,9 @@ use super::checkpoint::{self, Freeing};
 use super::registry;
 use crate::alloc::{kind, Allocator, Detached, BLOCK_HEADER_SIZE};
 use crate::error::Result;
-use crate::slab::header::{F_GLOBAL_EPOCH, F_RETIRED_BLOCKS, F_RETIRED_HEAD};
+use crate::slab::header::{
+    F_GLOBAL_EPOCH, F_RETIRED_BLOCKS, F_RETIRED_BYTES, F_RETIRED_HEAD, F_RETIRED_KEPT,
+};
 use crate::slab::process::OwnerWord;
 use crate::slab::Region;
 use std::sync::atomic::{fence, Ordering};
@@ -62,6 +64,11 @@ pub fn retire(region: &Region, blocks: &[u64], me: OwnerWord) -> Result<()> {
     region
         .meta(F_RETIRED_BLOCKS)
         .fetch_add(blocks.len() as u64, Ordering::Relaxed);
+    // The headers were read moments ago, by the edit that replaced these blocks.
+    let bytes: u64 = blocks.iter().map(|&b| alloc.size_of(b)).sum();
+    region
+        .meta(F_RETIRED_BYTES)
+        .fetch_add(bytes, Ordering::Relaxed);
     if epoch % RECLAIM_EVERY == 0 {
         reclaim(region, me)?;
     }
@@ -81,9 +88,10 @@ fn push_chain(region: &Region, first: u64, last: u64) -> Result<()> {
     }
 }
 
-/// Retired blocks that no reader holds any more, waiting for a checkpoint to free them,
-/// before a reclamation runs one.
-const FREE_BACKLOG: u64 = 2048;
+/// Bytes of retired blocks beyond those the last freeing checkpoint kept, before a
+/// reclamation runs a checkpoint to free them: bounds the file's growth (a few large
+/// B+tree nodes count as much as many small HAMT leaves) and the syncs it costs.
+const FREE_BACKLOG: u64 = 1 << 20;
 
 struct Record {
     offset: u64,
@@ -93,24 +101,35 @@ struct Record {
 /// Reclamation on the commit path (every `RECLAIM_EVERY`-th retirement), and
 /// `Slab::reclaim` on a slab in memory.
 ///
-/// In a slab on disk a block may only be reused once its free header is on disk (see
-/// `alloc::seal`), so blocks are freed by checkpoints, just before their `fdatasync`; here
-/// we only count what readers no longer hold and run a checkpoint when that piles up. A
-/// slab in memory has no disk to wait for: its blocks are freed here, as soon as no pinned
-/// reader can hold them.
+/// In a slab on disk that had a checkpoint, a block may only be reused once its free header
+/// is on disk (see `alloc::seal`), so blocks are freed by checkpoints, just before an
+/// `fdatasync`; here we only run one when more than `FREE_BACKLOG` blocks were retired
+/// since the last one that freed (counting from what it had to keep, so that blocks a
+/// stopped reader holds do not make every reclamation run one). A slab in memory has no
+/// disk to wait for, and one that never had a checkpoint promises nothing after a power
+/// loss: their blocks are freed here, as soon as no pinned reader can hold them.
 pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
     if region.is_volatile() {
         let (detached, report, _) = take_due(region, me, u64::MAX, true)?;
         Allocator::new(region).attach(&detached)?;
         return Ok(report);
     }
-    let (_, report, unpinned) = take_due(region, me, 0, false)?;
-    if unpinned > FREE_BACKLOG {
+    if region.sync_floor() == 0 {
+        if let Some(report) = checkpoint::free_before_first_checkpoint(region, me, false)? {
+            return Ok(report);
+        }
+    }
+    let retired = region.meta(F_RETIRED_BYTES).load(Ordering::Relaxed);
+    let kept = region.meta(F_RETIRED_KEPT).load(Ordering::Relaxed);
+    if region.sync_floor() != 0 && retired > kept.saturating_add(FREE_BACKLOG) {
         if let Some(freed) = checkpoint::checkpoint(region, me, false, Freeing::All)? {
             return Ok(freed);
         }
     }
-    Ok(report)
+    Ok(ReclaimReport {
+        freed_blocks: 0,
+        kept_blocks: region.meta(F_RETIRED_BLOCKS).load(Ordering::Relaxed),
+    })
 }
 
 /// Takes the retirement list and detaches (see `Allocator::detach`) the blocks of every
@@ -156,9 +175,18 @@ pub(super) fn take_due(
             .load(Ordering::Relaxed);
         if detach && record.epoch < limit {
             let body = region.bytes(record.offset + R_BLOCKS, 8 * count)?;
+            let mut bytes = 0;
             for chunk in body.chunks_exact(8) {
-                detached.push(alloc.detach(u64::from_le_bytes(chunk.try_into().unwrap()))?);
+                let block = alloc.detach(u64::from_le_bytes(chunk.try_into().unwrap()))?;
+                bytes += block.size;
+                detached.push(block);
             }
+            // Saturating: damage could have made a header say less at retirement.
+            let _ = region.meta(F_RETIRED_BYTES).fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |held| Some(held.saturating_sub(bytes)),
+            );
             detached.push(alloc.detach(record.offset)?);
             region
                 .meta(F_RETIRED_BLOCKS)
@@ -171,6 +199,11 @@ pub(super) fn take_due(
             report.kept_blocks += count;
             kept.push(record.offset);
         }
+    }
+    if detach {
+        // Relaxed: a trigger for `reclaim`, not part of any protocol.
+        let kept = region.meta(F_RETIRED_BYTES).load(Ordering::Relaxed);
+        region.meta(F_RETIRED_KEPT).store(kept, Ordering::Relaxed);
     }
     if let (Some(&first), Some(&last)) = (kept.first(), kept.last()) {
         for pair in kept.windows(2) {
@@ -187,6 +220,8 @@ pub(super) fn take_due(
 pub fn forget_all(region: &Region) {
     region.meta(F_RETIRED_HEAD).store(0, Ordering::Release);
     region.meta(F_RETIRED_BLOCKS).store(0, Ordering::Release);
+    region.meta(F_RETIRED_BYTES).store(0, Ordering::Release);
+    region.meta(F_RETIRED_KEPT).store(0, Ordering::Release);
 }
 
 /// The retirement records on the shared list and the blocks each one holds, read with

@@ -66,6 +66,11 @@ pub const F_GLOBAL_EPOCH: u64 = 256;
 /// Head of the shared stack of retirement records, and how many blocks they hold.
 pub const F_RETIRED_HEAD: u64 = 320;
 pub const F_RETIRED_BLOCKS: u64 = 328;
+/// Bytes of the retired blocks, and what of them the last freeing checkpoint had to keep
+/// (readers or the sync floor held them): the commit path runs the next checkpoint when
+/// retired bytes exceed the kept ones by a backlog.
+pub const F_RETIRED_BYTES: u64 = 336;
+pub const F_RETIRED_KEPT: u64 = 344;
 /// 1 when the last process closed the slab cleanly; 0 while in use or after a crash.
 pub const F_CLEAN: u64 = 384;
 /// Set when any process finds a dead participant, so the next exclusive open sweeps.
