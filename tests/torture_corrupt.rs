@@ -847,6 +847,47 @@ fn a_damaged_root_claim_does_not_hang_lookups() {
     );
 }
 
+/// A damaged sync-role word that names a live process (found by the main run: the mutable
+/// header's word at 592 read 6 or 15, pids that exist, and an explicit reclamation waited
+/// for the role forever). Now a wait for the role gives up with `Busy` after 5 s of no
+/// progress, and a sweep, which has the slab alone, takes the role back.
+#[test]
+fn a_damaged_sync_role_does_not_hang_reclamation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("role.slab");
+    {
+        let slab = eve::Slab::open(&path).unwrap();
+        for i in 0..50u64 {
+            slab.map("m")
+                .unwrap()
+                .insert(b"k", &i.to_le_bytes())
+                .unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[592..600].copy_from_slice(&(std::process::id() as u64).to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path_for_thread = path.clone();
+    std::thread::spawn(move || {
+        let mut slab = eve::Slab::open(&path_for_thread).unwrap();
+        let started = std::time::Instant::now();
+        let first = slab.reclaim().map_err(|e| e.kind());
+        let waited = started.elapsed();
+        // The sweep takes the role back; reclamation works again.
+        let swept = slab.recover().map(|_| ()).map_err(|e| e.to_string());
+        let second = slab.reclaim().map(|_| ()).map_err(|e| e.to_string());
+        tx.send((first, waited, swept, second)).unwrap();
+    });
+    let (first, waited, swept, second) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("reclamation hung on a damaged sync-role word");
+    assert_eq!(first.unwrap_err(), eve::ErrorKind::Busy);
+    assert!(waited < Duration::from_secs(20), "{waited:?}");
+    swept.unwrap();
+    second.unwrap();
+}
+
 /// Opens the slab and looks up its roots, reporting each.
 #[test]
 #[ignore]

@@ -19,7 +19,7 @@
 
 use super::retire::{self, ReclaimReport};
 use crate::alloc::Allocator;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::slab::header::{
     F_CRASH_SEEN, F_GLOBAL_EPOCH, F_SYNC_DONE, F_SYNC_FLOOR, F_SYNC_OWNER, F_SYNC_TICKETS,
     READER_TABLE_OFFSET, ROOT_COUNT, ROOT_ENTRY_SIZE, ROOT_F_SEAL, ROOT_F_STATE, ROOT_F_SYNCED,
@@ -39,8 +39,10 @@ pub fn sync_roots(region: &Region, me: OwnerWord) -> Result<()> {
     // starts after the root holds our value.
     let mine = tickets.fetch_add(1, Ordering::SeqCst) + 1;
     let mut spins = 0u32;
+    let mut stuck = StuckHolder::new(DURABLE_COMMIT_PATIENCE);
     loop {
-        if done.load(Ordering::Acquire) >= mine {
+        let covered = done.load(Ordering::Acquire);
+        if covered >= mine {
             return Ok(());
         }
         if try_sync_role(region, me) {
@@ -55,12 +57,60 @@ pub fn sync_roots(region: &Region, me: OwnerWord) -> Result<()> {
             result?;
             continue;
         }
+        stuck.check(region, covered)?;
         spins += 1;
         if spins < 64 {
             std::hint::spin_loop();
         } else {
             std::thread::sleep(std::time::Duration::from_micros(20));
         }
+    }
+}
+
+/// How long a durable commit waits for a sync role holder that makes no progress, and how
+/// long `Slab::reclaim` waits for the role. A live holder is normally in the middle of a
+/// checkpoint; one that stays for this long is stopped, or its owner word is damaged (a
+/// small number passes for a live process whose start time could not be read).
+const DURABLE_COMMIT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+const RECLAIM_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Notices a sync role held by the same owner word, with no checkpoint finishing, for
+/// longer than its patience.
+struct StuckHolder {
+    patience: std::time::Duration,
+    seen: (u64, u64),
+    since: std::time::Instant,
+}
+
+impl StuckHolder {
+    fn new(patience: std::time::Duration) -> StuckHolder {
+        StuckHolder {
+            patience,
+            seen: (0, 0),
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// `progress`: a number that moves when a checkpoint finishes.
+    fn check(&mut self, region: &Region, progress: u64) -> Result<()> {
+        let holder = region.meta(F_SYNC_OWNER).load(Ordering::Acquire);
+        if (holder, progress) != self.seen {
+            self.seen = (holder, progress);
+            self.since = std::time::Instant::now();
+            return Ok(());
+        }
+        if self.since.elapsed() < self.patience {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "{}: the sync role has been held by process {} for {} s without a checkpoint finishing (stopped, or the word is damaged)",
+                region.name(),
+                OwnerWord(holder).pid(),
+                self.patience.as_secs()
+            ),
+        ))
     }
 }
 
@@ -131,6 +181,7 @@ fn with_sync_role<T>(
     wait: bool,
     work: impl FnOnce() -> Result<T>,
 ) -> Result<Option<T>> {
+    let mut stuck = StuckHolder::new(RECLAIM_PATIENCE);
     loop {
         if try_sync_role(region, me) {
             let result = work();
@@ -140,6 +191,7 @@ fn with_sync_role<T>(
         if !wait {
             return Ok(None);
         }
+        stuck.check(region, region.meta(F_SYNC_DONE).load(Ordering::Acquire))?;
         std::thread::sleep(std::time::Duration::from_micros(50));
     }
 }
@@ -224,4 +276,10 @@ fn free_below(region: &Region, me: OwnerWord, floor: u64) -> Result<ReclaimRepor
     }
     Allocator::new(region).attach(&detached)?;
     Ok(report)
+}
+
+/// Frees the sync role whoever holds it. Only for the sweep, which has the slab to itself:
+/// any holder is a process that died, or a damaged word.
+pub fn clear_sync_role(region: &Region) {
+    region.meta(F_SYNC_OWNER).store(0, Ordering::Release);
 }

@@ -241,8 +241,8 @@ impl Epochs {
         checkpoint::sync_roots(&self.shared.region, self.shared.me())
     }
 
-    /// Runs a checkpoint, waiting for the sync role, without freeing anything (for the
-    /// sweep, which frees by rebuilding the free lists).
+    /// Runs a checkpoint without freeing anything. Only for the sweep, which frees by
+    /// rebuilding the free lists.
     pub fn checkpoint_keeping_retired(&self) -> Result<()> {
         let (region, me) = (&self.shared.region, self.shared.me());
         checkpoint::checkpoint(region, me, true, checkpoint::Freeing::Nothing).map(|_| ())
@@ -261,6 +261,12 @@ impl Epochs {
     /// The retirement records waiting for readers, with the blocks each holds.
     pub fn retired_records(&self) -> Result<Vec<(u64, Vec<u64>)>> {
         retire::records(&self.shared.region)
+    }
+
+    /// Frees the sync role whoever holds it. Only for the sweep, which holds the slab
+    /// alone: whoever the role names is dead, or the word is damaged.
+    pub fn take_back_sync_role(&self) {
+        checkpoint::clear_sync_role(&self.shared.region);
     }
 
     /// Takes back the slots of dead processes; returns how many.

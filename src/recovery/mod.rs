@@ -154,6 +154,7 @@ pub fn sweep(region: &Region, epochs: &Epochs) -> Result<SweepReport> {
     // now, which the marks cover, the synced ones, on disk. Only values set by a checkpoint
     // have blocks to protect; before the first one, synced values are a new database's
     // "empty".
+    epochs.take_back_sync_role();
     if region.sync_floor() != 0 {
         if let Err(e) = epochs.checkpoint_keeping_retired() {
             undo(&rolled);
