@@ -82,17 +82,21 @@ impl<'s> BTree<'s> {
                 });
             }
             let root = edit.root();
-            edit.seal()?;
-            if self.cell.compare_exchange(base, root).is_ok() {
-                let unlinked = edit.published();
-                self.slab.retire_after_publish(&unlinked);
-                return Ok(Commit {
-                    changed: true,
-                    root,
-                    retries,
-                });
+            // Lost already (another writer won meanwhile): the edit, not sealed yet, is
+            // dropped below and frees its blocks at once for the retry to reuse.
+            if self.cell.load() == base {
+                edit.seal()?;
+                if self.cell.compare_exchange(base, root).is_ok() {
+                    let unlinked = edit.published();
+                    self.slab.retire_after_publish(&unlinked);
+                    return Ok(Commit {
+                        changed: true,
+                        root,
+                        retries,
+                    });
+                }
+                self.slab.retire_after_publish(&edit.withdraw());
             }
-            self.slab.retire_after_publish(&edit.withdraw());
             retries += 1;
             if retries > 3 {
                 std::thread::yield_now();

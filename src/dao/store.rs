@@ -328,29 +328,33 @@ impl<'s> Database<'s> {
                 after.trees[tree] = edit.root();
                 edits.push(edit);
             }
-            // The database block is new in every transaction (its `t` changes).
-            let block = self.write_header(&after)?;
-            let sealed = edits.iter_mut().try_for_each(|edit| edit.seal());
-            // Data first: nothing the new root reaches may be missing after a power loss.
-            let synced = sealed.and_then(|()| self.sync_before_publish());
-            if let Err(e) = synced {
+            // If another writer has won meanwhile, nothing is sealed yet: the edits are
+            // dropped below, which frees their blocks at once for the retry to reuse.
+            if self.cell.load() == base {
+                // The database block is new in every transaction (its `t` changes).
+                let block = self.write_header(&after)?;
+                let sealed = edits.iter_mut().try_for_each(|edit| edit.seal());
+                // Data first: nothing the new root reaches may be missing after a power loss.
+                let synced = sealed.and_then(|()| self.sync_before_publish());
+                if let Err(e) = synced {
+                    self.withdraw(edits, block);
+                    return Err(e);
+                }
+                if self.cell.compare_exchange(base, block).is_ok() {
+                    let mut unlinked: Vec<u64> =
+                        edits.into_iter().flat_map(|e| e.published()).collect();
+                    if base != 0 {
+                        unlinked.push(base);
+                    }
+                    self.slab.retire_after_publish(&unlinked);
+                    if self.durability == Durability::Synced {
+                        // Published already: a failed root sync is reported, not undone.
+                        self.slab.sync_roots()?;
+                    }
+                    return Ok((TxReport { t, datoms, retries }, extra));
+                }
                 self.withdraw(edits, block);
-                return Err(e);
             }
-            if self.cell.compare_exchange(base, block).is_ok() {
-                let mut unlinked: Vec<u64> =
-                    edits.into_iter().flat_map(|e| e.published()).collect();
-                if base != 0 {
-                    unlinked.push(base);
-                }
-                self.slab.retire_after_publish(&unlinked);
-                if self.durability == Durability::Synced {
-                    // Published already: a failed root sync is reported, not undone.
-                    self.slab.sync_roots()?;
-                }
-                return Ok((TxReport { t, datoms, retries }, extra));
-            }
-            self.withdraw(edits, block);
             retries += 1;
             if retries > 3 {
                 std::thread::yield_now();
