@@ -132,10 +132,11 @@ pub enum Freeing {
     /// Nothing (the sweep frees by rebuilding the free lists).
     Nothing,
     /// The records stamped below the floor the last checkpoint left: free with the one
-    /// `fdatasync` the checkpoint makes anyway (a durable commit's).
+    /// `fdatasync` the checkpoint makes anyway (a durable commit's, or the commit path's
+    /// past the backlog).
     BelowFloor,
     /// Every record no reader holds, the ones stamped since the last checkpoint included,
-    /// at the cost of a second `fdatasync` (reclamation).
+    /// at the cost of a second `fdatasync` (`Slab::reclaim`).
     All,
 }
 

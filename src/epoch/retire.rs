@@ -69,7 +69,8 @@ pub fn retire(region: &Region, blocks: &[u64], me: OwnerWord) -> Result<()> {
     region
         .meta(F_RETIRED_BYTES)
         .fetch_add(bytes, Ordering::Relaxed);
-    if epoch % RECLAIM_EVERY == 0 {
+    // A few large commits can retire a backlog's worth between two scheduled runs.
+    if epoch % RECLAIM_EVERY == 0 || backlog_exceeded(region) {
         reclaim(region, me)?;
     }
     Ok(())
@@ -98,14 +99,14 @@ struct Record {
     epoch: u64,
 }
 
-/// Reclamation on the commit path (every `RECLAIM_EVERY`-th retirement), and
-/// `Slab::reclaim` on a slab in memory.
+/// Reclamation on the commit path (every `RECLAIM_EVERY`-th retirement, and any retirement
+/// past the backlog), and `Slab::reclaim` on a slab in memory.
 ///
 /// In a slab on disk that had a checkpoint, a block may only be reused once its free header
 /// is on disk (see `alloc::seal`), so blocks are freed by checkpoints, just before an
-/// `fdatasync`; here we only run one when more than `FREE_BACKLOG` blocks were retired
-/// since the last one that freed (counting from what it had to keep, so that blocks a
-/// stopped reader holds do not make every reclamation run one). A slab in memory has no
+/// `fdatasync`; here we only run one when `FREE_BACKLOG` bytes more were retired than the
+/// last one that freed kept (so that blocks a stopped reader holds do not make every
+/// reclamation run one); it frees what the checkpoint before it left due. A slab in memory has no
 /// disk to wait for, and one that never had a checkpoint promises nothing after a power
 /// loss: their blocks are freed here, as soon as no pinned reader can hold them.
 pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
@@ -119,10 +120,8 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
             return Ok(report);
         }
     }
-    let retired = region.meta(F_RETIRED_BYTES).load(Ordering::Relaxed);
-    let kept = region.meta(F_RETIRED_KEPT).load(Ordering::Relaxed);
-    if region.sync_floor() != 0 && retired > kept.saturating_add(FREE_BACKLOG) {
-        if let Some(freed) = checkpoint::checkpoint(region, me, false, Freeing::All)? {
+    if backlog_exceeded(region) {
+        if let Some(freed) = checkpoint::checkpoint(region, me, false, Freeing::BelowFloor)? {
             return Ok(freed);
         }
     }
@@ -130,6 +129,14 @@ pub fn reclaim(region: &Region, me: OwnerWord) -> Result<ReclaimReport> {
         freed_blocks: 0,
         kept_blocks: region.meta(F_RETIRED_BLOCKS).load(Ordering::Relaxed),
     })
+}
+
+/// In a slab on disk that had a checkpoint: were `FREE_BACKLOG` bytes more retired than
+/// the last freeing checkpoint kept? Two loads, cheap enough for every retirement.
+fn backlog_exceeded(region: &Region) -> bool {
+    let retired = region.meta(F_RETIRED_BYTES).load(Ordering::Relaxed);
+    let kept = region.meta(F_RETIRED_KEPT).load(Ordering::Relaxed);
+    retired > kept.saturating_add(FREE_BACKLOG) && !region.is_volatile() && region.sync_floor() != 0
 }
 
 /// Takes the retirement list and detaches (see `Allocator::detach`) the blocks of every
