@@ -60,8 +60,18 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
         if !marks.mark(block) {
             continue;
         }
+        let block_kind = info.kind;
+        let is_node = matches!(block_kind, kind::HAMT_LEAF | kind::DAO_DATABASE)
+            || hamt::is_node_kind(block_kind)
+            || btree::is_node_kind(block_kind);
+        if !is_node {
+            return Err(Error::corrupt(format!(
+                "{}: block {block} of kind {block_kind:#x} is reachable from a map root",
+                region.name()
+            )));
+        }
         alloc.verify_seal(block)?;
-        match info.kind {
+        match block_kind {
             kind::HAMT_LEAF => {}
             k if hamt::is_node_kind(k) => {
                 let (leaves, nodes) = hamt::node_children(region, block)?;
@@ -80,12 +90,7 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
             }
             k if btree::is_node_kind(k) => stack.extend(btree::node_children(region, block)?),
             kind::DAO_DATABASE => stack.extend(dao::database_children(region, block)?),
-            other => {
-                return Err(Error::corrupt(format!(
-                    "{}: block {block} of kind {other:#x} is reachable from a map root",
-                    region.name()
-                )))
-            }
+            _ => {} // kinds refused above
         }
     }
     Ok(())
