@@ -56,6 +56,11 @@ export interface OpenOptions {
   readerSlots?: number;
   /** The most the slab may grow to, in bytes (also the address range reserved); 0 = default (up to 1 TiB). */
   maxSize?: U64;
+  /**
+   * Permission bits (at most 0o777) of a file this open creates, before the umask; 0 = default,
+   * 0o600 (whoever can write a slab can change its data). Ignored when the file exists.
+   */
+  mode?: number;
 }
 
 /** What a transaction did. */

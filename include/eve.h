@@ -329,8 +329,8 @@ typedef struct eve_commit {
 } eve_commit;
 
 // How to open a slab. All zero (`eve_open_options o = {0};`, or passing NULL) means: read
-// and write, create the file if it is missing, the default number of reader slots, and
-// the largest address-space reservation available (up to 1 TiB).
+// and write, create the file if it is missing (with mode 0600), the default number of
+// reader slots, and the largest address-space reservation available (up to 1 TiB).
 typedef struct eve_open_options {
   // `eve_open_flag` bits, or 0.
   uint32_t flags;
@@ -340,6 +340,12 @@ typedef struct eve_open_options {
   // The most the slab may grow to, in bytes, which is also the address range reserved
   // in this process; 0 for the default.
   uint64_t max_size;
+  // Permission bits (at most 0777) of a file this open creates, before the umask; 0 for
+  // the default, 0600 (only the owner reads and writes: whoever can write a slab can
+  // change its data). Ignored when the file exists.
+  uint32_t mode;
+  // Must be 0.
+  uint32_t reserved;
 } eve_open_options;
 
 // Counters describing a slab at one moment (`eve_slab_stats`).

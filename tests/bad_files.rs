@@ -315,3 +315,37 @@ fn a_file_cut_at_a_growth_boundary_with_data_beyond_is_refused_and_left_alone() 
     let again = refused(&path, &OpenOptions::default());
     assert_eq!(again.kind(), ErrorKind::Corrupt, "{again}");
 }
+
+#[test]
+fn files_are_created_for_their_owner_only_unless_asked_otherwise() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let private = dir.path().join("private.slab");
+    drop(Slab::open(&private).unwrap());
+    assert_eq!(mode(&private), 0o600);
+    // The umask applies on top of the mode asked for; clear its group bits for the test.
+    // SAFETY: umask only sets the process's file creation mask.
+    let old = unsafe { libc::umask(0o022) };
+    let shared = dir.path().join("shared.slab");
+    let options = OpenOptions {
+        mode: 0o640,
+        ..OpenOptions::default()
+    };
+    drop(Slab::open_with(&shared, &options).unwrap());
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    assert_eq!(mode(&shared), 0o640);
+    // An existing file keeps its mode.
+    drop(Slab::open_with(&private, &options).unwrap());
+    assert_eq!(mode(&private), 0o600);
+    let bad = OpenOptions {
+        mode: 0o4755,
+        ..OpenOptions::default()
+    };
+    let Err(err) = Slab::open_with(dir.path().join("setuid.slab"), &bad) else {
+        panic!("a mode with set-uid bits was accepted");
+    };
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(!dir.path().join("setuid.slab").exists());
+}

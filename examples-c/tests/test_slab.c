@@ -1,6 +1,7 @@
 /* Slab handles through the C ABI: opening files and anonymous memory with options,
  * refusing bad files and bad arguments, closing, statistics, reclamation, the check and
  * the recovery sweep, and read-only handles. */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "check.h"
@@ -194,11 +195,40 @@ static void read_only_handles(const char *path) {
     CHECK_OK(eve_slab_close(writer));
 }
 
+/* A created file is its owner's alone (0600) unless the options ask for another mode. */
+static void file_modes(const char *path) {
+    struct stat st;
+    eve_slab *slab;
+    CHECK_OK(eve_slab_open(path, NULL, &slab));
+    CHECK_OK(eve_slab_close(slab));
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    unlink(path);
+
+    mode_t old = umask(022);
+    eve_open_options options = {0};
+    options.mode = 0640;
+    CHECK_OK(eve_slab_open(path, &options, &slab));
+    CHECK_OK(eve_slab_close(slab));
+    umask(old);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+    unlink(path);
+
+    options.mode = 04755;
+    CHECK_STATUS(eve_slab_open(path, &options, &slab), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("mode");
+    CHECK(access(path, F_OK) != 0);
+    options.mode = 0;
+    options.reserved = 1;
+    CHECK_STATUS(eve_slab_open(path, &options, &slab), EVE_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("reserved");
+}
+
 int main(void) {
     char path[256];
     temp_slab_path(path, sizeof path, "slab");
     open_and_close(path);
     unlink(path);
+    file_modes(path);
     bad_arguments(path);
     statistics_and_maintenance(path);
     unlink(path);

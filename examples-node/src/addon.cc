@@ -1778,6 +1778,14 @@ eve_open_options ArgOptions(const Napi::CallbackInfo& info, size_t i) {
   }
   Napi::Value max = opts.Get("maxSize");
   if (!max.IsUndefined()) o.max_size = ToU64(env, max, "options.maxSize");
+  Napi::Value mode = opts.Get("mode");
+  if (!mode.IsUndefined()) {
+    if (!mode.IsNumber()) ThrowType(env, "options.mode must be a number");
+    double d = mode.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 0777) || std::floor(d) != d)
+      ThrowRange(env, "options.mode must be permission bits, an integer in 0..0o777");
+    o.mode = static_cast<uint32_t>(d);
+  }
   return o;
 }
 

@@ -146,6 +146,18 @@ test('raw roots: root, load, compareExchange, findRoot', () => {
   slab.close();
 });
 
+test('a created file is its owner\'s alone unless options.mode asks otherwise', () => {
+  const owned = tmpSlabPath();
+  eve.open(owned).close();
+  assert.equal(fs.statSync(owned).mode & 0o777, 0o600);
+  // 0o644 passes a umask of 0o022 or 0o002 unchanged.
+  const shared = tmpSlabPath();
+  eve.open(shared, { mode: 0o644 }).close();
+  assert.equal(fs.statSync(shared).mode & 0o777, 0o644);
+  assert.throws(() => eve.open(tmpSlabPath(), { mode: 0o4755 }), RangeError);
+  assert.throws(() => eve.open(tmpSlabPath(), { mode: '644' }), TypeError);
+});
+
 test('open options, stats, reclaim, recover, check', () => {
   const file = tmpSlabPath();
   const slab = eve.open(file, { readerSlots: 64, maxSize: 64 * 1024 * 1024 });

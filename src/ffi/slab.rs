@@ -23,8 +23,8 @@ const KNOWN_FLAGS: u32 =
     eve_open_flag::EVE_OPEN_READ_ONLY as u32 | eve_open_flag::EVE_OPEN_MUST_EXIST as u32;
 
 /// How to open a slab. All zero (`eve_open_options o = {0};`, or passing NULL) means: read
-/// and write, create the file if it is missing, the default number of reader slots, and
-/// the largest address-space reservation available (up to 1 TiB).
+/// and write, create the file if it is missing (with mode 0600), the default number of
+/// reader slots, and the largest address-space reservation available (up to 1 TiB).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 #[allow(non_camel_case_types)]
@@ -37,6 +37,12 @@ pub struct eve_open_options {
     /// The most the slab may grow to, in bytes, which is also the address range reserved
     /// in this process; 0 for the default.
     pub max_size: u64,
+    /// Permission bits (at most 0777) of a file this open creates, before the umask; 0 for
+    /// the default, 0600 (only the owner reads and writes: whoever can write a slab can
+    /// change its data). Ignored when the file exists.
+    pub mode: u32,
+    /// Must be 0.
+    pub reserved: u32,
 }
 
 fn options(given: *const eve_open_options) -> Result<OpenOptions, Failure> {
@@ -58,6 +64,12 @@ fn options(given: *const eve_open_options) -> Result<OpenOptions, Failure> {
     };
     if given.reader_slots != 0 {
         options.reader_slots = given.reader_slots;
+    }
+    if given.mode != 0 {
+        options.mode = given.mode;
+    }
+    if given.reserved != 0 {
+        return Err(Failure::invalid("options.reserved must be 0"));
     }
     Ok(options)
 }

@@ -54,6 +54,10 @@ pub struct OpenOptions {
     /// Number of reader slots (one per concurrently reading thread across all processes)
     /// in a newly created slab. Ignored when joining an existing slab.
     pub reader_slots: u32,
+    /// Permission bits of a file this open creates (the process umask still applies).
+    /// The default, 0o600, lets only its owner read or write it: whoever can write a slab
+    /// can change its data. Ignored when the file exists.
+    pub mode: u32,
 }
 
 impl Default for OpenOptions {
@@ -63,6 +67,7 @@ impl Default for OpenOptions {
             create: true,
             max_size: 0,
             reader_slots: DEFAULT_READER_SLOTS as u32,
+            mode: 0o600,
         }
     }
 }
@@ -110,11 +115,22 @@ unsafe impl Sync for Region {}
 impl Region {
     /// Opens (or creates) the slab in the file at `path`.
     pub fn open_file(path: &Path, options: &OpenOptions) -> Result<(Region, OpenState)> {
+        use std::os::unix::fs::OpenOptionsExt;
         let name = path.display().to_string();
+        if options.mode & !0o777 != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "mode {:#o} has bits beyond the permission bits 0o777",
+                    options.mode
+                ),
+            ));
+        }
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(!options.read_only)
             .create(options.create && !options.read_only)
+            .mode(options.mode)
             .open(path)
             .map_err(|e| Error::from_io(format_args!("opening {name}"), e))?;
         if !file

@@ -78,14 +78,19 @@ final class Native {
     static final long COMMIT_RETRIES = offset(EVE_COMMIT, "retries");
     static final long COMMIT_CHANGED = offset(EVE_COMMIT, "changed");
 
-    /** {@code struct eve_open_options { uint32_t flags; uint32_t reader_slots; uint64_t max_size; }}: 16 bytes. */
+    /**
+     * {@code struct eve_open_options { uint32_t flags; uint32_t reader_slots; uint64_t max_size;
+     * uint32_t mode; uint32_t reserved; }}: 24 bytes.
+     */
     static final StructLayout EVE_OPEN_OPTIONS = MemoryLayout.structLayout(
-                    JAVA_INT.withName("flags"), JAVA_INT.withName("reader_slots"), JAVA_LONG.withName("max_size"))
+                    JAVA_INT.withName("flags"), JAVA_INT.withName("reader_slots"), JAVA_LONG.withName("max_size"),
+                    JAVA_INT.withName("mode"), JAVA_INT.withName("reserved"))
             .withName("eve_open_options");
 
     static final long OPTIONS_FLAGS = offset(EVE_OPEN_OPTIONS, "flags");
     static final long OPTIONS_READER_SLOTS = offset(EVE_OPEN_OPTIONS, "reader_slots");
     static final long OPTIONS_MAX_SIZE = offset(EVE_OPEN_OPTIONS, "max_size");
+    static final long OPTIONS_MODE = offset(EVE_OPEN_OPTIONS, "mode");
 
     /** {@code struct eve_stats}: 14 {@code uint64_t}, in header order. */
     static final StructLayout EVE_STATS = MemoryLayout.structLayout(

@@ -84,6 +84,7 @@ public final class Slab implements AutoCloseable {
         o.set(JAVA_INT, Native.OPTIONS_FLAGS, options.flags());
         o.set(JAVA_INT, Native.OPTIONS_READER_SLOTS, options.readerSlots());
         o.set(JAVA_LONG, Native.OPTIONS_MAX_SIZE, options.maxSize());
+        o.set(JAVA_INT, Native.OPTIONS_MODE, options.mode());
         return o;
     }
 

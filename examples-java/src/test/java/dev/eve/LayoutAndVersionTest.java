@@ -18,9 +18,10 @@ class LayoutAndVersionTest {
         assertEquals(24, Native.OP_VALUE);
         assertEquals(24, Native.EVE_COMMIT.byteSize());
         assertEquals(16, Native.COMMIT_CHANGED);
-        assertEquals(16, Native.EVE_OPEN_OPTIONS.byteSize());
+        assertEquals(24, Native.EVE_OPEN_OPTIONS.byteSize());
         assertEquals(4, Native.OPTIONS_READER_SLOTS);
         assertEquals(8, Native.OPTIONS_MAX_SIZE);
+        assertEquals(16, Native.OPTIONS_MODE);
         assertEquals(14 * 8, Native.EVE_STATS.byteSize());
         assertEquals(16, Native.EVE_RECLAIM_REPORT.byteSize());
         assertEquals(40, Native.EVE_SWEEP_REPORT.byteSize());

@@ -165,9 +165,27 @@ class SlabTest {
 
     @Test
     void optionsAreValidatedInJava() {
-        assertThrows(IllegalArgumentException.class, () -> new OpenOptions(false, false, -1, 0));
-        assertThrows(IllegalArgumentException.class, () -> new OpenOptions(false, false, 0, -1));
+        assertThrows(IllegalArgumentException.class, () -> new OpenOptions(false, false, -1, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new OpenOptions(false, false, 0, -1, 0));
+        assertThrows(IllegalArgumentException.class, () -> OpenOptions.DEFAULT.withMode(04755));
         assertThrows(IllegalArgumentException.class, () -> Slab.open(dir.resolve("a\0b")));
+    }
+
+    @Test
+    void aCreatedFileIsItsOwnersAloneUnlessAskedOtherwise() throws IOException {
+        Path owned = dir.resolve("owned.slab");
+        try (Slab slab = Slab.open(owned)) {
+            assertFalse(slab.isReadOnly());
+        }
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(owned)));
+        // 0644 passes a umask of 022 or 002 unchanged.
+        Path shared = dir.resolve("shared.slab");
+        try (Slab slab = Slab.open(shared, OpenOptions.DEFAULT.withMode(0644))) {
+            assertFalse(slab.isReadOnly());
+        }
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(shared)));
     }
 
     @Test
