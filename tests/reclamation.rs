@@ -83,7 +83,14 @@ fn on_disk_retired_blocks_wait_for_a_checkpoint_and_otherwise_they_do_not() {
         "{bounded:?}"
     );
 
+    // Memory (a memfd) has no disk to wait for, even after a durable commit.
     let memory = eve::Slab::anonymous().unwrap();
+    memory
+        .database("d")
+        .unwrap()
+        .with_durability(eve::dao::Durability::Synced)
+        .transact_edn("[[:db/add \"x\" :db/doc \"synced\"]]", None)
+        .unwrap();
     let map = memory.map("m").unwrap();
     churn(&map, 20);
     let freed = memory.stats();
