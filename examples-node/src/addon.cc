@@ -129,6 +129,15 @@ uint32_t ArgIndex(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return static_cast<uint32_t>(d);
 }
 
+// A number that is an integer in 0..max (`range` names the range in the error).
+uint32_t ToU32UpTo(Napi::Env env, Napi::Value v, const char* what, double max, const char* range) {
+  if (!v.IsNumber()) ThrowType(env, std::string(what) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= max) || std::floor(d) != d)
+    ThrowRange(env, std::string(what) + " must be an integer in " + range);
+  return static_cast<uint32_t>(d);
+}
+
 uint64_t ToU64(Napi::Env env, Napi::Value v, const char* what) {
   if (v.IsBigInt()) {
     bool lossless = false;
@@ -1769,23 +1778,13 @@ eve_open_options ArgOptions(const Napi::CallbackInfo& info, size_t i) {
   flag("readOnly", EVE_OPEN_READ_ONLY);
   flag("mustExist", EVE_OPEN_MUST_EXIST);
   Napi::Value slots = opts.Get("readerSlots");
-  if (!slots.IsUndefined()) {
-    if (!slots.IsNumber()) ThrowType(env, "options.readerSlots must be a number");
-    double d = slots.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 4294967295.0) || std::floor(d) != d)
-      ThrowRange(env, "options.readerSlots must be an integer in 0..2^32-1");
-    o.reader_slots = static_cast<uint32_t>(d);
-  }
+  if (!slots.IsUndefined())
+    o.reader_slots = ToU32UpTo(env, slots, "options.readerSlots", 4294967295.0, "0..2^32-1");
   Napi::Value max = opts.Get("maxSize");
   if (!max.IsUndefined()) o.max_size = ToU64(env, max, "options.maxSize");
   Napi::Value mode = opts.Get("mode");
-  if (!mode.IsUndefined()) {
-    if (!mode.IsNumber()) ThrowType(env, "options.mode must be a number");
-    double d = mode.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 0777) || std::floor(d) != d)
-      ThrowRange(env, "options.mode must be permission bits, an integer in 0..0o777");
-    o.mode = static_cast<uint32_t>(d);
-  }
+  if (!mode.IsUndefined())
+    o.mode = ToU32UpTo(env, mode, "options.mode", 0777, "0..0o777 (permission bits)");
   return o;
 }
 

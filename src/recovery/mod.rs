@@ -72,7 +72,6 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
         }
         alloc.verify_seal(block)?;
         match block_kind {
-            kind::HAMT_LEAF => {}
             k if hamt::is_node_kind(k) => {
                 let (leaves, nodes) = hamt::node_children(region, block)?;
                 for leaf in leaves {
@@ -90,7 +89,7 @@ fn trace(region: &Region, marks: &mut Marks, top: u64) -> Result<()> {
             }
             k if btree::is_node_kind(k) => stack.extend(btree::node_children(region, block)?),
             kind::DAO_DATABASE => stack.extend(dao::database_children(region, block)?),
-            _ => {} // kinds refused above
+            _ => {} // a HAMT leaf: no children
         }
     }
     Ok(())
